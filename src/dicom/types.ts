@@ -1,0 +1,63 @@
+/**
+ * Plain data that leaves the dicom layer. Nothing here knows about HTTP, FHIR or models.
+ */
+
+/** Identifying and acquisition attributes of one image, read from its DICOM header. */
+export interface DicomImageInfo {
+  readonly studyInstanceUid: string;
+  readonly seriesInstanceUid: string;
+  readonly sopInstanceUid: string;
+  readonly sopClassUid: string | undefined;
+  readonly transferSyntaxUid: string;
+  readonly modality: string | undefined;
+  readonly bodyPartExamined: string | undefined;
+  readonly viewPosition: string | undefined;
+  /** Values of ImageType (0008,0008), e.g. ['ORIGINAL', 'PRIMARY']. */
+  readonly imageType: readonly string[];
+  readonly rows: number;
+  readonly columns: number;
+  readonly numberOfFrames: number;
+  readonly photometricInterpretation: string;
+  readonly samplesPerPixel: number;
+  readonly bitsAllocated: number;
+  readonly bitsStored: number;
+  readonly pixelRepresentation: 0 | 1;
+}
+
+/** VOI window from the file (first of several values), as DICOM PS3.3 C.11.2 defines it. */
+export interface VoiWindow {
+  readonly center: number;
+  readonly width: number;
+  readonly fn: 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID';
+}
+
+/**
+ * One decoded frame after the Modality LUT (rescale slope/intercept: CT values are HU),
+ * before VOI and before MONOCHROME1 inversion. Colour frames are interleaved RGB.
+ */
+export interface ModalityFrame {
+  readonly info: DicomImageInfo;
+  readonly frameIndex: number;
+  readonly rows: number;
+  readonly columns: number;
+  readonly samplesPerPixel: 1 | 3;
+  readonly values: Float32Array;
+  /** Window from the file, when present. */
+  readonly window: VoiWindow | undefined;
+  /** True for MONOCHROME1: low values are displayed bright. */
+  readonly invert: boolean;
+}
+
+/** How to map modality values to display intensity; chosen by the model manifest. */
+export type WindowingSpec =
+  | { readonly kind: 'dicom' } // the file's VOI window, else min/max of the frame
+  | { readonly kind: 'fixed'; readonly center: number; readonly width: number }
+  | { readonly kind: 'minmax' };
+
+/** A display-ready image: values in [0, 1], row-major, channels interleaved, bright = high. */
+export interface DisplayImage {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 3;
+  readonly data: Float32Array;
+}

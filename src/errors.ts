@@ -1,0 +1,84 @@
+/**
+ * One error type that knows its HTTP status, and the registry of stable error codes.
+ *
+ * Domain code throws {@link AppError}; the single Express error handler (src/http/errors.ts)
+ * turns it into status + OperationOutcome. Anything else is a bug: logged with its stack and
+ * answered with a generic 500 that leaks nothing.
+ */
+
+/** FHIR OperationOutcome.issue.code values we use (required binding: IssueType). */
+export type IssueType =
+  | 'invalid'
+  | 'structure'
+  | 'required'
+  | 'value'
+  | 'login'
+  | 'forbidden'
+  | 'not-found'
+  | 'not-supported'
+  | 'processing'
+  | 'timeout'
+  | 'transient'
+  | 'too-costly'
+  | 'exception';
+
+interface ErrorSpec {
+  readonly status: number;
+  readonly issue: IssueType;
+  readonly description: string;
+}
+
+/** Stable codes; the README's error table is generated from and tested against this registry. */
+export const ERRORS = {
+  CDS_BAD_REQUEST: { status: 400, issue: 'invalid', description: 'The CDS Hooks request is malformed.' },
+  CDS_UNKNOWN_SERVICE: { status: 404, issue: 'not-found', description: 'No CDS service has this id.' },
+  AUTH_REJECTED: { status: 401, issue: 'login', description: 'The client JWT is missing or invalid (answered as a bare 401).' },
+  OUTBOUND_NOT_ALLOWED: { status: 412, issue: 'forbidden', description: 'The FHIR server or DICOMweb origin is not on the allow-list.' },
+  DATA_UNAVAILABLE: { status: 412, issue: 'not-found', description: 'Required FHIR data was neither prefetched nor obtainable from the FHIR server.' },
+  UPSTREAM_FAILED: { status: 412, issue: 'transient', description: 'The FHIR server or PACS failed or timed out.' },
+  DICOM_INVALID: { status: 422, issue: 'processing', description: 'The DICOM object is corrupt or inconsistent.' },
+  DICOM_UNSUPPORTED: { status: 422, issue: 'not-supported', description: 'The DICOM transfer syntax or pixel format is not supported.' },
+  DICOM_TOO_LARGE: { status: 422, issue: 'too-costly', description: 'The DICOM data exceeds the configured size limits.' },
+  NO_SUITABLE_SERIES: { status: 422, issue: 'not-supported', description: 'No series of the study fits any available model.' },
+  MODEL_UNAVAILABLE: { status: 503, issue: 'transient', description: 'The model is not loaded.' },
+  INFERENCE_BUSY: { status: 503, issue: 'transient', description: 'The inference queue is full; retry later.' },
+  INFERENCE_FAILED: { status: 500, issue: 'exception', description: 'The model failed to run.' },
+  REPORT_INVALID: { status: 500, issue: 'exception', description: 'A rendered card or resource failed validation.' },
+  INTERNAL: { status: 500, issue: 'exception', description: 'Internal error.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface AppErrorOptions {
+  readonly cause?: unknown;
+  /** FHIRPath-ish location in the request, e.g. `context.patientId`. */
+  readonly expression?: string;
+}
+
+/**
+ * An expected failure with a stable code. `message` is shown to the caller, so it must never
+ * contain tokens or patient identifiers.
+ */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly expression: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.expression = options.expression;
+  }
+
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+
+  get issue(): IssueType {
+    return ERRORS[this.code].issue;
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
