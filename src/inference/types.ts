@@ -21,6 +21,8 @@ export interface Finding {
   /** Calibrated probability in [0, 1]. */
   readonly probability: number;
   readonly threshold: number;
+  /** The manifest's review band [low, high] around the threshold (inclusive). */
+  readonly reviewBand: readonly [number, number];
   readonly interpretation: FindingInterpretation;
   /** Probability falls inside the manifest's review band: a radiologist must review. */
   readonly needsReview: boolean;
@@ -46,3 +48,86 @@ export interface ModelResult {
   /** Wall time spent inside onnxruntime, for metrics. */
   readonly inferenceMs: number;
 }
+
+/**
+ * An image ready for a model: values in [0, 1], row-major, channels interleaved, bright = high.
+ *
+ * Structurally identical to the dicom layer's `DisplayImage`, declared here because inference
+ * must not depend on dicom (imports flow analysis → dicom / inference). A unit test asserts
+ * both stay assignable to each other, so the analysis layer passes one where the other is asked.
+ */
+export interface InputImage {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 3;
+  readonly data: Float32Array;
+}
+
+/**
+ * How the analysis layer must window the DICOM before it reaches this model; the same shape
+ * as the dicom layer's `WindowingSpec` (see {@link InputImage} for why it is repeated here).
+ */
+export type Windowing =
+  | { readonly kind: 'dicom' }
+  | { readonly kind: 'fixed'; readonly center: number; readonly width: number }
+  | { readonly kind: 'minmax' };
+
+/** Which images a model is meant for, matched against DICOM attributes by the analysis layer. */
+export interface ModelAccepts {
+  /** Modality (0008,0060) values, e.g. `CR`, `DX`. */
+  readonly modalities: readonly string[];
+  /** Body Part Examined (0018,0015) values; absent means any. */
+  readonly bodyParts?: readonly string[] | undefined;
+  /** View Position (0018,5101) values; absent means any. */
+  readonly viewPositions?: readonly string[] | undefined;
+}
+
+/** What the analysis layer needs to render an image for a model. */
+export interface ModelInputSummary {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 3;
+  readonly windowing: Windowing;
+  readonly resize: 'area';
+}
+
+/** Test-split metrics copied from the model's metrics.json (the model card states the same). */
+export interface ModelMetrics {
+  readonly dataset: string;
+  readonly auc?: number | undefined;
+  readonly auc95?: readonly [number, number] | undefined;
+  readonly accuracy?: number | undefined;
+  readonly sensitivity?: number | undefined;
+  readonly specificity?: number | undefined;
+}
+
+/** A loaded, runnable model as the analysis layer sees it. Plain data. */
+export interface AvailableModel extends ModelDescription {
+  readonly accepts: ModelAccepts;
+  readonly input: ModelInputSummary;
+  /** Label keys and displays of the findings this model can report. */
+  readonly findings: readonly { readonly key: string; readonly display: string }[];
+  readonly metrics: ModelMetrics;
+}
+
+/** One model folder's state, for /readyz. */
+export interface ModelStatus {
+  /** Model id from the manifest, or the folder name when the manifest could not be read. */
+  readonly id: string;
+  readonly folder: string;
+  readonly status: 'ready' | 'unavailable';
+  /** Why the model is unavailable; absent when ready. */
+  readonly reason?: string | undefined;
+  readonly version?: string | undefined;
+  /** Execution provider the session runs on (`cpu`, `cuda` …), when ready. */
+  readonly provider?: string | undefined;
+  /** Largest batch the model's session accepts (1 when the model's batch axis is fixed). */
+  readonly maxBatch?: number | undefined;
+}
+
+/** Level-tagged structured log callback; the caller adapts it to pino (errors go under `err`). */
+export type InferenceLog = (
+  level: 'debug' | 'info' | 'warn' | 'error',
+  msg: string,
+  fields?: Readonly<Record<string, unknown>>,
+) => void;

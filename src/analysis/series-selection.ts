@@ -1,0 +1,73 @@
+/**
+ * Which series each model looks at, with a reason a physician can read. Two passes: the
+ * ImagingStudy's own description (modality, body part) narrows the candidates before any
+ * pixel is fetched; the DICOM header of the fetched image (body part, view, image type)
+ * confirms or rejects the choice.
+ */
+import type { DicomImageInfo } from '../dicom/types.js';
+import type { ModelProfile, SeriesToAnalyse } from './types.js';
+
+export interface SeriesVerdict {
+  readonly series: SeriesToAnalyse;
+  readonly accepted: boolean;
+  readonly reason: string;
+}
+
+const norm = (s: string | undefined): string | undefined => s?.trim().toUpperCase();
+
+/**
+ * First pass, on the ImagingStudy description only.
+ *
+ * @param profile - the model's acceptance rules
+ * @param series - the study's series
+ * @returns a verdict per series; accepted ones first, in the study's order
+ */
+export function preselectSeries(profile: ModelProfile, series: readonly SeriesToAnalyse[]): SeriesVerdict[] {
+  const { modalities, bodyParts } = profile.accepts;
+  const verdicts = series.map((s): SeriesVerdict => {
+    const modality = norm(s.modality);
+    if (modality === undefined) return { series: s, accepted: false, reason: `series ${s.uid} has no modality` };
+    if (!modalities.includes(modality)) {
+      return { series: s, accepted: false, reason: `modality ${modality} is not one the model accepts (${modalities.join(', ')})` };
+    }
+    const bodyPart = norm(s.bodyPart);
+    if (bodyPart !== undefined && bodyParts.length > 0 && !bodyParts.includes(bodyPart)) {
+      return { series: s, accepted: false, reason: `body part ${bodyPart} is not one the model accepts (${bodyParts.join(', ')})` };
+    }
+    return { series: s, accepted: true, reason: `modality ${modality}${bodyPart === undefined ? '' : `, body part ${bodyPart}`} match the model` };
+  });
+  return [...verdicts.filter((v) => v.accepted), ...verdicts.filter((v) => !v.accepted)];
+}
+
+/**
+ * Second pass, on the fetched image's header.
+ *
+ * @param profile - the model's acceptance rules
+ * @param info - header of the image that would be analysed
+ * @returns undefined when the image fits, else the reason it does not
+ */
+export function rejectImage(profile: ModelProfile, info: DicomImageInfo): string | undefined {
+  const { modalities, bodyParts, viewPositions } = profile.accepts;
+  const modality = norm(info.modality);
+  if (modality === undefined || !modalities.includes(modality)) return `image modality ${modality ?? 'missing'} is not one the model accepts`;
+  const bodyPart = norm(info.bodyPartExamined);
+  // A missing BodyPartExamined is common on real CR/DX; the modality and the order already
+  // narrowed the study, so only a body part that is present and different rejects the image.
+  if (bodyPart !== undefined && bodyPart !== '' && bodyParts.length > 0 && !bodyParts.includes(bodyPart)) {
+    return `body part ${bodyPart} is not one the model accepts (${bodyParts.join(', ')})`;
+  }
+  const view = norm(info.viewPosition);
+  if (view !== undefined && view !== '' && viewPositions.length > 0 && !viewPositions.includes(view)) {
+    return `view position ${view} is not one the model accepts (${viewPositions.join(', ')})`;
+  }
+  const imageType = info.imageType.map((t) => t.toUpperCase());
+  if (imageType.includes('LOCALIZER')) return 'the image is a localizer';
+  if (imageType[0] === 'DERIVED') return 'the image is DERIVED, the model expects ORIGINAL images';
+  return undefined;
+}
+
+/** A one-line account of why the image was used, for the card. */
+export function acceptanceReason(info: DicomImageInfo): string {
+  const parts = [info.modality, info.bodyPartExamined, info.viewPosition].filter((p): p is string => p !== undefined && p !== '');
+  return `Chosen because ${parts.join(' ')} matches the model's intended input.`;
+}

@@ -1,0 +1,81 @@
+/**
+ * Plain data in and out of the analysis layer, and the two ports it drives (images in,
+ * model runs out). The cds layer builds a {@link StudyToAnalyse} from FHIR; wiring
+ * (src/wiring.ts) plugs the real dicom and inference modules into the ports.
+ */
+import type { DicomImageInfo, DisplayImage, ModalityFrame, WindowingSpec } from '../dicom/types.js';
+import type { ModelResult } from '../inference/types.js';
+import type { ModelForReport, SeriesForReport } from '../reports/types.js';
+
+/** A series as the ImagingStudy describes it. */
+export interface SeriesToAnalyse {
+  readonly uid: string;
+  /** DICOM modality code (CID 29), e.g. `DX`. */
+  readonly modality: string | undefined;
+  /** DICOM body part (e.g. `CHEST`), derived from ImagingStudy.series.bodySite when present. */
+  readonly bodyPart: string | undefined;
+  readonly description: string | undefined;
+  /** SOP Instance UIDs listed by the ImagingStudy; empty means "ask the PACS" (QIDO). */
+  readonly instanceUids: readonly string[];
+  /** DICOMweb root for this series (series Endpoint, else study Endpoint, else the default). */
+  readonly dicomWebRoot: string | undefined;
+}
+
+export interface StudyToAnalyse {
+  readonly studyInstanceUid: string;
+  readonly series: readonly SeriesToAnalyse[];
+}
+
+/** What a model accepts, and how it wants its pixels. */
+export interface ModelProfile {
+  readonly model: ModelForReport;
+  readonly accepts: {
+    readonly modalities: readonly string[];
+    readonly bodyParts: readonly string[];
+    readonly viewPositions: readonly string[];
+  };
+  readonly windowing: WindowingSpec;
+}
+
+/** Images in: the dicom layer behind a narrow interface. */
+export interface ImageSource {
+  /** SOP Instance UIDs of a series, from QIDO-RS. */
+  listInstances(root: string, studyUid: string, seriesUid: string): Promise<string[]>;
+  /** Retrieves one instance (WADO-RS) and decodes its frames. */
+  loadInstance(root: string, studyUid: string, seriesUid: string, sopUid: string): Promise<{ info: DicomImageInfo; frames: ModalityFrame[] }>;
+  /** Applies VOI/photometric handling for display. */
+  toDisplay(frame: ModalityFrame, windowing: WindowingSpec): DisplayImage;
+}
+
+/** Model runs out: the inference layer behind a narrow interface. */
+export interface ModelRunner {
+  /** Models that are loaded and ready. */
+  profiles(): readonly ModelProfile[];
+  run(modelId: string, image: DisplayImage): Promise<ModelResult>;
+}
+
+/** One model's result on one study. */
+export interface ModelStudyResult {
+  readonly studyInstanceUid: string;
+  readonly model: ModelForReport;
+  readonly series: SeriesForReport;
+  readonly findings: ModelResult['findings'];
+  readonly inferenceMs: number;
+  /** FHIR instant when the analysis finished. */
+  readonly analysedAt: string;
+}
+
+/** A series or model that was passed over, and why (for card detail and logs). */
+export interface SkipReason {
+  readonly seriesUid: string | undefined;
+  readonly modelId: string | undefined;
+  readonly reason: string;
+}
+
+export interface StudyAnalysis {
+  readonly studyInstanceUid: string;
+  readonly results: readonly ModelStudyResult[];
+  readonly skipped: readonly SkipReason[];
+  /** True when every result came from the cache. */
+  readonly fromCache: boolean;
+}

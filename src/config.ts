@@ -1,0 +1,196 @@
+/**
+ * Configuration: read once from the environment into a frozen, typed object. Start-up stops
+ * with an actionable message when a value is wrong. Nothing else in src/ reads process.env.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The repository root (src/ and dist/src/ both sit one or two levels below it). */
+export const PROJECT_ROOT = (() => {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, '..', '..') : path.resolve(here, '..');
+})();
+
+const csv = z
+  .string()
+  .optional()
+  .transform((s) => (s ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0));
+
+const bool = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1');
+
+const trustedIssuer = z.strictObject({
+  iss: z.string().min(1),
+  jwksUrl: z.url().optional(),
+  jwksFile: z.string().optional(),
+  allowedJku: z.array(z.url()).optional(),
+  tenants: z.array(z.string().min(1)).optional(),
+});
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().optional(),
+  PUBLIC_BASE_URL: z.url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** JSON array of trusted issuers, or a path to a file holding it. */
+  CDS_TRUSTED_ISSUERS: z.string().optional(),
+  CDS_ALLOW_UNAUTHENTICATED_NON_LOOPBACK: bool,
+  CDS_JWT_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(600).default(60),
+  FHIR_SERVER_ALLOWLIST: csv,
+  FHIR_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  DICOMWEB_ALLOWLIST: csv,
+  DICOMWEB_DEFAULT_ROOT: z.url().optional(),
+  DICOMWEB_AUTH: z.enum(['none', 'basic', 'bearer']).default('none'),
+  DICOMWEB_USERNAME: z.string().optional(),
+  DICOMWEB_PASSWORD: z.string().optional(),
+  DICOMWEB_TOKEN: z.string().optional(),
+  DICOMWEB_TIMEOUT_MS: z.coerce.number().int().positive().default(10000),
+  DICOMWEB_MAX_BYTES: z.coerce.number().int().positive().default(256 * 1024 * 1024),
+  MODELS_DIR: z.string().default(path.join(PROJECT_ROOT, 'models')),
+  TEMPLATES_DIR: z.string().default(path.join(PROJECT_ROOT, 'templates')),
+  DATA_DIR: z.string().default(path.join(PROJECT_ROOT, '.data')),
+  ORT_PROVIDERS: csv.transform((l) => (l.length === 0 ? ['cpu'] : l)).pipe(z.array(z.enum(['cuda', 'tensorrt', 'cpu']))),
+  ORT_INTRA_OP_THREADS: z.coerce.number().int().min(0).default(0),
+  CORS_ORIGINS: csv,
+  BODY_LIMIT: z.string().default('5mb'),
+  RESULT_CACHE_SIZE: z.coerce.number().int().positive().default(1000),
+  PRIOR_STUDY_LOOKBACK_DAYS: z.coerce.number().int().positive().default(365),
+  RECENT_STUDY_DAYS: z.coerce.number().int().positive().default(30),
+  VIEWER_URL: z.url().optional(),
+});
+
+export type TrustedIssuer = z.infer<typeof trustedIssuer>;
+export type PacsAuth =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'basic'; readonly username: string; readonly password: string }
+  | { readonly kind: 'bearer'; readonly token: string };
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly publicBaseUrl: string;
+  readonly logLevel: string;
+  readonly trustedIssuers: readonly TrustedIssuer[];
+  /** True when no trusted issuer is configured: calls are not authenticated. */
+  readonly unauthenticated: boolean;
+  readonly jwtClockSkewSeconds: number;
+  readonly fhirServerAllowList: readonly string[];
+  readonly fhirTimeoutMs: number;
+  readonly dicomWeb: {
+    readonly allowList: readonly string[];
+    readonly defaultRoot: string | undefined;
+    readonly auth: PacsAuth;
+    readonly timeoutMs: number;
+    readonly maxBytes: number;
+  };
+  readonly modelsDir: string;
+  readonly templatesDir: string;
+  readonly dataDir: string;
+  readonly ortProviders: readonly ('cuda' | 'tensorrt' | 'cpu')[];
+  readonly ortIntraOpThreads: number;
+  readonly corsOrigins: readonly string[];
+  readonly bodyLimit: string;
+  readonly resultCacheSize: number;
+  readonly priorStudyLookbackDays: number;
+  readonly recentStudyDays: number;
+  readonly viewerUrl: string | undefined;
+}
+
+/** Thrown for configuration the service must not start with. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+function parseIssuers(raw: string | undefined): TrustedIssuer[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const text = raw.trim().startsWith('[') ? raw : readFileSync(raw, 'utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ConfigError('CDS_TRUSTED_ISSUERS is neither a JSON array nor a readable JSON file');
+  }
+  const parsed = z.array(trustedIssuer).safeParse(json);
+  if (!parsed.success) throw new ConfigError(`CDS_TRUSTED_ISSUERS: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  for (const i of parsed.data) {
+    if ((i.jwksUrl === undefined) === (i.jwksFile === undefined)) throw new ConfigError(`CDS_TRUSTED_ISSUERS: issuer ${i.iss} needs exactly one of jwksUrl or jwksFile`);
+  }
+  return parsed.data;
+}
+
+function pacsAuth(env: z.infer<typeof envSchema>): PacsAuth {
+  switch (env.DICOMWEB_AUTH) {
+    case 'none':
+      return { kind: 'none' };
+    case 'basic':
+      if (env.DICOMWEB_USERNAME === undefined || env.DICOMWEB_PASSWORD === undefined) throw new ConfigError('DICOMWEB_AUTH=basic needs DICOMWEB_USERNAME and DICOMWEB_PASSWORD');
+      return { kind: 'basic', username: env.DICOMWEB_USERNAME, password: env.DICOMWEB_PASSWORD };
+    case 'bearer':
+      if (env.DICOMWEB_TOKEN === undefined) throw new ConfigError('DICOMWEB_AUTH=bearer needs DICOMWEB_TOKEN');
+      return { kind: 'bearer', token: env.DICOMWEB_TOKEN };
+  }
+}
+
+/**
+ * Parses and checks the environment.
+ *
+ * @param env - usually `process.env`; tests pass their own
+ * @throws ConfigError - with a message that says which variable to fix
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const e = parsed.data;
+  const trustedIssuers = parseIssuers(e.CDS_TRUSTED_ISSUERS);
+  const unauthenticated = trustedIssuers.length === 0;
+  // Safe default: without trusted issuers anyone who can reach the port can make us fetch and
+  // analyse patient data, so bind to loopback unless a developer explicitly says otherwise.
+  const host = e.HOST ?? (unauthenticated ? '127.0.0.1' : '0.0.0.0');
+  if (unauthenticated && !LOOPBACK.has(host) && !e.CDS_ALLOW_UNAUTHENTICATED_NON_LOOPBACK) {
+    throw new ConfigError(
+      `Refusing to listen on ${host} without trusted issuers: set CDS_TRUSTED_ISSUERS, or HOST=127.0.0.1, ` +
+        'or (development only) CDS_ALLOW_UNAUTHENTICATED_NON_LOOPBACK=true',
+    );
+  }
+  const dicomWebAllow = [...e.DICOMWEB_ALLOWLIST, ...(e.DICOMWEB_DEFAULT_ROOT === undefined ? [] : [e.DICOMWEB_DEFAULT_ROOT])];
+  return Object.freeze({
+    port: e.PORT,
+    host,
+    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${e.PORT}`).replace(/\/+$/, ''),
+    logLevel: e.LOG_LEVEL,
+    trustedIssuers,
+    unauthenticated,
+    jwtClockSkewSeconds: e.CDS_JWT_CLOCK_SKEW_S,
+    fhirServerAllowList: e.FHIR_SERVER_ALLOWLIST,
+    fhirTimeoutMs: e.FHIR_TIMEOUT_MS,
+    dicomWeb: Object.freeze({
+      allowList: dicomWebAllow,
+      defaultRoot: e.DICOMWEB_DEFAULT_ROOT,
+      auth: pacsAuth(e),
+      timeoutMs: e.DICOMWEB_TIMEOUT_MS,
+      maxBytes: e.DICOMWEB_MAX_BYTES,
+    }),
+    modelsDir: e.MODELS_DIR,
+    templatesDir: e.TEMPLATES_DIR,
+    dataDir: e.DATA_DIR,
+    ortProviders: e.ORT_PROVIDERS,
+    ortIntraOpThreads: e.ORT_INTRA_OP_THREADS,
+    corsOrigins: e.CORS_ORIGINS,
+    bodyLimit: e.BODY_LIMIT,
+    resultCacheSize: e.RESULT_CACHE_SIZE,
+    priorStudyLookbackDays: e.PRIOR_STUDY_LOOKBACK_DAYS,
+    recentStudyDays: e.RECENT_STUDY_DAYS,
+    viewerUrl: e.VIEWER_URL,
+  });
+}

@@ -1,0 +1,250 @@
+/**
+ * Renders one analysis result into a CDS card and the FHIR resources it offers to save:
+ * a preliminary DiagnosticReport, one Observation per finding, the algorithm's Device and a
+ * Provenance. Everything textual comes from templates/; this module builds the plain view
+ * data, parses what the templates produced and checks it before anyone sees it.
+ */
+import { createHash } from 'node:crypto';
+import type { Device, DiagnosticReport, Observation, Provenance } from 'fhir/r4.js';
+import { AppError } from '../errors.js';
+import { cardSchema } from '../cds/response-schema.js';
+import type { CdsAction, CdsCard } from '../cds/types.js';
+import {
+  BODY_PART_SNOMED,
+  DEVICE_IDENTIFIER_SYSTEM,
+  OVERRIDE_REASON_SYSTEM,
+  PROJECT_CODES,
+  RESULT_IDENTIFIER_SYSTEM,
+  SNOMED,
+  V3_OBSERVATION_INTERPRETATION,
+} from '../terminology.js';
+import type { TemplateSet } from './engine.js';
+import { percent } from './engine.js';
+import { uuidV5 } from './ids.js';
+import type { Finding, RenderInput, RenderedResult } from './types.js';
+
+/** SNOMED CT qualifier values for Observation.valueCodeableConcept. */
+const PRESENT = { system: SNOMED, code: '52101004', display: 'Present' };
+const ABSENT = { system: SNOMED, code: '2667000', display: 'Absent' };
+const INDETERMINATE = { system: SNOMED, code: '82334004', display: 'Indeterminate' };
+
+const INTERPRETATION = {
+  positive: { system: V3_OBSERVATION_INTERPRETATION, code: 'POS', display: 'Positive' },
+  negative: { system: V3_OBSERVATION_INTERPRETATION, code: 'NEG', display: 'Negative' },
+  review: { system: V3_OBSERVATION_INTERPRETATION, code: 'IND', display: 'Indeterminate' },
+} as const;
+
+export const OVERRIDE_REASONS = [
+  { system: OVERRIDE_REASON_SYSTEM, code: 'disagree-with-finding', display: 'Disagree with the AI finding' },
+  { system: OVERRIDE_REASON_SYSTEM, code: 'inadequate-image-quality', display: 'Inadequate image quality for AI analysis' },
+  { system: OVERRIDE_REASON_SYSTEM, code: 'not-clinically-relevant', display: 'Not clinically relevant for this patient' },
+  { system: OVERRIDE_REASON_SYSTEM, code: 'already-addressed', display: 'Already reviewed or addressed' },
+] as const;
+
+type FindingState = 'positive' | 'negative' | 'review';
+
+function stateOf(f: Finding): FindingState {
+  return f.needsReview ? 'review' : f.interpretation;
+}
+
+function resultText(f: Finding): string {
+  switch (stateOf(f)) {
+    case 'positive':
+      return 'Suspected (above threshold)';
+    case 'negative':
+      return 'Not suspected (below threshold)';
+    case 'review':
+      return 'Indeterminate: radiologist review required';
+  }
+}
+
+/** Rounds to 2 decimals in percent, so 0.87654 → 87.65. */
+function toPercent(p: number): number {
+  return Math.round(p * 10000) / 100;
+}
+
+const MAX_SUMMARY = 139;
+
+/**
+ * One sentence under 140 characters, most urgent finding first.
+ *
+ * @param findings - the reportable findings
+ * @param modelName - used only when there are no findings
+ */
+export function composeSummary(findings: readonly Finding[]): string {
+  const prefix = 'Preliminary AI: ';
+  const positives = findings.filter((f) => stateOf(f) === 'positive');
+  const reviews = findings.filter((f) => stateOf(f) === 'review');
+  const parts: string[] = [];
+  for (const f of positives) parts.push(`possible ${f.display.toLowerCase()} (${percent(f.probability)})`);
+  for (const f of reviews) parts.push(`indeterminate for ${f.display.toLowerCase()} (${percent(f.probability)}), review required`);
+  let sentence: string;
+  if (parts.length === 0) {
+    sentence = `${prefix}no ${findings.map((f) => f.display.toLowerCase()).join(' or ')} suspected; needs confirmation`;
+  } else {
+    sentence = `${prefix}${parts.join('; ')}`;
+    if (positives.length > 0) sentence += '; needs confirmation';
+  }
+  return sentence.length <= MAX_SUMMARY ? sentence : `${sentence.slice(0, MAX_SUMMARY - 1)}…`;
+}
+
+function indicatorOf(findings: readonly Finding[]): CdsCard['indicator'] {
+  const rank = { info: 0, warning: 1, critical: 2 } as const;
+  let best: CdsCard['indicator'] = 'info';
+  for (const f of findings) {
+    const state = stateOf(f);
+    const level = state === 'positive' ? f.urgency : state === 'review' ? 'warning' : 'info';
+    if (rank[level] > rank[best]) best = level;
+  }
+  return best;
+}
+
+function parseJson<T>(name: string, text: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new AppError('REPORT_INVALID', `template ${name} produced invalid JSON`, { cause: err });
+  }
+}
+
+function conclusionOf(input: RenderInput): string {
+  const lines = input.findings.map((f) => `${f.display}: ${resultText(f).toLowerCase()}, AI probability ${percent(f.probability)} (threshold ${percent(f.threshold)})`);
+  return `Preliminary AI result, not a diagnosis; requires confirmation by a qualified clinician. ${lines.join('. ')}.`;
+}
+
+/**
+ * Renders the card and resources for one study + model.
+ *
+ * @param templates - compiled templates
+ * @param input - the analysis result and where it belongs
+ * @throws AppError REPORT_INVALID - when a template produced something invalid
+ */
+export function renderResult(templates: TemplateSet, input: RenderInput): RenderedResult {
+  const { subject, model, series } = input;
+  const resultKey = `${subject.studyInstanceUid}|${model.id}|${model.version}`;
+  const deviceKey = `${model.id}|${model.version}`;
+  const deviceId = uuidV5(`device|${deviceKey}`);
+  const reportId = uuidV5(`report|${resultKey}`);
+  const refs = {
+    patient: subject.patientReference,
+    imagingStudy: subject.imagingStudyReference,
+    serviceRequest: subject.serviceRequestReference ?? null,
+    device: `Device/${deviceId}`,
+    observations: [] as { reference: string }[],
+  };
+  const systems = { result: RESULT_IDENTIFIER_SYSTEM, device: DEVICE_IDENTIFIER_SYSTEM };
+  const bodySite = series.bodyPart === undefined ? undefined : BODY_PART_SNOMED[series.bodyPart.toUpperCase()];
+
+  const observations = input.findings.map((f) => {
+    const id = uuidV5(`observation|${resultKey}|${f.key}`);
+    refs.observations.push({ reference: `Observation/${id}` });
+    const state = stateOf(f);
+    const obs = templates.render('observation.json', {
+      id,
+      identifier: `${resultKey}|${f.key}`,
+      systems,
+      refs,
+      codes: f.codes,
+      display: f.display,
+      effective: subject.studyDate ?? null,
+      issued: input.issued,
+      value: { coding: [state === 'positive' ? PRESENT : state === 'negative' ? ABSENT : INDETERMINATE] },
+      interpretation: INTERPRETATION[state],
+      bodySite: bodySite === undefined ? null : { coding: [{ system: SNOMED, code: bodySite.code, display: bodySite.display }] },
+      methodCoding: PROJECT_CODES.aiAlgorithm,
+      methodText: `${model.name} ${model.version}`,
+      probabilityCoding: PROJECT_CODES.aiProbability,
+      probabilityPercent: toPercent(f.probability),
+      thresholdCoding: PROJECT_CODES.aiThreshold,
+      thresholdPercent: toPercent(f.threshold),
+    });
+    return parseJson<Observation>('observation.json', obs);
+  });
+
+  const findingViews = input.findings.map((f) => ({ ...f, resultText: resultText(f), reviewBandLow: f.reviewBand[0], reviewBandHigh: f.reviewBand[1] }));
+  const conclusion = conclusionOf(input);
+  const view = {
+    study: { description: subject.studyDescription ?? 'imaging study', date: subject.studyDate ?? null },
+    series: {
+      description: series.description ?? series.seriesInstanceUid,
+      modality: series.modality ?? 'unknown modality',
+      bodyPart: series.bodyPart ?? null,
+      viewPosition: series.viewPosition ?? null,
+      imageCount: series.imageCount,
+      selectionReason: series.selectionReason,
+    },
+    model,
+    findings: findingViews,
+    conclusion,
+  };
+
+  const narrative = templates.render(`${model.templates.report}.html`, view).trim();
+  const html = Buffer.from(`<!DOCTYPE html><html xmlns="http://www.w3.org/1999/xhtml"><head><meta charset="utf-8"/><title>Preliminary AI image analysis</title></head><body>${narrative}</body></html>`, 'utf8');
+  const positives = input.findings.filter((f) => stateOf(f) === 'positive');
+  const diagnosticReport = parseJson<DiagnosticReport>(
+    'diagnostic-report.json',
+    templates.render('diagnostic-report.json', {
+      ids: { report: reportId },
+      identifiers: { report: resultKey },
+      systems,
+      refs,
+      issued: input.issued,
+      conclusion,
+      conclusionCodes: positives.length === 0 ? null : positives.map((f) => ({ coding: f.codes, text: f.display })),
+      presentedForm: { data: html.toString('base64'), size: html.length, hash: createHash('sha1').update(html).digest('base64') },
+      narrative,
+    }),
+  );
+
+  const [bandLow, bandHigh] = [PROJECT_CODES.aiReviewBandLow, PROJECT_CODES.aiReviewBandHigh];
+  const device = parseJson<Device>(
+    'device.json',
+    templates.render('device.json', {
+      id: deviceId,
+      identifier: deviceKey,
+      systems,
+      model,
+      algorithmCoding: PROJECT_CODES.aiAlgorithm,
+      properties: input.findings.flatMap((f) => [
+        { type: { coding: [PROJECT_CODES.aiThreshold], text: `Decision threshold: ${f.display}` }, valueQuantity: [{ value: toPercent(f.threshold), unit: '%', system: 'http://unitsofmeasure.org', code: '%' }] },
+        { type: { coding: [bandLow], text: `Review band lower bound: ${f.display}` }, valueQuantity: [{ value: toPercent(f.reviewBand[0]), unit: '%', system: 'http://unitsofmeasure.org', code: '%' }] },
+        { type: { coding: [bandHigh], text: `Review band upper bound: ${f.display}` }, valueQuantity: [{ value: toPercent(f.reviewBand[1]), unit: '%', system: 'http://unitsofmeasure.org', code: '%' }] },
+      ]),
+    }),
+  );
+
+  const provenance = parseJson<Provenance>(
+    'provenance.json',
+    templates.render('provenance.json', {
+      id: uuidV5(`provenance|${resultKey}`),
+      targets: [{ reference: `DiagnosticReport/${reportId}` }, ...refs.observations],
+      issued: input.issued,
+      refs,
+      deviceDisplay: `${model.name} ${model.version}`,
+    }),
+  );
+
+  const actions: CdsAction[] = [
+    { type: 'create', description: `Record the AI algorithm (${model.name} ${model.version}) as a Device`, resource: device },
+    ...observations.map((o) => ({ type: 'create' as const, description: `Create preliminary AI Observation: ${o.code.text ?? 'finding'}`, resource: o })),
+    { type: 'create', description: 'Create the preliminary AI DiagnosticReport', resource: diagnosticReport },
+    { type: 'create', description: 'Record the Provenance of the AI result', resource: provenance },
+  ];
+
+  const card = parseJson<CdsCard>(
+    `${model.templates.card}.json`,
+    templates.render(`${model.templates.card}.json`, {
+      ...view,
+      card: { uuid: uuidV5(`card|${resultKey}`), suggestionUuid: uuidV5(`suggestion|${resultKey}`), summary: composeSummary(input.findings), indicator: indicatorOf(input.findings) },
+      source: { label: `Imaging AI: ${model.name} ${model.version}`.slice(0, 200), topic: PROJECT_CODES.aiAlgorithm },
+      actions,
+      overrideReasons: OVERRIDE_REASONS,
+      links: input.viewerUrl === undefined ? null : [{ label: 'Open the study in the image viewer', url: input.viewerUrl, type: 'absolute' }],
+    }),
+  );
+  const checked = cardSchema.safeParse(card);
+  if (!checked.success) {
+    throw new AppError('REPORT_INVALID', `card template ${model.templates.card} produced an invalid card: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return { card, diagnosticReport, observations, device, provenance };
+}

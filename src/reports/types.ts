@@ -1,0 +1,55 @@
+/**
+ * Plain data in and out of the reports layer.
+ */
+import type { Coding, Finding, ModelDescription } from '../inference/types.js';
+import type { CdsCard } from '../cds/types.js';
+import type { Device, DiagnosticReport, Observation, Provenance } from 'fhir/r4.js';
+
+/** The published performance of a model, one line for cards and reports. */
+export interface ModelForReport extends ModelDescription {
+  /** e.g. "Test AUC 0.95 (95% CI 0.93–0.97) on PneumoniaMNIST test split (n=624)." */
+  readonly performance: string;
+}
+
+/** Where the result sits in the chart; all references are relative (`Type/id`). */
+export interface ResultSubject {
+  readonly patientReference: string;
+  readonly imagingStudyReference: string;
+  readonly serviceRequestReference: string | undefined;
+  readonly studyInstanceUid: string;
+  readonly studyDescription: string | undefined;
+  /** FHIR dateTime of the study, when known. */
+  readonly studyDate: string | undefined;
+}
+
+/** The series and images the model looked at, and why that series was chosen. */
+export interface SeriesForReport {
+  readonly seriesInstanceUid: string;
+  readonly description: string | undefined;
+  readonly modality: string | undefined;
+  readonly bodyPart: string | undefined;
+  readonly viewPosition: string | undefined;
+  readonly imageCount: number;
+  readonly selectionReason: string;
+}
+
+export interface RenderInput {
+  readonly subject: ResultSubject;
+  readonly series: SeriesForReport;
+  readonly model: ModelForReport;
+  readonly findings: readonly Finding[];
+  /** FHIR instant of the analysis. */
+  readonly issued: string;
+  /** Image viewer link (a SMART app or plain URL), when configured. */
+  readonly viewerUrl: string | undefined;
+}
+
+export interface RenderedResult {
+  readonly card: CdsCard;
+  readonly diagnosticReport: DiagnosticReport;
+  readonly observations: readonly Observation[];
+  readonly device: Device;
+  readonly provenance: Provenance;
+}
+
+export type { Coding, Finding };
