@@ -22,6 +22,14 @@ export interface DicomImageInfo {
   readonly bitsAllocated: number;
   readonly bitsStored: number;
   readonly pixelRepresentation: 0 | 1;
+  /** InstanceNumber (0020,0013), when present. */
+  readonly instanceNumber?: number | undefined;
+  /** ImagePositionPatient (0020,0032) in mm: the centre of the first transmitted pixel. */
+  readonly imagePositionPatient?: readonly [number, number, number] | undefined;
+  /** ImageOrientationPatient (0020,0037): row then column direction cosines. */
+  readonly imageOrientationPatient?: readonly [number, number, number, number, number, number] | undefined;
+  /** PixelSpacing (0028,0030) in mm: [between rows, between columns]. */
+  readonly pixelSpacing?: readonly [number, number] | undefined;
 }
 
 /** VOI window from the file (first of several values), as DICOM PS3.3 C.11.2 defines it. */
@@ -61,3 +69,25 @@ export interface DisplayImage {
   readonly channels: 1 | 3;
   readonly data: Float32Array;
 }
+
+/**
+ * Size guards applied while parsing and decoding. Declared sizes are checked against them
+ * before anything is allocated, so a hostile header cannot make us allocate gigabytes.
+ */
+export interface DicomLimits {
+  /** Most samples (Rows × Columns × SamplesPerPixel × NumberOfFrames) one instance may declare. */
+  readonly maxPixels: number;
+  /** Most bytes a Deflated Explicit VR Little Endian data set may inflate to. */
+  readonly maxInflatedBytes: number;
+}
+
+/** One attribute of a DICOM JSON data set (PS3.18 F.2). */
+export interface DicomJsonElement {
+  readonly vr: string;
+  readonly Value?: readonly unknown[];
+  readonly BulkDataURI?: string;
+  readonly InlineBinary?: string;
+}
+
+/** A DICOM JSON data set (QIDO-RS result, WADO-RS metadata): keys are 8-digit upper-case hex tags. */
+export type DicomJsonDataset = Readonly<Record<string, DicomJsonElement>>;

@@ -1,0 +1,24 @@
+/**
+ * What a CDS service is: its discovery definition plus a handler that never sees HTTP.
+ * Discovery and routes are both built from one list of these.
+ */
+import type { Logger } from '../logging.js';
+import type { PrefetchResolver } from './prefetch.js';
+import type { CdsRequest, CdsResponse, CdsServiceDefinition } from './types.js';
+
+export interface HandlerContext {
+  /** Prefetched data, completed from the FHIR server with the client's token when needed. */
+  readonly data: PrefetchResolver;
+  /** Child logger for this call (hookInstance, serviceId); never log tokens or patient ids. */
+  readonly log: Logger;
+}
+
+export interface CdsService {
+  readonly definition: CdsServiceDefinition;
+  /**
+   * Answers one validated request envelope (the handler validates its own context).
+   *
+   * @throws AppError - CDS_BAD_REQUEST, DATA_UNAVAILABLE, DICOM_*, … mapped to HTTP by the http layer
+   */
+  handle(request: CdsRequest, ctx: HandlerContext): Promise<CdsResponse>;
+}

@@ -1,0 +1,121 @@
+/**
+ * CDS Hooks 2.0 routes: discovery, service calls and feedback, all built from one list of
+ * services. Handlers receive plain validated data; HTTP stays here.
+ */
+import { randomUUID } from 'node:crypto';
+import { Router, type RequestHandler } from 'express';
+import type {} from './locals.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logging.js';
+import { parseCdsRequest, parseFeedback } from '../cds/request-schema.js';
+import { validateCdsResponse } from '../cds/response-schema.js';
+import type { CdsService, HandlerContext } from '../cds/service.js';
+import type { CdsRequest } from '../cds/types.js';
+import type { FeedbackStore } from '../audit/feedback-store.js';
+import type { Metrics } from './metrics.js';
+
+/** Verifies the client JWT of a call (src/auth). */
+export interface ClientVerifier {
+  verify(authorization: string | undefined, audience: string): Promise<{ readonly iss: string; readonly tenant?: string | undefined; readonly jti: string }>;
+}
+
+export interface CdsRouterDeps {
+  readonly services: readonly CdsService[];
+  /** Undefined when no trusted issuer is configured (loopback-only development mode). */
+  readonly verifier: ClientVerifier | undefined;
+  readonly publicBaseUrl: string;
+  readonly feedback: FeedbackStore;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  /** Builds the handler context (prefetch resolver with the FHIR client) for one call. */
+  readonly contextFor: (service: CdsService, request: CdsRequest, log: Logger) => HandlerContext;
+}
+
+/** Checks the JWT against `aud` = the exact URL that was called (public base + path). */
+function authenticate(deps: CdsRouterDeps): RequestHandler {
+  return (req, res, next) => {
+    if (deps.verifier === undefined) {
+      next();
+      return;
+    }
+    const audience = `${deps.publicBaseUrl}${req.baseUrl}${req.path}`.replace(/\/+$/, '');
+    deps.verifier.verify(req.get('authorization'), audience).then(
+      (client) => {
+        res.locals.clientIss = client.iss;
+        res.locals.log = res.locals.log.child({ clientIss: client.iss, tenant: client.tenant, jti: client.jti });
+        next();
+      },
+      (err: unknown) => { next(err); },
+    );
+  };
+}
+
+/**
+ * Creates the `/cds-services` router.
+ *
+ * @param deps - services, auth, stores, metrics
+ */
+export function cdsRouter(deps: CdsRouterDeps): Router {
+  const router = Router();
+  const byId = new Map(deps.services.map((s) => [s.definition.id, s]));
+  const findService = (id: string | undefined): CdsService => {
+    const service = id === undefined ? undefined : byId.get(id);
+    if (service === undefined) throw new AppError('CDS_UNKNOWN_SERVICE', `no CDS service with id "${String(id)}"`);
+    return service;
+  };
+
+  router.use(authenticate(deps));
+
+  router.get('/', (_req, res) => {
+    res.json({ services: deps.services.map((s) => s.definition) });
+  });
+
+  router.post('/:id', async (req, res) => {
+    const service = findService(req.params.id);
+    const serviceId = service.definition.id;
+    const endTimer = deps.metrics.latency.startTimer({ service: serviceId });
+    let status = 500;
+    try {
+      const request = parseCdsRequest(req.body, service.definition.hook);
+      const log = res.locals.log.child({ serviceId, hookInstance: request.hookInstance });
+      const response = await service.handle(request, deps.contextFor(service, request, log));
+      // Never send what we cannot vouch for: a response failing the CDS Hooks validator is a bug.
+      const problems = validateCdsResponse(response);
+      if (problems.length > 0) throw new AppError('REPORT_INVALID', `response failed CDS Hooks validation: ${problems.join('; ')}`);
+      status = 200;
+      log.info({ cards: response.cards.length }, 'cds call answered');
+      res.json(response);
+    } catch (err) {
+      status = err instanceof AppError ? err.status : 500;
+      throw err;
+    } finally {
+      endTimer();
+      deps.metrics.requests.inc({ service: serviceId, status: String(status) });
+    }
+  });
+
+  router.post('/:id/feedback', async (req, res) => {
+    const service = findService(req.params.id);
+    const feedback = parseFeedback(req.body);
+    const added = await deps.feedback.add(service.definition.id, feedback.feedback, res.locals.clientIss);
+    res.locals.log.info({ serviceId: service.definition.id, items: feedback.feedback.length, added }, 'feedback stored');
+    res.status(200).json({});
+  });
+
+  return router;
+}
+
+/** Assigns a request id (a sane incoming X-Request-Id, else a new UUID) and a child logger. */
+export function requestContext(log: Logger): RequestHandler {
+  return (req, res, next) => {
+    const incoming = req.get('x-request-id');
+    const requestId = incoming !== undefined && /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    res.locals.log = log.child({ requestId });
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      res.locals.log.info({ method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'http');
+    });
+    next();
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The one Express error handler, registered last. AppErrors become their status with an
+ * OperationOutcome (401 stays bare, as CDS Hooks requires); anything else is a bug, logged with
+ * its stack and answered with a generic 500 that leaks nothing.
+ */
+import type { ErrorRequestHandler, Response } from 'express';
+import type { OperationOutcome } from 'fhir/r4.js';
+import { AppError, isAppError, type IssueType } from '../errors.js';
+import type { Logger } from '../logging.js';
+import type {} from './locals.js';
+
+/**
+ * Builds an OperationOutcome with one error issue.
+ *
+ * @param issue - IssueType code
+ * @param diagnostics - human-readable text (no secrets, no patient identifiers)
+ * @param expression - where in the request the problem is
+ */
+export function operationOutcome(issue: IssueType, diagnostics: string, expression?: string): OperationOutcome {
+  return {
+    resourceType: 'OperationOutcome',
+    issue: [{ severity: 'error', code: issue, diagnostics, ...(expression === undefined ? {} : { expression: [expression] }) }],
+  };
+}
+
+interface BodyParserError {
+  readonly type: string;
+  readonly status: number;
+}
+
+function isBodyParserError(err: unknown): err is BodyParserError {
+  return typeof err === 'object' && err !== null && typeof (err as { type?: unknown }).type === 'string' && typeof (err as { status?: unknown }).status === 'number';
+}
+
+/** Maps express.json() failures (bad JSON, too large, wrong charset) to our error codes. */
+function fromBodyParser(err: BodyParserError): AppError | undefined {
+  if (err.type === 'entity.parse.failed') return new AppError('CDS_BAD_REQUEST', 'the request body is not valid JSON');
+  if (err.type === 'entity.too.large') return new AppError('CDS_BAD_REQUEST', 'the request body is larger than the configured limit');
+  if (err.status >= 400 && err.status < 500) return new AppError('CDS_BAD_REQUEST', `the request body could not be read (${err.type})`);
+  return undefined;
+}
+
+function requestLog(res: Response, fallback: Logger): Logger {
+  return (res.locals as Partial<Response['locals']>).log ?? fallback;
+}
+
+/**
+ * Creates the error handler.
+ *
+ * @param log - root logger, used when the request has no child logger
+ */
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err: unknown, _req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const appError = isAppError(err) ? err : isBodyParserError(err) ? fromBodyParser(err) : undefined;
+    const reqLog = requestLog(res, log);
+    if (appError === undefined) {
+      reqLog.error({ err }, 'unhandled error');
+      res.status(500).json(operationOutcome('exception', 'Internal error'));
+      return;
+    }
+    if (appError.code === 'AUTH_REJECTED') {
+      reqLog.warn({ code: appError.code, reason: appError.message }, 'request rejected');
+      res.status(401).end();
+      return;
+    }
+    reqLog[appError.status >= 500 ? 'error' : 'warn']({ code: appError.code, reason: appError.message, err: appError.status >= 500 ? appError : undefined }, 'request failed');
+    res.status(appError.status).json(operationOutcome(appError.issue, `${appError.code}: ${appError.message}`, appError.expression));
+  };
+}

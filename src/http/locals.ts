@@ -1,0 +1,14 @@
+import type { Logger } from '../logging.js';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    /** Per-request values set by our middleware (res.locals). */
+    interface Locals {
+      log: Logger;
+      /** `iss` of the verified client JWT; absent in unauthenticated development mode. */
+      clientIss?: string;
+    }
+  }
+}
+export {};

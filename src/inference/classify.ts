@@ -1,0 +1,90 @@
+/**
+ * Classification: preprocess each image, send it through the model's batcher, turn its logits
+ * into calibrated probabilities and those into findings, as models/MANIFEST.md defines.
+ */
+import { AppError } from '../errors.js';
+import type { ManifestOutput } from './manifest.js';
+import { preprocess } from './preprocess.js';
+import type { LoadedModel } from './registry.js';
+import type { Finding, InputImage, ModelResult } from './types.js';
+
+/**
+ * Probabilities per output index: `activation(logits / temperature)`.
+ *
+ * Computed in float64; softmax subtracts the largest logit first so large logits cannot
+ * overflow, and sigmoid uses the form that stays finite for either sign.
+ *
+ * @param output - the manifest's output section
+ * @param logits - one image's logits, one per label index
+ * @throws AppError INFERENCE_FAILED when the model produced a non-finite logit
+ */
+export function probabilities(output: Pick<ManifestOutput, 'activation' | 'temperature'>, logits: ArrayLike<number>): Float64Array {
+  const n = logits.length;
+  const z = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = logits[i]!;
+    if (!Number.isFinite(v)) throw new AppError('INFERENCE_FAILED', 'The model produced a non-finite output.');
+    z[i] = v / output.temperature;
+  }
+  if (output.activation === 'sigmoid') {
+    return z.map((x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))));
+  }
+  let max = Number.NEGATIVE_INFINITY;
+  for (const x of z) max = Math.max(max, x);
+  let sum = 0;
+  const e = z.map((x) => {
+    const v = Math.exp(x - max);
+    sum += v;
+    return v;
+  });
+  return e.map((v) => v / sum);
+}
+
+/**
+ * Findings for the labels the manifest reports, in label-index order.
+ *
+ * @param output - the manifest's output section
+ * @param logits - one image's logits
+ */
+export function toFindings(output: ManifestOutput, logits: ArrayLike<number>): Finding[] {
+  const p = probabilities(output, logits);
+  const findings: Finding[] = [];
+  const reported = [...output.labels].sort((a, b) => a.index - b.index);
+  for (const label of reported) {
+    if (!label.report) continue;
+    const probability = p[label.index]!;
+    const [low, high] = label.reviewBand;
+    findings.push({
+      key: label.key,
+      display: label.display,
+      codes: label.codes,
+      probability,
+      threshold: label.threshold,
+      reviewBand: label.reviewBand,
+      interpretation: probability >= label.threshold ? 'positive' : 'negative',
+      // Inclusive on both ends, as the manifest format says.
+      needsReview: probability >= low && probability <= high,
+      urgency: label.urgency,
+    });
+  }
+  return findings;
+}
+
+/**
+ * Classifies images with one model; concurrent calls share batches through the model's batcher.
+ *
+ * @param model - a loaded model from the registry
+ * @param images - display-ready images (values in [0, 1], interleaved), any size
+ * @returns one result per image, in order
+ * @throws AppError INFERENCE_BUSY when the model's queue is full, INFERENCE_FAILED on a failed
+ *   or late run
+ */
+export async function classify(model: LoadedModel, images: readonly InputImage[]): Promise<ModelResult[]> {
+  const inputs = images.map((image) => preprocess(image, model.manifest.input));
+  const outputs = await model.batcher.submit(inputs);
+  return outputs.map((o) => ({
+    model: model.description,
+    findings: toFindings(model.manifest.output, o.logits),
+    inferenceMs: o.inferenceMs,
+  }));
+}

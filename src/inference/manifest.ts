@@ -1,0 +1,281 @@
+/**
+ * The model manifest (`models/<id>/manifest.json`, format in models/MANIFEST.md): a zod schema
+ * for its shape plus the cross-field rules a schema alone cannot state. A manifest that passes
+ * here can be trusted by every later step (preprocessing sizes, label indices, thresholds).
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import type { Coding, ModelAccepts, ModelMetrics, Windowing } from './types.js';
+
+/** A label whose probability becomes a {@link Finding}. */
+export interface ReportedLabel {
+  readonly index: number;
+  readonly key: string;
+  readonly display: string;
+  readonly report: true;
+  readonly codes: readonly Coding[];
+  readonly threshold: number;
+  /** Inclusive [low, high] around the threshold; a probability inside needs a radiologist's review. */
+  readonly reviewBand: readonly [number, number];
+  readonly urgency: 'info' | 'warning' | 'critical';
+}
+
+/** A label the model outputs (softmax needs it) but that never becomes a finding. */
+export interface SilentLabel {
+  readonly index: number;
+  readonly key: string;
+  readonly display: string;
+  readonly report: false;
+  readonly codes?: readonly Coding[] | undefined;
+}
+
+export type ManifestLabel = ReportedLabel | SilentLabel;
+
+export interface ManifestInput {
+  /** Name of the ONNX graph input. */
+  readonly name: string;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 3;
+  readonly windowing: Windowing;
+  /** `area`: box averaging when shrinking, bilinear when enlarging. */
+  readonly resize: 'area';
+  /** Per channel: the model sees `(v - mean[c]) / std[c]`. */
+  readonly normalization: { readonly mean: readonly number[]; readonly std: readonly number[] };
+}
+
+export interface ManifestOutput {
+  /** Name of the ONNX graph output holding the logits. */
+  readonly name: string;
+  readonly activation: 'softmax' | 'sigmoid';
+  /** Logits are divided by this before the activation (temperature scaling); 1 when absent. */
+  readonly temperature: number;
+  /** Exactly one label per output index 0 … n-1. */
+  readonly labels: readonly ManifestLabel[];
+}
+
+/** A validated manifest, plus where it was found. Deeply frozen. */
+export interface ModelManifest {
+  readonly schemaVersion: 1;
+  readonly id: string;
+  readonly version: string;
+  readonly name: string;
+  readonly manufacturer: string;
+  readonly task: 'classification';
+  readonly file: string;
+  readonly intendedUse: string;
+  readonly accepts: ModelAccepts;
+  readonly input: ManifestInput;
+  readonly output: ManifestOutput;
+  readonly templates: { readonly card: string; readonly report: string };
+  readonly metrics: ModelMetrics;
+  /** Absolute path of the model folder. */
+  readonly dir: string;
+  /** Absolute path of the .onnx file. */
+  readonly modelPath: string;
+}
+
+/** One problem in a manifest, located by a path such as `output.labels[1].threshold`. */
+export interface ManifestIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** A manifest that cannot be used; `message` lists every issue on one line (it goes to /readyz). */
+export class ManifestError extends Error {
+  readonly issues: readonly ManifestIssue[];
+
+  constructor(issues: readonly ManifestIssue[]) {
+    super(`invalid manifest: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    this.name = 'ManifestError';
+    this.issues = issues;
+  }
+}
+
+const text = z.string().min(1, 'must not be empty');
+const probability = z.number().min(0, 'must be within [0, 1]').max(1, 'must be within [0, 1]');
+const identifier = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits, ".", "_" or "-"');
+const dicomCodes = z.array(text).min(1, 'must list at least one value');
+// z.* types have no literal-union helper for numbers; a union of literals gives `1 | 3`.
+const channels = z.union([z.literal(1), z.literal(3)], { error: 'must be 1 or 3' });
+const dimension = z.int('must be an integer').min(1, 'must be at least 1').max(4096, 'must be at most 4096');
+
+const CodingSchema = z.strictObject({ system: text, code: text, display: text });
+
+const labelBase = { index: z.int('must be an integer').min(0, 'must be ≥ 0'), key: identifier, display: text };
+
+const ReportedLabelSchema = z.strictObject({
+  ...labelBase,
+  report: z.literal(true),
+  codes: z
+    .array(CodingSchema, { error: (iss) => (iss.input === undefined ? 'required when report is true' : undefined) })
+    .min(1, 'a label with report: true needs at least one code'),
+  threshold: z
+    .number({ error: (iss) => (iss.input === undefined ? 'required when report is true' : 'must be a number') })
+    .min(0, 'must be within [0, 1]')
+    .max(1, 'must be within [0, 1]'),
+  reviewBand: z.tuple([probability, probability], {
+    error: (iss) => (iss.input === undefined ? 'required when report is true' : 'must be [low, high]'),
+  }),
+  urgency: z.enum(['info', 'warning', 'critical'], {
+    error: (iss) => (iss.input === undefined ? 'required when report is true' : 'must be info, warning or critical'),
+  }),
+});
+
+const SilentLabelSchema = z.strictObject({
+  ...labelBase,
+  report: z.literal(false),
+  codes: z.array(CodingSchema).optional(),
+});
+
+const WindowingSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({ kind: z.literal('dicom') }),
+    z.strictObject({ kind: z.literal('fixed'), center: z.number(), width: z.number().positive('must be > 0') }),
+    z.strictObject({ kind: z.literal('minmax') }),
+  ],
+  { error: 'kind must be dicom, fixed or minmax' },
+);
+
+const ManifestSchema = z.strictObject({
+  schemaVersion: z.literal(1, 'must be 1'),
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be lower-case letters, digits, ".", "_" or "-"'),
+  version: z.string().regex(/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)*$/, 'must be a semantic version like 1.0.0'),
+  name: text,
+  manufacturer: text,
+  task: z.literal('classification', 'must be "classification"'),
+  // A bare file name: the model folder is the unit of deployment, nothing outside it is read.
+  file: z.string().regex(/^(?!\.\.?$)[^/\\]+\.onnx$/, 'must be a file name inside the model folder ending in .onnx'),
+  intendedUse: text,
+  accepts: z.strictObject({
+    modalities: dicomCodes,
+    bodyParts: dicomCodes.optional(),
+    viewPositions: dicomCodes.optional(),
+  }),
+  input: z.strictObject({
+    name: text,
+    width: dimension,
+    height: dimension,
+    channels,
+    windowing: WindowingSchema,
+    resize: z.literal('area', 'must be "area"'),
+    normalization: z.strictObject({
+      mean: z.array(z.number()).min(1, 'must list one value per channel'),
+      std: z.array(z.number().positive('must be > 0')).min(1, 'must list one value per channel'),
+    }),
+  }),
+  output: z.strictObject({
+    name: text,
+    activation: z.enum(['softmax', 'sigmoid'], 'must be softmax or sigmoid'),
+    temperature: z.number().positive('must be > 0').default(1),
+    labels: z
+      .array(z.discriminatedUnion('report', [ReportedLabelSchema, SilentLabelSchema], { error: 'report must be true or false' }))
+      .min(1, 'must list at least one label'),
+  }),
+  templates: z.strictObject({ card: text, report: text }),
+  // Loose: training may record more metrics than the service shows; the known ones are typed.
+  metrics: z.looseObject({
+    dataset: text,
+    auc: probability.optional(),
+    auc95: z.tuple([probability, probability]).optional(),
+    accuracy: probability.optional(),
+    sensitivity: probability.optional(),
+    specificity: probability.optional(),
+  }),
+});
+
+type ManifestBody = Omit<ModelManifest, 'dir' | 'modelPath'>;
+type Issue = { path: (string | number)[]; message: string };
+
+/** The rules between fields. Runs only on a structurally valid manifest. */
+function crossFieldIssues(m: ManifestBody): Issue[] {
+  const issues: Issue[] = [];
+  const { labels } = m.output;
+  const byIndex = new Map<number, number>();
+  const byKey = new Map<string, number>();
+  labels.forEach((label, i) => {
+    const at = ['output', 'labels', i];
+    // Every output index has exactly one label: softmax runs over all of them, so a missing
+    // or extra index would silently change every probability.
+    if (label.index >= labels.length) {
+      issues.push({ path: [...at, 'index'], message: `${label.index} is outside the model output (${labels.length} labels → indices 0..${labels.length - 1})` });
+    }
+    const dupIndex = byIndex.get(label.index);
+    if (dupIndex !== undefined) issues.push({ path: [...at, 'index'], message: `${label.index} is already used by output.labels[${dupIndex}]` });
+    else byIndex.set(label.index, i);
+    const dupKey = byKey.get(label.key);
+    if (dupKey !== undefined) issues.push({ path: [...at, 'key'], message: `"${label.key}" is already used by output.labels[${dupKey}]` });
+    else byKey.set(label.key, i);
+    if (label.report) {
+      const [low, high] = label.reviewBand;
+      if (!(low <= label.threshold && label.threshold <= high)) {
+        issues.push({ path: [...at, 'reviewBand'], message: `must satisfy low ≤ threshold ≤ high, got [${low}, ${high}] with threshold ${label.threshold}` });
+      }
+    }
+  });
+  if (!labels.some((l) => l.report)) {
+    issues.push({ path: ['output', 'labels'], message: 'no label has report: true, so the model can never produce a finding' });
+  }
+  if (m.output.activation === 'softmax' && labels.length < 2) {
+    issues.push({ path: ['output', 'activation'], message: 'softmax needs at least two labels (it would always give 1)' });
+  }
+  const { mean, std } = m.input.normalization;
+  for (const [name, values] of [['mean', mean], ['std', std]] as const) {
+    if (values.length !== m.input.channels) {
+      issues.push({ path: ['input', 'normalization', name], message: `has ${values.length} values but input.channels is ${m.input.channels}` });
+    }
+  }
+  return issues;
+}
+
+function formatPath(p: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of p) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * Validates a manifest and resolves its model file against the folder.
+ *
+ * @param json - the manifest: JSON text (as read from manifest.json) or an already parsed value
+ * @param dir - the model folder; its name must equal the manifest's `id`, so a model is found
+ *   where its id says and two folders can never claim one id
+ * @returns the typed, deeply frozen manifest
+ * @throws ManifestError listing every issue by path (all issues at once, not just the first)
+ */
+export function parseManifest(json: unknown, dir: string): ModelManifest {
+  let value: unknown = json;
+  if (typeof json === 'string') {
+    try {
+      value = JSON.parse(json);
+    } catch (err) {
+      throw new ManifestError([{ path: '(root)', message: `not valid JSON: ${(err as Error).message}` }]);
+    }
+  }
+  const parsed = ManifestSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new ManifestError(parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
+  }
+  // The assignment checks at compile time that the schema's output matches the interfaces.
+  const body: ManifestBody = parsed.data;
+  const issues = crossFieldIssues(body);
+  const absDir = path.resolve(dir);
+  const folder = path.basename(absDir);
+  if (body.id !== folder) issues.push({ path: ['id'], message: `"${body.id}" does not match its folder name "${folder}"` });
+  if (issues.length > 0) {
+    throw new ManifestError(issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
+  }
+  return deepFreeze({ ...body, dir: absDir, modelPath: path.join(absDir, body.file) });
+}

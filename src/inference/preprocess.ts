@@ -1,0 +1,59 @@
+/**
+ * Image → model tensor, exactly as models/MANIFEST.md specifies and training fed the model:
+ * [0, 1] interleaved pixels → resize to width×height → channel conversion → `(v − mean) / std`
+ * → float32 planar CHW (one batch item of the NCHW tensor).
+ */
+import type { ManifestInput } from './manifest.js';
+import { resizeImage } from './resize.js';
+import type { InputImage } from './types.js';
+
+/** ITU-R BT.601 luma weights (R, G, B), the conversion most grey-scale training sets used. */
+export const BT601 = [0.299, 0.587, 0.114] as const;
+
+/** What preprocessing needs from the manifest's `input`. */
+export type PreprocessSpec = Pick<ManifestInput, 'width' | 'height' | 'channels' | 'normalization'>;
+
+function checkImage(image: InputImage): void {
+  const { width, height, channels, data } = image;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new RangeError(`image size must be positive integers, got ${width}×${height}`);
+  }
+  if (channels !== 1 && channels !== 3) throw new RangeError(`image channels must be 1 or 3, got ${String(channels)}`);
+  if (data.length !== width * height * channels) {
+    throw new RangeError(`image data has ${data.length} values, expected ${width}×${height}×${channels}`);
+  }
+}
+
+/**
+ * Builds one batch item for a model.
+ *
+ * Resizing runs before the channel conversion: both are linear, so the order does not change
+ * the result beyond rounding, and converting the small image is cheaper.
+ *
+ * @param image - display-ready pixels in [0, 1], interleaved
+ * @param spec - the manifest's input section
+ * @returns float32 CHW, length `channels × height × width`
+ * @throws RangeError when the image's size and data disagree (a bug upstream, not bad input)
+ */
+export function preprocess(image: InputImage, spec: PreprocessSpec): Float32Array {
+  checkImage(image);
+  const { width, height, channels, normalization } = spec;
+  const resized = resizeImage(image.data, image.width, image.height, image.channels, width, height);
+  const plane = width * height;
+  const out = new Float32Array(channels * plane);
+  const src = image.channels;
+
+  for (let c = 0; c < channels; c++) {
+    const mean = normalization.mean[c]!;
+    const std = normalization.std[c]!;
+    const base = c * plane;
+    for (let i = 0; i < plane; i++) {
+      let v: number;
+      if (src === channels) v = resized[i * src + c]!;
+      else if (src === 1) v = resized[i]!; // grey → RGB: the same value in every channel
+      else v = BT601[0] * resized[i * 3]! + BT601[1] * resized[i * 3 + 1]! + BT601[2] * resized[i * 3 + 2]!;
+      out[base + i] = (v - mean) / std;
+    }
+  }
+  return out;
+}
