@@ -330,7 +330,9 @@ export function createClientJwtVerifier(options: ClientJwtVerifierOptions): Clie
     // The replay check comes last: only a token that is valid in every other respect may use
     // up its jti, or anyone could burn a legitimate client's jti with a forged token. It is
     // remembered for as long as it could be accepted: until exp or iat + max age, plus skew.
-    const acceptableUntilSeconds = Math.min(exp, iat + maxAgeSeconds);
+    const acceptableUntilSeconds = Math.min(exp, iat + maxAgeSeconds) + skewSeconds;
+    // +1 s: jose compares whole seconds, so the token is still accepted during that last second.
+    // A failing shared cache (e.g. Redis down) propagates as is: a 500, not a misleading 401.
     const verdict = await options.replayCache.checkAndRemember(iss, jti, acceptableUntilSeconds * 1000 + 1000);
     if (verdict === 'replayed') reject('jti replayed');
     if (verdict === 'full') reject('replay cache full');

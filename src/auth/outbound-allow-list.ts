@@ -77,7 +77,7 @@ function parseEntry(raw: string): Entry {
  * Paths are compared case-sensitively (RFC 3986 § 6.2.2.1: only scheme and host are not).
  */
 function pathMatches(pathname: string, prefix: string): boolean {
-  return pathname === prefix || pathname.startsWith(prefix);
+  return pathname === prefix || pathname.startsWith(`${prefix}/`);
 }
 
 /**

@@ -101,7 +101,8 @@ function inflateBounded(deflated: Uint8Array, maxBytes: number): Uint8Array {
   try {
     return inflateRawSync(deflated, { maxOutputLength: maxBytes });
   } catch (err) {
-    if (err instanceof RangeError) {
+    // Checked by code, not `instanceof RangeError`: errors from Node core may come from another realm (jest's vm).
+    if ((err as { code?: unknown } | null)?.code === 'ERR_BUFFER_TOO_LARGE') {
       throw new AppError('DICOM_TOO_LARGE', `The deflated data set inflates to more than ${maxBytes} bytes.`, { cause: err });
     }
     throw new AppError('DICOM_INVALID', 'The deflated data set cannot be inflated.', { cause: err });

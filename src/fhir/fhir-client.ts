@@ -314,6 +314,6 @@ export function createFhirReader(options: FhirReaderOptions): FhirReader {
     baseUrl,
     read,
     search,
-    resolveReference: resolveReference as FhirReader['resolveReference'],
+    resolveReference,
   };
 }

@@ -125,8 +125,9 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
     }
     // Even with maxWaitMs = 0 the start goes through a timer, so calls made in the same tick
     // share a batch.
-    if (waitTimer === undefined) {
-      const waited = performance.now() - queue[0]!.enqueuedAt;
+    const oldest = queue[0];
+    if (waitTimer === undefined && oldest !== undefined) {
+      const waited = performance.now() - oldest.enqueuedAt;
       waitTimer = setTimeout(() => {
         waitTimer = undefined;
         if (inflight === undefined) flush();
@@ -157,7 +158,7 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
           return;
         }
         batch.forEach((e, i) => {
-          settle(e, now > e.deadline ? { error: timeoutError() } : { value: outputs[i]! });
+          settle(e, now > e.deadline ? { error: timeoutError() } : { value: outputs[i] as O });
         });
       },
       (cause: unknown) => {

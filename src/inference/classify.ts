@@ -22,7 +22,7 @@ export function probabilities(output: Pick<ManifestOutput, 'activation' | 'tempe
   const n = logits.length;
   const z = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const v = logits[i]!;
+    const v = logits[i] as number;
     if (!Number.isFinite(v)) throw new AppError('INFERENCE_FAILED', 'The model produced a non-finite output.');
     z[i] = v / output.temperature;
   }
@@ -52,7 +52,7 @@ export function toFindings(output: ManifestOutput, logits: ArrayLike<number>): F
   const reported = [...output.labels].sort((a, b) => a.index - b.index);
   for (const label of reported) {
     if (!label.report) continue;
-    const probability = p[label.index]!;
+    const probability = p[label.index] as number;
     const [low, high] = label.reviewBand;
     findings.push({
       key: label.key,

@@ -150,8 +150,9 @@ const ManifestSchema = z.strictObject({
   intendedUse: text,
   accepts: z.strictObject({
     modalities: dicomCodes,
-    bodyParts: dicomCodes.optional(),
-    viewPositions: dicomCodes.optional(),
+    // Absent = any, stored as [] so consumers test `length > 0` instead of undefined.
+    bodyParts: dicomCodes.optional().transform((v) => v ?? []),
+    viewPositions: dicomCodes.optional().transform((v) => v ?? []),
   }),
   input: z.strictObject({
     name: text,

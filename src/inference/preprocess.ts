@@ -18,7 +18,7 @@ function checkImage(image: InputImage): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new RangeError(`image size must be positive integers, got ${width}×${height}`);
   }
-  if (channels !== 1 && channels !== 3) throw new RangeError(`image channels must be 1 or 3, got ${String(channels)}`);
+  if (!([1, 3] as number[]).includes(channels)) throw new RangeError(`image channels must be 1 or 3, got ${String(channels)}`);
   if (data.length !== width * height * channels) {
     throw new RangeError(`image data has ${data.length} values, expected ${width}×${height}×${channels}`);
   }
@@ -44,14 +44,14 @@ export function preprocess(image: InputImage, spec: PreprocessSpec): Float32Arra
   const src = image.channels;
 
   for (let c = 0; c < channels; c++) {
-    const mean = normalization.mean[c]!;
-    const std = normalization.std[c]!;
+    const mean = normalization.mean[c] as number;
+    const std = normalization.std[c] as number;
     const base = c * plane;
     for (let i = 0; i < plane; i++) {
       let v: number;
-      if (src === channels) v = resized[i * src + c]!;
-      else if (src === 1) v = resized[i]!; // grey → RGB: the same value in every channel
-      else v = BT601[0] * resized[i * 3]! + BT601[1] * resized[i * 3 + 1]! + BT601[2] * resized[i * 3 + 2]!;
+      if (src === channels) v = resized[i * src + c] as number;
+      else if (src === 1) v = resized[i] as number; // grey → RGB: the same value in every channel
+      else v = BT601[0] * (resized[i * 3] as number) + BT601[1] * (resized[i * 3 + 1] as number) + BT601[2] * (resized[i * 3 + 2] as number);
       out[base + i] = (v - mean) / std;
     }
   }

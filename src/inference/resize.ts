@@ -31,7 +31,8 @@ function areaTaps(src: number, dst: number): AxisTaps {
     const lo = o * scale;
     // The last interval ends exactly at src: (dst · scale) may round just below it.
     const hi = o === dst - 1 ? src : Math.min((o + 1) * scale, src);
-    start[o] = index.length;
+    const o0 = index.length;
+    start[o] = o0;
     for (let s = Math.floor(lo); s < hi; s++) {
       const overlap = Math.min(s + 1, hi) - Math.max(s, lo);
       if (overlap <= 0) continue;
@@ -40,7 +41,7 @@ function areaTaps(src: number, dst: number): AxisTaps {
       // overlap is exactly 1, so the result is sum / n, the exact block mean.
       weight.push(overlap);
     }
-    count[o] = index.length - start[o]!;
+    count[o] = index.length - o0;
   }
   return { start, count, index: Int32Array.from(index), weight: Float64Array.from(weight), divisor: scale };
 }
@@ -107,11 +108,11 @@ export function resizeImage(
     const row = y * width * c;
     const midRow = y * outWidth * c;
     for (let ox = 0; ox < outWidth; ox++) {
-      const s = tx.start[ox]!;
-      const n = tx.count[ox]!;
+      const s = tx.start[ox] as number;
+      const n = tx.count[ox] as number;
       for (let ch = 0; ch < c; ch++) {
         let acc = 0;
-        for (let k = 0; k < n; k++) acc += tx.weight[s + k]! * data[row + tx.index[s + k]! * c + ch]!;
+        for (let k = 0; k < n; k++) acc += (tx.weight[s + k] as number) * (data[row + (tx.index[s + k] as number) * c + ch] as number);
         mid[midRow + ox * c + ch] = acc / tx.divisor;
       }
     }
@@ -121,16 +122,16 @@ export function resizeImage(
   const rowLen = outWidth * c;
   const acc = new Float64Array(rowLen); // float64 until the single rounding to float32
   for (let oy = 0; oy < outHeight; oy++) {
-    const s = ty.start[oy]!;
-    const n = ty.count[oy]!;
+    const s = ty.start[oy] as number;
+    const n = ty.count[oy] as number;
     acc.fill(0);
     for (let k = 0; k < n; k++) {
-      const w = ty.weight[s + k]!;
-      const srcRow = ty.index[s + k]! * rowLen;
-      for (let i = 0; i < rowLen; i++) acc[i]! += w * mid[srcRow + i]!;
+      const w = ty.weight[s + k] as number;
+      const srcRow = (ty.index[s + k] as number) * rowLen;
+      for (let i = 0; i < rowLen; i++) acc[i] = (acc[i] as number) + w * (mid[srcRow + i] as number);
     }
     const outRow = oy * rowLen;
-    for (let i = 0; i < rowLen; i++) out[outRow + i] = acc[i]! / ty.divisor;
+    for (let i = 0; i < rowLen; i++) out[outRow + i] = (acc[i] as number) / ty.divisor;
   }
   return out;
 }

@@ -47,7 +47,7 @@ export class ModelLoadError extends Error {
 type BatchAxis = { kind: 'dynamic' } | { kind: 'fixed1' } | { kind: 'unknown' };
 
 function message(err: unknown): string {
-  return err instanceof Error ? err.message.split('\n')[0]!.trim() : String(err);
+  return err instanceof Error ? (err.message.split('\n')[0] ?? '').trim() : String(err);
 }
 
 /**

@@ -76,10 +76,10 @@ export type Windowing =
 export interface ModelAccepts {
   /** Modality (0008,0060) values, e.g. `CR`, `DX`. */
   readonly modalities: readonly string[];
-  /** Body Part Examined (0018,0015) values; absent means any. */
-  readonly bodyParts?: readonly string[] | undefined;
-  /** View Position (0018,5101) values; absent means any. */
-  readonly viewPositions?: readonly string[] | undefined;
+  /** Body Part Examined (0018,0015) values; empty means any (absent in the manifest). */
+  readonly bodyParts: readonly string[];
+  /** View Position (0018,5101) values; empty means any (absent in the manifest). */
+  readonly viewPositions: readonly string[];
 }
 
 /** What the analysis layer needs to render an image for a model. */

@@ -47,7 +47,8 @@ function stateOf(f: Finding): FindingState {
   return f.needsReview ? 'review' : f.interpretation;
 }
 
-function resultText(f: Finding): string {
+/** Plain-language result of a finding, for tables in cards and reports. */
+export function findingResultText(f: Finding): string {
   switch (stateOf(f)) {
     case 'positive':
       return 'Suspected (above threshold)';
@@ -108,7 +109,7 @@ function parseJson<T>(name: string, text: string): T {
 }
 
 function conclusionOf(input: RenderInput): string {
-  const lines = input.findings.map((f) => `${f.display}: ${resultText(f).toLowerCase()}, AI probability ${percent(f.probability)} (threshold ${percent(f.threshold)})`);
+  const lines = input.findings.map((f) => `${f.display}: ${findingResultText(f).toLowerCase()}, AI probability ${percent(f.probability)} (threshold ${percent(f.threshold)})`);
   return `Preliminary AI result, not a diagnosis; requires confirmation by a qualified clinician. ${lines.join('. ')}.`;
 }
 
@@ -161,7 +162,7 @@ export function renderResult(templates: TemplateSet, input: RenderInput): Render
     return parseJson<Observation>('observation.json', obs);
   });
 
-  const findingViews = input.findings.map((f) => ({ ...f, resultText: resultText(f), reviewBandLow: f.reviewBand[0], reviewBandHigh: f.reviewBand[1] }));
+  const findingViews = input.findings.map((f) => ({ ...f, resultText: findingResultText(f), reviewBandLow: f.reviewBand[0], reviewBandHigh: f.reviewBand[1] }));
   const conclusion = conclusionOf(input);
   const view = {
     study: { description: subject.studyDescription ?? 'imaging study', date: subject.studyDate ?? null },

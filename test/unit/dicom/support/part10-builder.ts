@@ -168,3 +168,19 @@ export function u16be(values: readonly number[]): Uint8Array {
   values.forEach((v, i) => view.setUint16(i * 2, v & 0xffff, false));
   return out;
 }
+
+/** An SQ value of defined-length items, each encoded in `syntax` (never deflated here). */
+export function sequenceValue(items: readonly (readonly Element[])[], syntax: Exclude<Syntax, 'deflated'> = 'explicit-le'): Uint8Array {
+  const littleEndian = syntax !== 'explicit-be';
+  return concat(
+    items.map((item) => {
+      const body = encodeDataSet(item, syntax);
+      const header = new Uint8Array(8);
+      const view = new DataView(header.buffer);
+      view.setUint16(0, 0xfffe, littleEndian);
+      view.setUint16(2, 0xe000, littleEndian);
+      view.setUint32(4, body.byteLength, littleEndian);
+      return concat([header, body]);
+    }),
+  );
+}

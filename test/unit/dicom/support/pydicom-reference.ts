@@ -13,7 +13,7 @@ const SCRIPT = `
 import json, sys
 import numpy as np
 import pydicom
-from pydicom.pixel_data_handlers.util import apply_modality_lut
+from pydicom.pixel_data_handlers.util import apply_modality_lut, convert_color_space
 out_dir, kind, paths = sys.argv[1], sys.argv[2], sys.argv[3:]
 shapes = []
 for i, path in enumerate(paths):
@@ -21,6 +21,8 @@ for i, path in enumerate(paths):
     arr = ds.pixel_array
     if kind == 'modality':
         arr = apply_modality_lut(arr, ds)
+        if ds.PhotometricInterpretation.startswith('YBR_FULL'):
+            arr = convert_color_space(arr, 'YBR_FULL', 'RGB')
     np.ascontiguousarray(arr, dtype='<f8').tofile(f'{out_dir}/{i}.f64')
     shapes.append(list(arr.shape))
 print(json.dumps(shapes))
@@ -34,7 +36,7 @@ export interface ReferencePixels {
 
 /**
  * Decodes files with pydicom. `stored` is `pixel_array` (stored values, YBR not converted to
- * RGB); `modality` adds `apply_modality_lut` (RescaleSlope/Intercept). Throws, with Python's
+ * RGB); `modality` adds `apply_modality_lut` (RescaleSlope/Intercept) and converts YBR_FULL to RGB. Throws, with Python's
  * stderr, when Python, numpy or pydicom is missing: a comparison must never silently pass.
  */
 export function pydicomPixels(paths: readonly string[], kind: 'stored' | 'modality'): ReferencePixels[] {

@@ -1,0 +1,45 @@
+/**
+ * The custom result hook `org.imaging-cds.imagingstudy-available` (hook definition in
+ * fhir-resources/hook-imagingstudy-available.json): a study is available, analyse it now and
+ * answer with one card per model that fits, each offering to save the preliminary report.
+ */
+import type { ImagingStudy } from 'fhir/r4.js';
+import { AppError } from '../../errors.js';
+import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../terminology.js';
+import { contextSchemas, parseContext } from '../request-schema.js';
+import type { CdsService } from '../service.js';
+import { resultCard } from '../study-cards.js';
+import { studyToAnalyse } from '../study-input.js';
+import type { ServiceDeps } from './deps.js';
+
+export const IMAGINGSTUDY_AVAILABLE_PREFETCH = {
+  // _include brings the study's and its series' Endpoints in the same round trip.
+  imagingStudy: 'ImagingStudy?_id={{context.imagingStudyId}}&_include=ImagingStudy:endpoint',
+} as const;
+
+/** Creates the result-hook service. */
+export function imagingStudyAvailableService(deps: ServiceDeps): CdsService {
+  return {
+    definition: {
+      id: 'imaging-ai-result',
+      hook: IMAGINGSTUDY_AVAILABLE_HOOK,
+      title: 'Imaging AI: preliminary findings for a new study',
+      description:
+        'Analyses a newly available imaging study with the AI models that fit it and returns preliminary findings, with a suggestion to save a preliminary DiagnosticReport. Decision support only, not a diagnosis.',
+      prefetch: IMAGINGSTUDY_AVAILABLE_PREFETCH,
+    },
+    async handle(request, { data, log }) {
+      const ctx = parseContext(contextSchemas.imagingStudyAvailable, request.context);
+      const entries = await data.entries('imagingStudy');
+      const study = entries.find((r): r is ImagingStudy => r.resourceType === 'ImagingStudy' && r.id === ctx.imagingStudyId);
+      if (study === undefined) throw new AppError('DATA_UNAVAILABLE', 'the ImagingStudy named in context.imagingStudyId was not found', { expression: 'context.imagingStudyId' });
+      // The study must belong to the patient in context: never analyse or report across patients.
+      if (study.subject.reference !== `Patient/${ctx.patientId}`) {
+        throw new AppError('CDS_BAD_REQUEST', 'the ImagingStudy does not belong to context.patientId', { expression: 'context.patientId' });
+      }
+      const analysis = await deps.analyse(await studyToAnalyse(study, entries, data, deps.defaultDicomWebRoot));
+      log.info({ results: analysis.results.length, skipped: analysis.skipped.map((s) => s.reason), fromCache: analysis.fromCache }, 'study analysed');
+      return { cards: analysis.results.map((r) => resultCard(deps, study, r, { patientId: ctx.patientId, serviceRequestId: ctx.serviceRequestId })) };
+    },
+  };
+}

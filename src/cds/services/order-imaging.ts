@@ -1,0 +1,94 @@
+/**
+ * `order-select` and `order-sign` for imaging ServiceRequests: before an imaging order is
+ * chosen or signed, tell the physician about the patient's prior relevant studies — a very
+ * recent equivalent study, and preliminary AI findings on earlier studies of the same region.
+ */
+import type { FhirResource, ImagingStudy, ServiceRequest } from 'fhir/r4.js';
+import { bundleEntries, isImagingServiceRequest, seriesSummary } from '../../fhir/imaging.js';
+import { renderPriorFindingCard, renderRecentStudyCard } from '../../reports/context-cards.js';
+import { contextSchemas, parseContext } from '../request-schema.js';
+import type { CdsService } from '../service.js';
+import { analyseQuietly, isActionable } from '../study-cards.js';
+import { bodyPartOf, startedOf } from '../study-input.js';
+import type { CdsCard } from '../types.js';
+import type { ServiceDeps } from './deps.js';
+
+export const PRIOR_STUDIES_PREFETCH = 'ImagingStudy?patient={{context.patientId}}&status=available&_sort=-started&_count=20&_include=ImagingStudy:endpoint';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The body region an order is for: its bodySite (SNOMED CT, as DICOM CID 4031 maps body parts),
+ * else its code's text naming a region we know. Text is used only for the region, never to
+ * decide that something is an imaging order.
+ */
+export function orderRegion(sr: ServiceRequest): string | undefined {
+  for (const site of sr.bodySite ?? []) {
+    for (const c of site.coding ?? []) {
+      const part = bodyPartOf({ system: c.system, code: c.code });
+      if (part !== undefined) return part;
+    }
+  }
+  const text = [sr.code?.text, ...(sr.code?.coding ?? []).map((c) => c.display)].filter((t): t is string => t !== undefined).join(' ');
+  if (/\b(chest|thorax|thoracic)\b/i.test(text)) return 'CHEST';
+  if (/\b(breast|mammo\w*)\b/i.test(text)) return 'BREAST';
+  return undefined;
+}
+
+function studyRegions(study: ImagingStudy): Set<string> {
+  return new Set(seriesSummary(study).map((s) => bodyPartOf(s.bodySite)).filter((p): p is string => p !== undefined));
+}
+
+function orderService(deps: ServiceDeps, hook: 'order-select' | 'order-sign'): CdsService {
+  return {
+    definition: {
+      id: `imaging-ai-${hook}`,
+      hook,
+      title: `Imaging AI: prior imaging for ${hook === 'order-sign' ? 'signed' : 'selected'} imaging orders`,
+      description:
+        'For imaging orders, shows a very recent study of the same body region and preliminary AI findings on the patient\'s prior relevant studies. Decision support only, not a diagnosis.',
+      prefetch: { priorStudies: PRIOR_STUDIES_PREFETCH },
+    },
+    async handle(request, { data, log }) {
+      const ctx = hook === 'order-select' ? parseContext(contextSchemas['order-select'], request.context) : parseContext(contextSchemas['order-sign'], request.context);
+      const selections = 'selections' in ctx ? new Set(ctx.selections as string[]) : undefined;
+      const orders = bundleEntries(ctx.draftOrders as never, 'ServiceRequest').filter(
+        (sr) => isImagingServiceRequest(sr) && (selections === undefined || selections.has(`ServiceRequest/${sr.id ?? ''}`)),
+      );
+      const regions = new Set(orders.map(orderRegion).filter((r): r is string => r !== undefined));
+      if (regions.size === 0) return { cards: [] };
+
+      const entries: FhirResource[] = await data.entries('priorStudies');
+      const now = deps.now().getTime();
+      const priors = entries
+        .filter((r): r is ImagingStudy => r.resourceType === 'ImagingStudy')
+        .map((study) => ({ study, started: startedOf(study), regions: studyRegions(study) }))
+        .filter((p) => p.started !== undefined && now - p.started.getTime() <= deps.priorStudyLookbackDays * DAY_MS && [...p.regions].some((r) => regions.has(r)))
+        .sort((a, b) => (b.started?.getTime() ?? 0) - (a.started?.getTime() ?? 0));
+
+      const cards: CdsCard[] = [];
+      const newest = priors[0];
+      if (newest?.started !== undefined && now - newest.started.getTime() <= deps.recentStudyDays * DAY_MS) {
+        const region = [...newest.regions].find((r) => regions.has(r)) ?? 'same region';
+        const view = { studyInstanceUid: newest.study.id ?? '', description: newest.study.description, date: newest.study.started };
+        cards.push(renderRecentStudyCard(deps.templates, view, region, Math.floor((now - newest.started.getTime()) / DAY_MS)));
+      }
+      for (const prior of priors.slice(0, deps.maxStudiesPerCall)) {
+        const analysis = await analyseQuietly(deps, prior.study, entries, data, log);
+        for (const result of analysis?.results ?? []) {
+          if (!isActionable(result)) continue;
+          const findings = result.findings.filter((f) => f.interpretation === 'positive' || f.needsReview);
+          const view = { studyInstanceUid: result.studyInstanceUid, description: prior.study.description, date: prior.study.started };
+          cards.push(renderPriorFindingCard(deps.templates, view, result.model, findings, deps.viewerUrl));
+        }
+      }
+      log.info({ orders: orders.length, priors: priors.length, cards: cards.length }, 'order checked');
+      return { cards };
+    },
+  };
+}
+
+/** The `order-select` service. */
+export const orderSelectService = (deps: ServiceDeps): CdsService => orderService(deps, 'order-select');
+/** The `order-sign` service. */
+export const orderSignService = (deps: ServiceDeps): CdsService => orderService(deps, 'order-sign');

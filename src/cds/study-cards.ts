@@ -1,0 +1,65 @@
+/**
+ * Turns analyses into cards. Shared by every service: the result hook shows all results,
+ * patient-view and the order hooks show only what a physician should act on.
+ */
+import type { FhirResource, ImagingStudy } from 'fhir/r4.js';
+import type { Logger } from '../logging.js';
+import { isAppError } from '../errors.js';
+import type { ModelStudyResult, StudyAnalysis } from '../analysis/types.js';
+import { renderResult } from '../reports/render.js';
+import type { CdsCard } from './types.js';
+import type { PrefetchResolver } from './prefetch.js';
+import type { ServiceDeps } from './services/deps.js';
+import { studyToAnalyse } from './study-input.js';
+
+export interface StudyRefs {
+  readonly patientId: string;
+  readonly serviceRequestId: string | undefined;
+}
+
+/** True when a result has a finding above threshold or in the review band. */
+export function isActionable(result: ModelStudyResult): boolean {
+  return result.findings.some((f) => f.interpretation === 'positive' || f.needsReview);
+}
+
+/**
+ * Renders the full result card (with the "Save preliminary AI report" suggestion).
+ *
+ * @param deps - templates and viewer link
+ * @param study - the ImagingStudy the result belongs to
+ * @param result - one model's result
+ * @param refs - patient and order the result belongs to
+ */
+export function resultCard(deps: ServiceDeps, study: ImagingStudy, result: ModelStudyResult, refs: StudyRefs): CdsCard {
+  return renderResult(deps.templates, {
+    subject: {
+      patientReference: `Patient/${refs.patientId}`,
+      imagingStudyReference: `ImagingStudy/${study.id ?? ''}`,
+      serviceRequestReference: refs.serviceRequestId === undefined ? undefined : `ServiceRequest/${refs.serviceRequestId}`,
+      studyInstanceUid: result.studyInstanceUid,
+      studyDescription: study.description,
+      studyDate: study.started,
+    },
+    series: result.series,
+    model: result.model,
+    findings: result.findings,
+    issued: result.analysedAt,
+    viewerUrl: deps.viewerUrl,
+  }).card;
+}
+
+/**
+ * Analyses one study, turning data errors into a log line instead of failing the whole call:
+ * for patient-view and order hooks one bad prior study must not hide the others.
+ *
+ * @returns the analysis, or undefined when the study could not be analysed
+ */
+export async function analyseQuietly(deps: ServiceDeps, study: ImagingStudy, known: readonly FhirResource[], data: PrefetchResolver, log: Logger): Promise<StudyAnalysis | undefined> {
+  try {
+    return await deps.analyse(await studyToAnalyse(study, known, data, deps.defaultDicomWebRoot));
+  } catch (err) {
+    if (!isAppError(err) || err.status >= 500) throw err;
+    log.warn({ code: err.code, reason: err.message, imagingStudy: study.id }, 'prior study not analysed');
+    return undefined;
+  }
+}

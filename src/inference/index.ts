@@ -1,0 +1,157 @@
+/**
+ * The inference layer's facade, the only module the analysis layer imports from here.
+ * Everything it returns is plain data; no onnxruntime type crosses this boundary.
+ */
+import { AppError } from '../errors.js';
+import { classify } from './classify.js';
+import type { ModelManifest } from './manifest.js';
+import { loadModelRegistry } from './registry.js';
+import type { BatchingOptions } from './registry.js';
+import type { ExecutionProvider } from './session.js';
+import type { AvailableModel, InferenceLog, InputImage, ModelResult, ModelStatus } from './types.js';
+
+export type {
+  AvailableModel,
+  Coding,
+  Finding,
+  FindingInterpretation,
+  InferenceLog,
+  InputImage,
+  ModelAccepts,
+  ModelDescription,
+  ModelInputSummary,
+  ModelMetrics,
+  ModelResult,
+  ModelStatus,
+  Windowing,
+} from './types.js';
+export type { ExecutionProvider } from './session.js';
+export type { BatchEvent } from './batcher.js';
+export { ManifestError, parseManifest } from './manifest.js';
+export type { ModelManifest, ManifestIssue } from './manifest.js';
+
+export interface InferenceEngineOptions {
+  /** Directory with one folder per model (`models/`). */
+  readonly modelsDir: string;
+  /** Tried in order per model; CPU is always the last resort. Default `['cpu']`. */
+  readonly executionProviders?: readonly ExecutionProvider[] | undefined;
+  /** Threads for one operator; default: onnxruntime's (all cores). */
+  readonly intraOpNumThreads?: number | undefined;
+  /** Threads across independent operators; default: onnxruntime's. */
+  readonly interOpNumThreads?: number | undefined;
+  /** Largest batch per run. Default {@link DEFAULTS}.maxBatch. */
+  readonly maxBatch?: number | undefined;
+  /** Longest a request waits for companions before a partial batch runs. */
+  readonly maxWaitMs?: number | undefined;
+  /** Images that may wait per model before requests are refused with INFERENCE_BUSY. */
+  readonly queueCapacity?: number | undefined;
+  /** Deadline per image from submit to result (queue wait included); past it INFERENCE_FAILED. */
+  readonly timeoutMs?: number | undefined;
+  /** Structured log callback; default: silent. */
+  readonly log?: InferenceLog | undefined;
+  /** Called after every batch with its model, size and duration (metrics). */
+  readonly onBatch?: BatchingOptions['onBatch'];
+}
+
+/** /readyz payload. */
+export interface InferenceStatus {
+  readonly ready: boolean;
+  readonly models: readonly ModelStatus[];
+}
+
+export interface InferenceEngine {
+  /** True while open and at least one model is ready: one broken model must not take the service down. */
+  ready(): boolean;
+  /** Every model folder, ready or unavailable with its reason. */
+  status(): InferenceStatus;
+  /** Ready models with what the analysis layer needs to choose series and render images. */
+  models(): readonly AvailableModel[];
+  /**
+   * Classifies one image. Concurrent calls for a model share batches.
+   *
+   * @param modelId - id of a ready model
+   * @param image - display-ready pixels rendered with the model's `input.windowing`, any size
+   * @throws AppError MODEL_UNAVAILABLE (unknown or unavailable model, or closed engine),
+   *   INFERENCE_BUSY (queue full), INFERENCE_FAILED (run failed or exceeded timeoutMs)
+   */
+  run(modelId: string, image: InputImage): Promise<ModelResult>;
+  /** Refuses new work, lets running batches finish, releases the sessions. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Defaults for the optional limits: small waits (a hook answers in seconds, a batch in ms). */
+export const DEFAULTS = Object.freeze({ maxBatch: 8, maxWaitMs: 5, queueCapacity: 64, timeoutMs: 30_000 });
+
+function toAvailable(m: ModelManifest): AvailableModel {
+  // Copies rather than the frozen manifest objects: the caller gets data, not our internals.
+  const { input, accepts, metrics } = m;
+  return {
+    id: m.id,
+    version: m.version,
+    name: m.name,
+    manufacturer: m.manufacturer,
+    task: m.task,
+    intendedUse: m.intendedUse,
+    templates: { card: m.templates.card, report: m.templates.report },
+    accepts: {
+      modalities: [...accepts.modalities],
+      bodyParts: [...accepts.bodyParts],
+      viewPositions: [...accepts.viewPositions],
+    },
+    input: { width: input.width, height: input.height, channels: input.channels, windowing: { ...input.windowing }, resize: input.resize },
+    findings: m.output.labels.filter((l) => l.report).map((l) => ({ key: l.key, display: l.display })),
+    metrics: {
+      dataset: metrics.dataset,
+      auc: metrics.auc,
+      auc95: metrics.auc95 === undefined ? undefined : [metrics.auc95[0], metrics.auc95[1]],
+      accuracy: metrics.accuracy,
+      sensitivity: metrics.sensitivity,
+      specificity: metrics.specificity,
+    },
+  };
+}
+
+/**
+ * Loads every model under `options.modelsDir` and returns the engine. A model that fails to
+ * load is reported by `status()` and refused by `run()`; the others work.
+ *
+ * @param options - models directory, providers, threads, batching limits, log
+ * @throws Error only when the models directory cannot be read
+ */
+export async function createInferenceEngine(options: InferenceEngineOptions): Promise<InferenceEngine> {
+  const log: InferenceLog = options.log ?? (() => undefined);
+  const registry = await loadModelRegistry(options.modelsDir, {
+    executionProviders: options.executionProviders,
+    intraOpNumThreads: options.intraOpNumThreads,
+    interOpNumThreads: options.interOpNumThreads,
+    maxBatch: options.maxBatch ?? DEFAULTS.maxBatch,
+    maxWaitMs: options.maxWaitMs ?? DEFAULTS.maxWaitMs,
+    queueCapacity: options.queueCapacity ?? DEFAULTS.queueCapacity,
+    timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
+    onBatch: options.onBatch,
+    log,
+  });
+  const available = Object.freeze(registry.models().map((m) => Object.freeze(toAvailable(m.manifest))));
+  let closed = false;
+
+  return {
+    ready: () => !closed && registry.models().length > 0,
+    status: () => ({ ready: !closed && registry.models().length > 0, models: registry.status() }),
+    models: () => available,
+    async run(modelId, image) {
+      const model = closed ? undefined : registry.get(modelId);
+      if (model === undefined) {
+        const why = closed ? 'the inference engine is closed' : 'it is not loaded (see /readyz)';
+        throw new AppError('MODEL_UNAVAILABLE', `Model ${modelId} is not available: ${why}.`);
+      }
+      const [result] = await classify(model, [image]);
+      // classify returns one result per image; the guard satisfies noUncheckedIndexedAccess.
+      if (result === undefined) throw new AppError('INFERENCE_FAILED', `Model ${modelId} returned no result.`);
+      return result;
+    },
+    async close() {
+      closed = true;
+      await registry.close();
+    },
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * Builds the running service's dependencies from the config: the one place where concrete
+ * implementations meet (inference engine, DICOMweb source, FHIR client, JWT verifier, stores).
+ * Everything below receives them as plain interfaces.
+ */
+import { readFileSync } from 'node:fs';
+import type { JSONWebKeySet } from 'jose';
+import type { Config } from './config.js';
+import type { Logger } from './logging.js';
+import type { AppDeps } from './app.js';
+import { createMetrics } from './http/metrics.js';
+import { openFeedbackStore } from './audit/feedback-store.js';
+import { createClientJwtVerifier, type TrustedIssuer as VerifierIssuer } from './auth/client-jwt.js';
+import { createMemoryReplayCache } from './auth/replay-cache.js';
+import { createOriginAllowList } from './auth/outbound-allow-list.js';
+import { createCatalogue } from './cds/catalogue.js';
+import { createPrefetchResolver, type FhirClientFactory } from './cds/prefetch.js';
+import { createFhirQueryClient } from './cds/fhir-query-client.js';
+import { analyseStudy } from './analysis/analyse-study.js';
+import { createMemoryResultCache } from './analysis/result-cache.js';
+import type { ModelProfile, ModelRunner } from './analysis/types.js';
+import { createDicomWebImageSource } from './dicom/image-source.js';
+import { createInferenceEngine, type AvailableModel, type InferenceEngine } from './inference/index.js';
+import { loadTemplates } from './reports/engine.js';
+
+export interface RunningDeps extends AppDeps {
+  readonly engine: InferenceEngine;
+  /** Releases models and stores (after the server stopped accepting). */
+  close(): Promise<void>;
+}
+
+export interface WiringOverrides {
+  /** Clock for services (tests pin "now" to make recency rules deterministic). */
+  readonly now?: () => Date;
+}
+
+/** One line a physician can weigh: the model's measured test performance. */
+export function performanceLine(m: AvailableModel): string {
+  const { metrics } = m;
+  const parts: string[] = [];
+  if (metrics.auc !== undefined) parts.push(`AUC ${metrics.auc.toFixed(3)}${metrics.auc95 === undefined ? '' : ` (95% CI ${metrics.auc95[0].toFixed(3)}–${metrics.auc95[1].toFixed(3)})`}`);
+  if (metrics.sensitivity !== undefined) parts.push(`sensitivity ${(metrics.sensitivity * 100).toFixed(1)}%`);
+  if (metrics.specificity !== undefined) parts.push(`specificity ${(metrics.specificity * 100).toFixed(1)}%`);
+  return parts.length === 0 ? `No published test metrics (${metrics.dataset}).` : `Measured on ${metrics.dataset}: ${parts.join(', ')}.`;
+}
+
+function modelRunner(engine: InferenceEngine): ModelRunner {
+  return {
+    profiles: (): ModelProfile[] =>
+      engine.models().map((m) => ({
+        model: { id: m.id, version: m.version, name: m.name, manufacturer: m.manufacturer, task: m.task, intendedUse: m.intendedUse, templates: m.templates, performance: performanceLine(m) },
+        accepts: m.accepts,
+        windowing: m.input.windowing,
+      })),
+    run: (modelId, image) => engine.run(modelId, image),
+  };
+}
+
+function verifierIssuers(config: Config): VerifierIssuer[] {
+  return config.trustedIssuers.map((i) => ({
+    iss: i.iss,
+    ...(i.jwksUrl === undefined ? {} : { jwksUrl: i.jwksUrl }),
+    ...(i.jwksFile === undefined ? {} : { jwks: JSON.parse(readFileSync(i.jwksFile, 'utf8')) as JSONWebKeySet }),
+    ...(i.allowedJku === undefined ? {} : { allowedJku: i.allowedJku }),
+    ...(i.tenants === undefined ? {} : { tenants: i.tenants }),
+  }));
+}
+
+/**
+ * Builds every dependency of the app.
+ *
+ * @param config - validated config
+ * @param log - root logger
+ * @param overrides - test hooks
+ */
+export async function buildDependencies(config: Config, log: Logger, overrides: WiringOverrides = {}): Promise<RunningDeps> {
+  const metrics = createMetrics();
+  const inferenceLog = log.child({ layer: 'inference' });
+  const engine = await createInferenceEngine({
+    modelsDir: config.modelsDir,
+    executionProviders: config.ortProviders,
+    intraOpNumThreads: config.ortIntraOpThreads === 0 ? undefined : config.ortIntraOpThreads,
+    log: (level, msg, fields) => { inferenceLog[level](fields ?? {}, msg); },
+    onBatch: (e) => { if (e.ok) metrics.inference.observe({ model: e.modelId }, e.ms / 1000); },
+  });
+  const templates = loadTemplates(config.templatesDir);
+  const cache = createMemoryResultCache(config.resultCacheSize);
+  const images = createDicomWebImageSource({
+    allowList: createOriginAllowList([...config.dicomWeb.allowList]),
+    auth: config.dicomWeb.auth,
+    timeoutMs: config.dicomWeb.timeoutMs,
+    maxBytes: config.dicomWeb.maxBytes,
+  });
+  const models = modelRunner(engine);
+  const fhirAllow = createOriginAllowList([...config.fhirServerAllowList]);
+  const clientFor: FhirClientFactory = (fhirServer, token) => {
+    // The client's token goes wherever fhirServer points: only allow-listed servers get it.
+    fhirAllow.assertAllowed(fhirServer, 'fhirServer');
+    return createFhirQueryClient({ baseUrl: fhirServer, accessToken: token, timeoutMs: config.fhirTimeoutMs });
+  };
+  const services = createCatalogue({
+    analyse: (study) => analyseStudy({ images, models, cache }, study),
+    templates,
+    defaultDicomWebRoot: config.dicomWeb.defaultRoot,
+    viewerUrl: config.viewerUrl,
+    recentStudyDays: config.recentStudyDays,
+    priorStudyLookbackDays: config.priorStudyLookbackDays,
+    maxStudiesPerCall: 3,
+    now: overrides.now ?? (() => new Date()),
+  });
+  const verifier = config.unauthenticated
+    ? undefined
+    : createClientJwtVerifier({ trustedIssuers: verifierIssuers(config), replayCache: createMemoryReplayCache(), clockSkewSeconds: config.jwtClockSkewSeconds });
+  const feedback = await openFeedbackStore(config.dataDir);
+  return {
+    services,
+    verifier,
+    publicBaseUrl: config.publicBaseUrl,
+    feedback,
+    metrics,
+    log,
+    corsOrigins: config.corsOrigins,
+    bodyLimit: config.bodyLimit,
+    engine,
+    readiness: () => {
+      const s = engine.status();
+      return {
+        ready: s.ready,
+        models: s.models.map((m) => ({ id: m.id, status: m.status, ...(m.reason === undefined ? {} : { reason: m.reason }) })),
+      };
+    },
+    contextFor: (service, request, reqLog) => ({ data: createPrefetchResolver(request, service.definition.prefetch ?? {}, clientFor), log: reqLog }),
+    async close() {
+      await engine.close();
+      await feedback.close();
+    },
+  };
+}
