@@ -100,13 +100,14 @@ function toAvailable(m: ModelManifest): AvailableModel {
     },
     input: { width: input.width, height: input.height, channels: input.channels, windowing: { ...input.windowing }, resize: input.resize },
     findings: m.output.labels.filter((l) => l.report).map((l) => ({ key: l.key, display: l.display })),
+    // Only the metrics the manifest states: an absent metric is absent, not `undefined`.
     metrics: {
       dataset: metrics.dataset,
-      auc: metrics.auc,
-      auc95: metrics.auc95 === undefined ? undefined : [metrics.auc95[0], metrics.auc95[1]],
-      accuracy: metrics.accuracy,
-      sensitivity: metrics.sensitivity,
-      specificity: metrics.specificity,
+      ...(metrics.auc === undefined ? {} : { auc: metrics.auc }),
+      ...(metrics.auc95 === undefined ? {} : { auc95: [metrics.auc95[0], metrics.auc95[1]] as const }),
+      ...(metrics.accuracy === undefined ? {} : { accuracy: metrics.accuracy }),
+      ...(metrics.sensitivity === undefined ? {} : { sensitivity: metrics.sensitivity }),
+      ...(metrics.specificity === undefined ? {} : { specificity: metrics.specificity }),
     },
   };
 }

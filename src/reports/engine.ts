@@ -32,10 +32,22 @@ export function markdownEscape(s: unknown): string {
   return String(s).replace(/[\r\n]+/g, ' ').replace(/[\\`*_[\]<>#|~]/g, (c) => `\\${c}`);
 }
 
+/**
+ * Strict mode does not check helper arguments, and `{{json missing}}` would quietly render
+ * `null`: so helpers refuse `undefined` (view models use `null` for "intentionally absent").
+ */
+function defined(helper: string, value: unknown, options: Handlebars.HelperOptions): unknown {
+  if (value === undefined) {
+    const loc = (options as { loc?: { start?: { line?: number } } }).loc?.start?.line;
+    throw new Error(`${helper}: argument is undefined (a missing template variable?)${loc === undefined ? '' : ` at line ${loc}`}`);
+  }
+  return value;
+}
+
 function registerHelpers(hb: typeof Handlebars): void {
-  hb.registerHelper('json', (value: unknown) => new hb.SafeString(JSON.stringify(value ?? null)));
-  hb.registerHelper('percent', (p: unknown) => percent(p));
-  hb.registerHelper('md', (s: unknown) => markdownEscape(s));
+  hb.registerHelper('json', (value: unknown, options: Handlebars.HelperOptions) => new hb.SafeString(JSON.stringify(defined('json', value, options))));
+  hb.registerHelper('percent', (p: unknown, options: Handlebars.HelperOptions) => percent(defined('percent', p, options)));
+  hb.registerHelper('md', (s: unknown, options: Handlebars.HelperOptions) => markdownEscape(defined('md', s, options)));
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   hb.registerHelper('join', (list: unknown, sep: unknown) => (Array.isArray(list) ? list.map(String).join(typeof sep === 'string' ? sep : ', ') : ''));
   // Renders a nested block and JSON-encodes its text: for narrative/markdown inside JSON.

@@ -3,7 +3,7 @@
  * 127.0.0.1): reads, paged searches, reference resolution, the token it forwards, and every
  * failure path mapped to a stable AppError code.
  */
-import type { Endpoint, ImagingStudy, Patient, Resource, ServiceRequest } from 'fhir/r4.js';
+import type { Bundle, Endpoint, ImagingStudy, Patient, Resource, ServiceRequest } from 'fhir/r4.js';
 import { AppError } from '../../src/errors.js';
 import { createFhirReader } from '../../src/fhir/fhir-client.js';
 import { dicomWebEndpointRefs, isImagingServiceRequest, isWadoRsEndpoint, studyInstanceUid } from '../../src/fhir/imaging.js';
@@ -275,26 +275,22 @@ describe('failures', () => {
 
 describe('the test server', () => {
   it('processes transactions, rewriting urn:uuid references', async () => {
-    const stored: Resource[] = await server.seed({
+    const newPatient: Patient = { resourceType: 'Patient', name: [{ family: 'Transaction' }] };
+    const newOrder: ServiceRequest = {
+      resourceType: 'ServiceRequest',
+      status: 'active',
+      intent: 'order',
+      subject: { reference: 'urn:uuid:5b0d8a0e-8a52-4c1e-9f7b-1b1f3c1d2e01' },
+    };
+    const transaction: Bundle = {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
-        {
-          fullUrl: 'urn:uuid:5b0d8a0e-8a52-4c1e-9f7b-1b1f3c1d2e01',
-          resource: { resourceType: 'Patient', name: [{ family: 'Transaction' }] },
-          request: { method: 'POST', url: 'Patient' },
-        },
-        {
-          resource: {
-            resourceType: 'ServiceRequest',
-            status: 'active',
-            intent: 'order',
-            subject: { reference: 'urn:uuid:5b0d8a0e-8a52-4c1e-9f7b-1b1f3c1d2e01' },
-          },
-          request: { method: 'POST', url: 'ServiceRequest' },
-        },
+        { fullUrl: 'urn:uuid:5b0d8a0e-8a52-4c1e-9f7b-1b1f3c1d2e01', resource: newPatient, request: { method: 'POST', url: 'Patient' } },
+        { resource: newOrder, request: { method: 'POST', url: 'ServiceRequest' } },
       ],
-    });
+    };
+    const stored: Resource[] = await server.seed(transaction);
     const [created, sr] = stored;
     expect(created?.resourceType).toBe('Patient');
     const found = await reader().search('ServiceRequest', { subject: `Patient/${created?.id ?? ''}` });

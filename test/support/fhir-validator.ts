@@ -70,10 +70,10 @@ function fhirPath(resourceType: string, instancePath: string): string {
  */
 function loadSchema(): SchemaState {
   if (schemaState !== undefined) return schemaState;
-  const schema = structuredClone(readJson('fhir/r4/fhir.schema.json') as Json);
-  const definitions = schema['definitions'] as Record<string, Json>;
-  for (const key of ['$schema', 'id', 'oneOf', 'discriminator']) delete schema[key];
-  schema['$id'] = SCHEMA_ID;
+  // Only `definitions` is kept: the top level is draft-06 `id` plus the oneOf over all resources.
+  const original = readJson('fhir/r4/fhir.schema.json') as { definitions: Record<string, Json> };
+  const definitions = structuredClone(original.definitions);
+  const schema = { $id: SCHEMA_ID, definitions };
   definitions['ResourceList'] = { [RESOURCE_KEYWORD]: true };
   definitions['Resource'] = { [RESOURCE_KEYWORD]: true };
   const dropDanglingRefs = (node: unknown): void => {
@@ -81,7 +81,7 @@ function loadSchema(): SchemaState {
       node.forEach(dropDanglingRefs);
     } else if (isObject(node)) {
       const ref = node['$ref'];
-      if (typeof ref === 'string' && ref.startsWith('#/definitions/') && !(ref.slice(14) in definitions)) delete node['$ref'];
+      if (typeof ref === 'string' && ref.startsWith('#/definitions/') && !(ref.slice(14) in definitions)) delete node.$ref;
       Object.values(node).forEach(dropDanglingRefs);
     }
   };
@@ -159,7 +159,7 @@ function profileErrors(resource: Json): string[] {
     issues = validateResource(resource as never);
   } catch (err) {
     if (!(err instanceof OperationOutcomeError)) return [`validator failed: ${String(err)}`];
-    issues = err.outcome.issue ?? [];
+    issues = err.outcome.issue;
   }
   return issues
     .filter((i) => i.severity === 'error' || i.severity === 'fatal')
@@ -196,7 +196,8 @@ export function validateR4(resource: unknown): string[] {
 export function expectValidR4(resource: unknown): void {
   const errors = validateR4(resource);
   if (errors.length > 0) {
-    const label = isObject(resource) ? `${String(resource['resourceType'])}/${String(resource['id'] ?? '(no id)')}` : 'value';
+    const id = isObject(resource) && typeof resource['id'] === 'string' ? resource['id'] : '(no id)';
+    const label = isObject(resource) && typeof resource['resourceType'] === 'string' ? `${resource['resourceType']}/${id}` : 'value';
     throw new Error(`${label} is not valid FHIR R4:\n  - ${errors.join('\n  - ')}`);
   }
 }

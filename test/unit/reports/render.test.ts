@@ -155,7 +155,8 @@ describe('template engine', () => {
   });
 
   it('fails loudly on a missing variable (strict mode)', () => {
-    expect(() => templates.render('device.json', {})).toThrow(/not defined/);
+    expect(() => templates.render('device.json', {})).toThrow();
+    expect(() => templates.render('recent-study-card.json', { uuid: 'u', summary: 's', sourceLabel: 'l', overrideReasons: [], study: { description: 'd', date: null }, daysAgo: 1 })).toThrow(/md: argument is undefined/);
   });
 
   it('escapes Markdown control characters and folds newlines', () => {

@@ -1,0 +1,194 @@
+/**
+ * A DICOMweb client (PS3.18): QIDO-RS searches and WADO-RS retrieves over the global fetch.
+ * Every call checks the origin allow-list first, runs under a per-attempt timeout and a
+ * response size limit, and retries only what is likely transient (5xx, connection failures).
+ * Error messages name the operation, origin and status: never credentials, UIDs or bodies.
+ */
+import { AppError } from '../errors.js';
+import { parseMultipart } from './multipart.js';
+import { authorizationHeader, checkedRoot, checkedUid, readBodyLimited } from './outbound.js';
+import type { PacsAuth } from './outbound.js';
+import type { DicomJsonDataset } from './types.js';
+
+/** Client configuration; one client per PACS credential set. */
+export interface DicomWebClientOptions {
+  /** Origins the client may call, e.g. `https://pacs.example.org`. Anything else is refused unsent. */
+  readonly allowedOrigins: readonly string[];
+  readonly auth: PacsAuth;
+  /** Limit for one attempt, headers and body together. Default 30 s. */
+  readonly timeoutMs?: number;
+  /** Most bytes one response body may have (after content decoding). Default 512 MiB. */
+  readonly maxResponseBytes?: number;
+  /** Extra attempts after a 5xx or connection failure. Default 2. Timeouts are not retried. */
+  readonly retries?: number;
+  /** First backoff delay; doubles per retry, with up to 25 % jitter. Default 200 ms. */
+  readonly retryBaseDelayMs?: number;
+  /**
+   * transfer-syntax parameter of WADO-RS instance requests. Default `*` (as stored). Asking for
+   * `1.2.840.10008.1.2.1` makes a transcoding PACS send compressed images uncompressed.
+   */
+  readonly acceptTransferSyntax?: string;
+}
+
+/** Search filters, e.g. `{ Modality: 'CT', includefield: '00200013' }`. */
+export type QidoQuery = Readonly<Record<string, string>>;
+
+/** The DICOMweb operations the analysis layer uses. `root` is the study Endpoint's address. */
+export interface DicomWebClient {
+  /** QIDO-RS `GET {root}/studies/{study}/series`. */
+  searchSeries(root: string, studyUid: string, query?: QidoQuery): Promise<DicomJsonDataset[]>;
+  /** QIDO-RS `GET {root}/studies/{study}/series/{series}/instances`. */
+  searchInstances(root: string, studyUid: string, seriesUid: string, query?: QidoQuery): Promise<DicomJsonDataset[]>;
+  /** WADO-RS `GET {root}/studies/{study}/series/{series}/metadata` (pixel data as BulkDataURI). */
+  retrieveSeriesMetadata(root: string, studyUid: string, seriesUid: string): Promise<DicomJsonDataset[]>;
+  /** WADO-RS `GET {root}/studies/{study}/series/{series}/instances/{sop}`: one Part 10 file. */
+  retrieveInstance(root: string, studyUid: string, seriesUid: string, sopUid: string): Promise<Uint8Array>;
+  /** WADO-RS `GET {root}/studies/{study}/series/{series}`: every instance of the series. */
+  retrieveSeriesInstances(root: string, studyUid: string, seriesUid: string): Promise<Uint8Array[]>;
+  /** WADO-RS `GET {root}/studies/{study}`: every instance of the study. */
+  retrieveStudyInstances(root: string, studyUid: string): Promise<Uint8Array[]>;
+}
+
+const DEFAULTS = { timeoutMs: 30_000, maxResponseBytes: 512 * 1024 * 1024, retries: 2, retryBaseDelayMs: 200, acceptTransferSyntax: '*' };
+const RETRYABLE_STATUS: ReadonlySet<number> = new Set([500, 502, 503, 504]);
+
+type Attempt =
+  | { readonly ok: true; readonly body: Uint8Array; readonly contentType: string; readonly status: number }
+  | { readonly ok: false; readonly message: string; readonly retryable: boolean; readonly cause?: unknown };
+
+/**
+ * Creates a client. Options are validated once here.
+ *
+ * @throws RangeError for a non-positive timeout/limit or a negative retry count
+ */
+export function createDicomWebClient(options: DicomWebClientOptions): DicomWebClient {
+  const config = { ...DEFAULTS, ...stripUndefined(options) };
+  if (!(config.timeoutMs > 0) || !(config.maxResponseBytes > 0) || !Number.isInteger(config.retries) || config.retries < 0 || !(config.retryBaseDelayMs >= 0)) {
+    throw new RangeError('DICOMweb client options: timeoutMs and maxResponseBytes must be > 0, retries an integer ≥ 0, retryBaseDelayMs ≥ 0.');
+  }
+  const authorization = authorizationHeader(options.auth);
+  const allowed = [...options.allowedOrigins];
+  const instanceAccept = `multipart/related; type="application/dicom"; transfer-syntax=${config.acceptTransferSyntax}`;
+
+  async function get(operation: string, url: string, accept: string): Promise<{ body: Uint8Array; contentType: string; status: number }> {
+    const origin = new URL(url).origin;
+    const attempts = config.retries + 1;
+    for (let n = 1; ; n++) {
+      const result = await attempt(operation, origin, url, accept);
+      if (result.ok) return result;
+      if (!result.retryable || n >= attempts) {
+        const suffix = n > 1 ? ` (after ${n} attempts)` : '';
+        throw new AppError('UPSTREAM_FAILED', `${result.message}${suffix}.`, { cause: result.cause });
+      }
+      const delay = config.retryBaseDelayMs * 2 ** (n - 1) * (1 + Math.random() * 0.25);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
+  async function attempt(operation: string, origin: string, url: string, accept: string): Promise<Attempt> {
+    const headers: Record<string, string> = { accept };
+    if (authorization !== undefined) headers['authorization'] = authorization;
+    const where = `${operation} at ${origin}`;
+    try {
+      // Redirects are not followed: a Location elsewhere must not receive the PACS credentials.
+      const response = await fetch(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(config.timeoutMs) });
+      if (response.status >= 300 && response.status < 400) {
+        await response.body?.cancel().catch(() => undefined);
+        return { ok: false, message: `The PACS answered ${statusLine(response)} (a redirect, not followed) to ${where}`, retryable: false };
+      }
+      if (!response.ok) {
+        await response.body?.cancel().catch(() => undefined);
+        return { ok: false, message: `The PACS answered ${statusLine(response)} to ${where}`, retryable: RETRYABLE_STATUS.has(response.status) };
+      }
+      const body = await readBodyLimited(response, config.maxResponseBytes);
+      return { ok: true, body, contentType: response.headers.get('content-type') ?? '', status: response.status };
+    } catch (err) {
+      if (err instanceof AppError) throw err; // DICOM_TOO_LARGE: not transient, not wrapped
+      if (errorName(err) === 'TimeoutError') {
+        return { ok: false, message: `The PACS did not complete ${where} within ${config.timeoutMs} ms`, retryable: false, cause: err };
+      }
+      return { ok: false, message: `The PACS could not be reached for ${where} (${networkCode(err)})`, retryable: true, cause: err };
+    }
+  }
+
+  async function json(operation: string, url: string): Promise<DicomJsonDataset[]> {
+    const { body, status } = await get(operation, url, 'application/dicom+json');
+    if (status === 204 || body.byteLength === 0) return [];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(body));
+    } catch (err) {
+      throw new AppError('UPSTREAM_FAILED', `${operation} returned a body that is not JSON.`, { cause: err });
+    }
+    if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === 'object' && item !== null && !Array.isArray(item))) {
+      throw new AppError('UPSTREAM_FAILED', `${operation} returned JSON that is not an array of DICOM JSON data sets.`);
+    }
+    return parsed as DicomJsonDataset[];
+  }
+
+  async function instances(operation: string, url: string): Promise<Uint8Array[]> {
+    const { body, contentType } = await get(operation, url, instanceAccept);
+    const mediaType = contentType.split(';')[0]?.trim().toLowerCase();
+    // Some servers answer a single instance as a bare application/dicom body; accept that too.
+    if (mediaType === 'application/dicom') return [body];
+    const parts = parseMultipart(body, contentType);
+    const wrong = parts.find((p) => p.mediaType !== undefined && p.mediaType !== 'application/dicom');
+    if (wrong !== undefined) throw new AppError('UPSTREAM_FAILED', `${operation} returned a ${wrong.mediaType ?? ''} part where application/dicom was expected.`);
+    return parts.map((p) => p.body);
+  }
+
+  function url(root: string, segments: readonly (readonly [string, string, string])[]): string {
+    let out = checkedRoot(root, allowed);
+    for (const [collection, uid, name] of segments) out += `/${collection}/${checkedUid(uid, name)}`;
+    return out;
+  }
+
+  function withQuery(base: string, query: QidoQuery | undefined): string {
+    const search = new URLSearchParams(query ?? {}).toString();
+    return search === '' ? base : `${base}?${search}`;
+  }
+
+  return {
+    searchSeries: (root, studyUid, query) =>
+      json('QIDO-RS search series', withQuery(url(root, [['studies', studyUid, 'Study Instance UID']]) + '/series', query)),
+    searchInstances: (root, studyUid, seriesUid, query) =>
+      json(
+        'QIDO-RS search instances',
+        withQuery(url(root, [['studies', studyUid, 'Study Instance UID'], ['series', seriesUid, 'Series Instance UID']]) + '/instances', query),
+      ),
+    retrieveSeriesMetadata: (root, studyUid, seriesUid) =>
+      json('WADO-RS retrieve series metadata', url(root, [['studies', studyUid, 'Study Instance UID'], ['series', seriesUid, 'Series Instance UID']]) + '/metadata'),
+    retrieveInstance: async (root, studyUid, seriesUid, sopUid) => {
+      const target = url(root, [['studies', studyUid, 'Study Instance UID'], ['series', seriesUid, 'Series Instance UID'], ['instances', sopUid, 'SOP Instance UID']]);
+      const parts = await instances('WADO-RS retrieve instance', target);
+      if (parts.length !== 1 || parts[0] === undefined) {
+        throw new AppError('UPSTREAM_FAILED', `WADO-RS retrieve instance returned ${parts.length} parts where exactly 1 was expected.`);
+      }
+      return parts[0];
+    },
+    retrieveSeriesInstances: (root, studyUid, seriesUid) =>
+      instances('WADO-RS retrieve series', url(root, [['studies', studyUid, 'Study Instance UID'], ['series', seriesUid, 'Series Instance UID']])),
+    retrieveStudyInstances: (root, studyUid) => instances('WADO-RS retrieve study', url(root, [['studies', studyUid, 'Study Instance UID']])),
+  };
+}
+
+/** `401 Unauthorized`; the reason phrase is the server's, trimmed to printable ASCII. */
+function statusLine(response: Response): string {
+  const reason = response.statusText.replace(/[^\x20-\x7e]/g, '').slice(0, 60).trim();
+  return reason === '' ? String(response.status) : `${response.status} ${reason}`;
+}
+
+function errorName(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'name' in err && typeof err.name === 'string' ? err.name : undefined;
+}
+
+/** `ECONNREFUSED` and the like from undici's `fetch failed` cause, else a generic label. */
+function networkCode(err: unknown): string {
+  const cause = typeof err === 'object' && err !== null && 'cause' in err ? err.cause : undefined;
+  const code = typeof cause === 'object' && cause !== null && 'code' in cause ? cause.code : undefined;
+  return typeof code === 'string' && /^[A-Z_]{2,40}$/.test(code) ? code : 'connection failed';
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,151 @@
+/**
+ * `multipart/related` bodies (RFC 2387 over RFC 2046 5.1), as WADO-RS returns them
+ * (PS3.18 8.6.1.2). Parts are views into the body, not copies.
+ */
+import { AppError } from '../errors.js';
+
+/** One body part. */
+export interface MultipartPart {
+  /** Header fields, names lower-cased. */
+  readonly headers: ReadonlyMap<string, string>;
+  /** The part's Content-Type media type, lower-cased, without parameters; undefined when absent. */
+  readonly mediaType: string | undefined;
+  readonly body: Uint8Array;
+}
+
+/** A parsed Content-Type header value. */
+export interface ContentType {
+  /** `type/subtype`, lower-cased. */
+  readonly mediaType: string;
+  /** Parameters, names lower-cased, quoted values unquoted. */
+  readonly params: ReadonlyMap<string, string>;
+}
+
+const CRLF = Buffer.from('\r\n');
+const HEADER_END = Buffer.from('\r\n\r\n');
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Parses a Content-Type value per RFC 9110 8.3: `type/subtype *( OWS ";" OWS name=value )`,
+ * where a value is a token or a quoted string with backslash escapes.
+ *
+ * @throws AppError UPSTREAM_FAILED when the value is malformed
+ */
+export function parseContentType(value: string): ContentType {
+  const semicolon = value.indexOf(';');
+  const mediaType = (semicolon < 0 ? value : value.slice(0, semicolon)).trim().toLowerCase();
+  if (!/^[^\s/]+\/[^\s/]+$/.test(mediaType)) throw malformed(`Content-Type "${value.slice(0, 100)}" has no type/subtype`);
+  const params = new Map<string, string>();
+  let i = semicolon < 0 ? value.length : semicolon;
+  while (i < value.length) {
+    // At a ';': skip it and whitespace, then read name=value.
+    i++;
+    while (i < value.length && (value[i] === ' ' || value[i] === '\t')) i++;
+    if (i >= value.length) break;
+    const eq = value.indexOf('=', i);
+    if (eq < 0) throw malformed('a Content-Type parameter has no value');
+    const name = value.slice(i, eq).trim().toLowerCase();
+    let paramValue = '';
+    i = eq + 1;
+    if (value[i] === '"') {
+      i++;
+      while (i < value.length && value[i] !== '"') {
+        if (value[i] === '\\' && i + 1 < value.length) i++;
+        paramValue += value[i];
+        i++;
+      }
+      if (value[i] !== '"') throw malformed('a quoted Content-Type parameter is not closed');
+      i++;
+      const next = value.indexOf(';', i);
+      if (value.slice(i, next < 0 ? value.length : next).trim() !== '') throw malformed('text after a quoted Content-Type parameter');
+      i = next < 0 ? value.length : next;
+    } else {
+      const next = value.indexOf(';', i);
+      paramValue = value.slice(i, next < 0 ? value.length : next).trim();
+      i = next < 0 ? value.length : next;
+    }
+    if (!TOKEN.test(name)) throw malformed(`bad Content-Type parameter name "${name.slice(0, 40)}"`);
+    params.set(name, paramValue);
+  }
+  return { mediaType, params };
+}
+
+/**
+ * Splits a multipart body into its parts. The preamble and the epilogue are ignored; a body
+ * that ends before the close delimiter is an error, because the last part would be truncated.
+ *
+ * @param body - the whole response body
+ * @param contentType - the response's Content-Type header (must be multipart/*, with a boundary)
+ * @throws AppError UPSTREAM_FAILED when the content type or the body is malformed
+ */
+export function parseMultipart(body: Uint8Array, contentType: string): MultipartPart[] {
+  const { mediaType, params } = parseContentType(contentType);
+  if (!mediaType.startsWith('multipart/')) throw malformed(`expected a multipart response, got ${mediaType}`);
+  const boundary = params.get('boundary');
+  // RFC 2046 5.1.1: 1 to 70 characters, not ending with a space.
+  if (boundary === undefined || boundary.length === 0 || boundary.length > 70 || boundary.endsWith(' ')) {
+    throw malformed('the multipart boundary parameter is missing or invalid');
+  }
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const dashBoundary = Buffer.from(`--${boundary}`, 'latin1');
+  const delimiter = Buffer.concat([CRLF, dashBoundary]);
+
+  // The first delimiter may open the body (no preceding CRLF) or follow a preamble.
+  let pos: number;
+  if (buf.subarray(0, dashBoundary.length).equals(dashBoundary)) {
+    pos = dashBoundary.length;
+  } else {
+    const first = buf.indexOf(delimiter);
+    if (first < 0) throw malformed('the multipart body has no boundary delimiter');
+    pos = first + delimiter.length;
+  }
+
+  const parts: MultipartPart[] = [];
+  for (;;) {
+    if (buf[pos] === 0x2d && buf[pos + 1] === 0x2d) return parts; // close delimiter "--"; the rest is epilogue
+    while (buf[pos] === 0x20 || buf[pos] === 0x09) pos++; // transport padding
+    if (buf[pos] !== 0x0d || buf[pos + 1] !== 0x0a) {
+      throw malformed(pos >= buf.length ? 'the multipart body ends before its close delimiter' : 'a boundary delimiter is not followed by CRLF');
+    }
+    pos += 2;
+    let headers = new Map<string, string>();
+    let bodyStart: number;
+    if (buf[pos] === 0x0d && buf[pos + 1] === 0x0a) {
+      bodyStart = pos + 2; // no header fields
+    } else {
+      const headerEnd = buf.indexOf(HEADER_END, pos);
+      if (headerEnd < 0) throw malformed('the multipart body ends inside part headers');
+      headers = parseHeaders(buf.toString('latin1', pos, headerEnd));
+      bodyStart = headerEnd + HEADER_END.length;
+    }
+    const next = buf.indexOf(delimiter, bodyStart - 2);
+    if (next < 0) throw malformed('the multipart body ends before its close delimiter');
+    const contentTypeHeader = headers.get('content-type');
+    parts.push({
+      headers,
+      mediaType: contentTypeHeader === undefined ? undefined : parseContentType(contentTypeHeader).mediaType,
+      body: body.subarray(Math.min(bodyStart, next), next),
+    });
+    pos = next + delimiter.length;
+  }
+}
+
+/** Header fields of one part; continuation lines (obsolete folding) are unfolded. */
+function parseHeaders(text: string): Map<string, string> {
+  const headers = new Map<string, string>();
+  const lines = text.split('\r\n').reduce<string[]>((acc, line) => {
+    if ((line.startsWith(' ') || line.startsWith('\t')) && acc.length > 0) acc[acc.length - 1] += ' ' + line.trim();
+    else acc.push(line);
+    return acc;
+  }, []);
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw malformed('a multipart part header has no name');
+    headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+  }
+  return headers;
+}
+
+function malformed(detail: string): AppError {
+  return new AppError('UPSTREAM_FAILED', `The PACS sent a malformed multipart response: ${detail}.`);
+}

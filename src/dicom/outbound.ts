@@ -1,0 +1,120 @@
+/**
+ * Guards for calls to a PACS: origin allow-list, credentials, bounded body reads. Kept apart
+ * from the client so each rule is small and tested on its own.
+ */
+import { AppError } from '../errors.js';
+
+/** How to authenticate to the PACS. Separate from the EHR's FHIR token, which never goes to a PACS. */
+export type PacsAuth =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'basic'; readonly username: string; readonly password: string }
+  | { readonly kind: 'bearer'; readonly token: string };
+
+/**
+ * True when `url`'s origin (scheme, host, port) equals the origin of one of `allowed`.
+ * Entries may be origins or full URLs; unparsable entries match nothing. Only http(s) counts.
+ *
+ * @param url - the URL about to be called
+ * @param allowed - allow-listed origins, e.g. `https://pacs.example.org`
+ */
+export function isAllowedOrigin(url: string, allowed: readonly string[]): boolean {
+  const target = parseHttpUrl(url);
+  if (target === undefined) return false;
+  return allowed.some((entry) => parseHttpUrl(entry)?.origin === target.origin);
+}
+
+/**
+ * Validates a DICOMweb root (absolute http(s), no embedded credentials, allow-listed origin)
+ * and returns it without a trailing slash. Runs before any request is made.
+ *
+ * @throws AppError OUTBOUND_NOT_ALLOWED
+ */
+export function checkedRoot(root: string, allowed: readonly string[]): string {
+  const url = parseHttpUrl(root);
+  if (url === undefined) throw new AppError('OUTBOUND_NOT_ALLOWED', 'The DICOMweb root is not an absolute http(s) URL.');
+  if (url.username !== '' || url.password !== '') {
+    throw new AppError('OUTBOUND_NOT_ALLOWED', 'The DICOMweb root must not embed credentials; configure PACS auth instead.');
+  }
+  if (!isAllowedOrigin(root, allowed)) {
+    throw new AppError('OUTBOUND_NOT_ALLOWED', `The DICOMweb origin ${url.origin} is not on the allow-list.`);
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new AppError('OUTBOUND_NOT_ALLOWED', 'The DICOMweb root must not carry a query or fragment.');
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+/** The Authorization header value for the PACS, or undefined for `none`. */
+export function authorizationHeader(auth: PacsAuth): string | undefined {
+  switch (auth.kind) {
+    case 'none':
+      return undefined;
+    case 'basic':
+      return `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}`;
+    case 'bearer':
+      return `Bearer ${auth.token}`;
+  }
+}
+
+/** DICOM UIDs (PS3.5 9.1): digits and dots, at most 64 characters, no empty components. */
+const UID = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
+
+/**
+ * Checks a UID before it becomes a URL path segment, so a hostile value cannot change the path.
+ *
+ * @param name - what the UID is, for the message (the value itself is never echoed)
+ * @throws AppError DICOM_INVALID
+ */
+export function checkedUid(uid: string, name: string): string {
+  if (uid.length > 64 || !UID.test(uid)) throw new AppError('DICOM_INVALID', `${name} is not a valid DICOM UID.`);
+  return uid;
+}
+
+/**
+ * Reads a response body incrementally and stops as soon as it exceeds `maxBytes`. A declared
+ * Content-Length above the limit fails before reading; a smaller one is not trusted.
+ *
+ * @throws AppError DICOM_TOO_LARGE; stream errors propagate to the caller
+ */
+export async function readBodyLimited(response: Response, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge(maxBytes);
+  }
+  if (response.body === null) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+function tooLarge(maxBytes: number): AppError {
+  return new AppError('DICOM_TOO_LARGE', `The PACS response exceeds the limit of ${maxBytes} bytes.`);
+}
+
+function parseHttpUrl(value: string): URL | undefined {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}

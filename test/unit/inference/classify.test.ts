@@ -1,0 +1,77 @@
+import path from 'node:path';
+import { probabilities, toFindings } from '../../../src/inference/classify.js';
+import { parseManifest } from '../../../src/inference/manifest.js';
+import { fixtureManifest, FIXTURE_MODELS, sigmoid } from './support/models.js';
+
+const mean = parseManifest(fixtureManifest('tiny-mean'), path.join(FIXTURE_MODELS, 'tiny-mean'));
+const rgb = parseManifest(fixtureManifest('tiny-rgb'), path.join(FIXTURE_MODELS, 'tiny-rgb'));
+
+describe('probabilities', () => {
+  it('Applies softmax over all labels', () => {
+    const p = probabilities({ activation: 'softmax', temperature: 1 }, [1, 2, 3]);
+    const z = Math.exp(1) + Math.exp(2) + Math.exp(3);
+    expect(Array.from(p)).toEqual([Math.exp(1) / z, Math.exp(2) / z, Math.exp(3) / z].map((v) => expect.closeTo(v, 15)));
+  });
+
+  it('Divides logits by the temperature before the activation', () => {
+    expect(probabilities({ activation: 'softmax', temperature: 2 }, [0, 4])[1]).toBeCloseTo(sigmoid(2), 15);
+    expect(Array.from(probabilities({ activation: 'sigmoid', temperature: 2 }, [-2, 0, 6]))).toEqual(
+      [sigmoid(-1), 0.5, sigmoid(3)].map((v) => expect.closeTo(v, 15)),
+    );
+  });
+
+  it('Stays finite for extreme logits', () => {
+    expect(Array.from(probabilities({ activation: 'softmax', temperature: 1 }, [1000, -1000]))).toEqual([1, 0]);
+    expect(Array.from(probabilities({ activation: 'sigmoid', temperature: 1 }, [-1000, 1000]))).toEqual([0, 1]);
+  });
+
+  it('Refuses non-finite logits with INFERENCE_FAILED', () => {
+    expect(() => probabilities({ activation: 'softmax', temperature: 1 }, [0, Number.NaN])).toThrow(
+      expect.objectContaining({ code: 'INFERENCE_FAILED', message: 'The model produced a non-finite output.' }),
+    );
+  });
+});
+
+describe('toFindings', () => {
+  const pneumonia = (logit: number) => toFindings(mean.output, [0, logit])[0];
+
+  it('Reports only labels with report: true, with their codes, threshold and review band', () => {
+    const findings = toFindings(mean.output, [0, 2]);
+    expect(findings).toEqual([
+      {
+        key: 'finding',
+        display: 'Finding',
+        codes: [{ system: 'http://snomed.info/sct', code: '233604007', display: 'Pneumonia' }],
+        probability: sigmoid(2),
+        threshold: 0.5,
+        reviewBand: [0.35, 0.65],
+        interpretation: 'positive',
+        needsReview: false,
+        urgency: 'warning',
+      },
+    ]);
+  });
+
+  it('Calls a probability at the threshold positive, below it negative', () => {
+    expect(pneumonia(0)).toMatchObject({ probability: 0.5, interpretation: 'positive' });
+    expect(pneumonia(-0.01)).toMatchObject({ interpretation: 'negative' });
+  });
+
+  it('Flags review inside the band, inclusive at both ends', () => {
+    const logitFor = (p: number): number => Math.log(p / (1 - p));
+    expect(pneumonia(logitFor(0.35))?.needsReview).toBe(true);
+    expect(pneumonia(logitFor(0.65))?.needsReview).toBe(true);
+    expect(pneumonia(logitFor(0.349))?.needsReview).toBe(false);
+    expect(pneumonia(logitFor(0.651))?.needsReview).toBe(false);
+  });
+
+  it('Gives one finding per reported label with its own urgency, in label order', () => {
+    const findings = toFindings(rgb.output, [2, 0, -2]);
+    expect(findings.map((f) => [f.key, f.interpretation, f.needsReview, f.urgency])).toEqual([
+      ['red', 'positive', false, 'info'],
+      ['green', 'positive', true, 'warning'],
+      ['blue', 'negative', false, 'critical'],
+    ]);
+    expect(findings[0]?.probability).toBeCloseTo(sigmoid(1), 15); // temperature 2
+  });
+});
