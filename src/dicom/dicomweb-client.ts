@@ -6,14 +6,17 @@
  */
 import { AppError } from '../errors.js';
 import { parseMultipart } from './multipart.js';
-import { authorizationHeader, checkedRoot, checkedUid, readBodyLimited } from './outbound.js';
-import type { PacsAuth } from './outbound.js';
+import { assertAllowed, authorizationHeader, checkedRoot, checkedUid, readBodyLimited } from './outbound.js';
+import type { AllowList, PacsAuth } from './outbound.js';
 import type { DicomJsonDataset } from './types.js';
 
 /** Client configuration; one client per PACS credential set. */
 export interface DicomWebClientOptions {
-  /** Origins the client may call, e.g. `https://pacs.example.org`. Anything else is refused unsent. */
-  readonly allowedOrigins: readonly string[];
+  /**
+   * Origins the client may call (e.g. `['https://pacs.example.org']`), or an allow-list object
+   * judging whole URLs. Every request URL is checked before it is sent; anything else is refused.
+   */
+  readonly allowList: AllowList;
   readonly auth: PacsAuth;
   /** Limit for one attempt, headers and body together. Default 30 s. */
   readonly timeoutMs?: number;
@@ -67,7 +70,7 @@ export function createDicomWebClient(options: DicomWebClientOptions): DicomWebCl
     throw new RangeError('DICOMweb client options: timeoutMs and maxResponseBytes must be > 0, retries an integer ≥ 0, retryBaseDelayMs ≥ 0.');
   }
   const authorization = authorizationHeader(options.auth);
-  const allowed = [...options.allowedOrigins];
+  const allowList = options.allowList;
   const instanceAccept = `multipart/related; type="application/dicom"; transfer-syntax=${config.acceptTransferSyntax}`;
 
   async function get(operation: string, url: string, accept: string): Promise<{ body: Uint8Array; contentType: string; status: number }> {
@@ -137,38 +140,37 @@ export function createDicomWebClient(options: DicomWebClientOptions): DicomWebCl
     return parts.map((p) => p.body);
   }
 
-  function url(root: string, segments: readonly (readonly [string, string, string])[]): string {
-    let out = checkedRoot(root, allowed);
+  /** `{root}/studies/{uid}/…` with every UID checked, then the allow-list check on the whole URL. */
+  function url(root: string, segments: readonly (readonly [string, string, string])[], tail = '', query?: QidoQuery): string {
+    let out = checkedRoot(root);
     for (const [collection, uid, name] of segments) out += `/${collection}/${checkedUid(uid, name)}`;
+    out += tail;
+    const search = new URLSearchParams(query ?? {}).toString();
+    if (search !== '') out += `?${search}`;
+    assertAllowed(out, allowList);
     return out;
   }
 
-  function withQuery(base: string, query: QidoQuery | undefined): string {
-    const search = new URLSearchParams(query ?? {}).toString();
-    return search === '' ? base : `${base}?${search}`;
-  }
+  const study = (uid: string): readonly [string, string, string] => ['studies', uid, 'Study Instance UID'];
+  const series = (uid: string): readonly [string, string, string] => ['series', uid, 'Series Instance UID'];
 
+  // async everywhere: a refused URL (allow-list, bad UID) rejects the promise, never throws synchronously.
   return {
-    searchSeries: (root, studyUid, query) =>
-      json('QIDO-RS search series', withQuery(url(root, [['studies', studyUid, 'Study Instance UID']]) + '/series', query)),
-    searchInstances: (root, studyUid, seriesUid, query) =>
-      json(
-        'QIDO-RS search instances',
-        withQuery(url(root, [['studies', studyUid, 'Study Instance UID'], ['series', seriesUid, 'Series Instance UID']]) + '/instances', query),
-      ),
-    retrieveSeriesMetadata: (root, studyUid, seriesUid) =>
-      json('WADO-RS retrieve series metadata', url(root, [['studies', studyUid, 'Study Instance UID'], ['series', seriesUid, 'Series Instance UID']]) + '/metadata'),
+    searchSeries: async (root, studyUid, query) => json('QIDO-RS search series', url(root, [study(studyUid)], '/series', query)),
+    searchInstances: async (root, studyUid, seriesUid, query) =>
+      json('QIDO-RS search instances', url(root, [study(studyUid), series(seriesUid)], '/instances', query)),
+    retrieveSeriesMetadata: async (root, studyUid, seriesUid) =>
+      json('WADO-RS retrieve series metadata', url(root, [study(studyUid), series(seriesUid)], '/metadata')),
     retrieveInstance: async (root, studyUid, seriesUid, sopUid) => {
-      const target = url(root, [['studies', studyUid, 'Study Instance UID'], ['series', seriesUid, 'Series Instance UID'], ['instances', sopUid, 'SOP Instance UID']]);
+      const target = url(root, [study(studyUid), series(seriesUid), ['instances', sopUid, 'SOP Instance UID']]);
       const parts = await instances('WADO-RS retrieve instance', target);
       if (parts.length !== 1 || parts[0] === undefined) {
         throw new AppError('UPSTREAM_FAILED', `WADO-RS retrieve instance returned ${parts.length} parts where exactly 1 was expected.`);
       }
       return parts[0];
     },
-    retrieveSeriesInstances: (root, studyUid, seriesUid) =>
-      instances('WADO-RS retrieve series', url(root, [['studies', studyUid, 'Study Instance UID'], ['series', seriesUid, 'Series Instance UID']])),
-    retrieveStudyInstances: (root, studyUid) => instances('WADO-RS retrieve study', url(root, [['studies', studyUid, 'Study Instance UID']])),
+    retrieveSeriesInstances: async (root, studyUid, seriesUid) => instances('WADO-RS retrieve series', url(root, [study(studyUid), series(seriesUid)])),
+    retrieveStudyInstances: async (root, studyUid) => instances('WADO-RS retrieve study', url(root, [study(studyUid)])),
   };
 }
 

@@ -51,7 +51,7 @@ export function parseContentType(value: string): ContentType {
       i++;
       while (i < value.length && value[i] !== '"') {
         if (value[i] === '\\' && i + 1 < value.length) i++;
-        paramValue += value[i];
+        paramValue += value.charAt(i);
         i++;
       }
       if (value[i] !== '"') throw malformed('a quoted Content-Type parameter is not closed');
@@ -133,11 +133,16 @@ export function parseMultipart(body: Uint8Array, contentType: string): Multipart
 /** Header fields of one part; continuation lines (obsolete folding) are unfolded. */
 function parseHeaders(text: string): Map<string, string> {
   const headers = new Map<string, string>();
-  const lines = text.split('\r\n').reduce<string[]>((acc, line) => {
-    if ((line.startsWith(' ') || line.startsWith('\t')) && acc.length > 0) acc[acc.length - 1] += ' ' + line.trim();
-    else acc.push(line);
-    return acc;
-  }, []);
+  const lines: string[] = [];
+  for (const line of text.split('\r\n')) {
+    const previous = lines.pop();
+    if (previous !== undefined && (line.startsWith(' ') || line.startsWith('\t'))) {
+      lines.push(`${previous} ${line.trim()}`);
+    } else {
+      if (previous !== undefined) lines.push(previous);
+      lines.push(line);
+    }
+  }
   for (const line of lines) {
     const colon = line.indexOf(':');
     if (colon <= 0) throw malformed('a multipart part header has no name');

@@ -23,25 +23,47 @@ export function isAllowedOrigin(url: string, allowed: readonly string[]): boolea
   return allowed.some((entry) => parseHttpUrl(entry)?.origin === target.origin);
 }
 
+/** Any allow-list that can judge a full URL (e.g. one with path prefixes, from src/auth). */
+export interface UrlAllowList {
+  isAllowed(url: string): boolean;
+}
+
+/** Allowed origins as strings, or an allow-list object. */
+export type AllowList = readonly string[] | UrlAllowList;
+
 /**
- * Validates a DICOMweb root (absolute http(s), no embedded credentials, allow-listed origin)
- * and returns it without a trailing slash. Runs before any request is made.
+ * Validates a DICOMweb root (absolute http(s), no embedded credentials, no query) and returns
+ * it without a trailing slash.
  *
  * @throws AppError OUTBOUND_NOT_ALLOWED
  */
-export function checkedRoot(root: string, allowed: readonly string[]): string {
+export function checkedRoot(root: string): string {
   const url = parseHttpUrl(root);
   if (url === undefined) throw new AppError('OUTBOUND_NOT_ALLOWED', 'The DICOMweb root is not an absolute http(s) URL.');
-  if (url.username !== '' || url.password !== '') {
+  if (url.username !== '' || url.password !== '' || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(root.trim())) {
     throw new AppError('OUTBOUND_NOT_ALLOWED', 'The DICOMweb root must not embed credentials; configure PACS auth instead.');
-  }
-  if (!isAllowedOrigin(root, allowed)) {
-    throw new AppError('OUTBOUND_NOT_ALLOWED', `The DICOMweb origin ${url.origin} is not on the allow-list.`);
   }
   if (url.search !== '' || url.hash !== '') {
     throw new AppError('OUTBOUND_NOT_ALLOWED', 'The DICOMweb root must not carry a query or fragment.');
   }
   return url.href.replace(/\/+$/, '');
+}
+
+/**
+ * Throws unless the allow-list admits `url`. Called for every request URL before it is sent.
+ *
+ * @throws AppError OUTBOUND_NOT_ALLOWED naming the origin only (paths can carry UIDs)
+ */
+export function assertAllowed(url: string, allowList: AllowList): void {
+  const allowed = isUrlAllowList(allowList) ? allowList.isAllowed(url) : isAllowedOrigin(url, allowList);
+  if (!allowed) {
+    const origin = parseHttpUrl(url)?.origin ?? 'of this URL';
+    throw new AppError('OUTBOUND_NOT_ALLOWED', `The DICOMweb origin ${origin} is not on the allow-list.`);
+  }
+}
+
+function isUrlAllowList(list: AllowList): list is UrlAllowList {
+  return !Array.isArray(list);
 }
 
 /** The Authorization header value for the PACS, or undefined for `none`. */
@@ -83,7 +105,7 @@ export async function readBodyLimited(response: Response, maxBytes: number): Pro
     throw tooLarge(maxBytes);
   }
   if (response.body === null) return new Uint8Array(0);
-  const reader = response.body.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {

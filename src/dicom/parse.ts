@@ -105,6 +105,8 @@ function readInfo(ds: Dataset, px: PixelModule): DicomImageInfo {
     bitsAllocated: px.bitsAllocated,
     bitsStored: px.bitsStored,
     pixelRepresentation: px.pixelRepresentation,
+    studyDescription: optionalString(ds, 'StudyDescription'),
+    seriesDescription: optionalString(ds, 'SeriesDescription'),
     instanceNumber: firstNumber(ds['InstanceNumber']),
     imagePositionPatient: fixedNumbers(ds['ImagePositionPatient'], 3) as [number, number, number] | undefined,
     imageOrientationPatient: fixedNumbers(ds['ImageOrientationPatient'], 6) as

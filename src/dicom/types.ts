@@ -22,6 +22,10 @@ export interface DicomImageInfo {
   readonly bitsAllocated: number;
   readonly bitsStored: number;
   readonly pixelRepresentation: 0 | 1;
+  /** StudyDescription (0008,1030), when present. */
+  readonly studyDescription?: string | undefined;
+  /** SeriesDescription (0008,103E), when present. */
+  readonly seriesDescription?: string | undefined;
   /** InstanceNumber (0020,0013), when present. */
   readonly instanceNumber?: number | undefined;
   /** ImagePositionPatient (0020,0032) in mm: the centre of the first transmitted pixel. */

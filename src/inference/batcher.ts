@@ -85,7 +85,8 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
   checkOptions(options as BatcherOptions<unknown, unknown>);
   const { name, maxBatch, maxWaitMs, capacity, timeoutMs, run, onBatch } = options;
   const queue: Entry<I, O>[] = [];
-  let waitTimer: NodeJS.Timeout | undefined;
+  /** The pending deferred start of a partial batch. */
+  let wait: { cancel: () => void } | undefined;
   let inflight: Promise<void> | undefined;
   let closed = false;
 
@@ -123,21 +124,35 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
       flush();
       return;
     }
-    // Even with maxWaitMs = 0 the start goes through a timer, so calls made in the same tick
-    // share a batch.
+    // Even with maxWaitMs = 0 the start is deferred, so calls made in the same tick share a
+    // batch; setImmediate then, because setTimeout(0) is clamped to 1 ms.
     const oldest = queue[0];
-    if (waitTimer === undefined && oldest !== undefined) {
-      const waited = performance.now() - oldest.enqueuedAt;
-      waitTimer = setTimeout(() => {
-        waitTimer = undefined;
+    if (wait === undefined && oldest !== undefined) {
+      const start = (): void => {
+        wait = undefined;
         if (inflight === undefined) flush();
-      }, Math.max(0, maxWaitMs - waited));
+      };
+      if (maxWaitMs === 0) {
+        const handle = setImmediate(start);
+        wait = {
+          cancel: () => {
+            clearImmediate(handle);
+          },
+        };
+      } else {
+        const handle = setTimeout(start, Math.max(0, maxWaitMs - (performance.now() - oldest.enqueuedAt)));
+        wait = {
+          cancel: () => {
+            clearTimeout(handle);
+          },
+        };
+      }
     }
   }
 
   function flush(): void {
-    if (waitTimer !== undefined) clearTimeout(waitTimer);
-    waitTimer = undefined;
+    wait?.cancel();
+    wait = undefined;
     const batch = queue.splice(0, maxBatch);
     if (batch.length === 0) return;
     for (const e of batch) e.state = 'running';
@@ -200,8 +215,8 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
 
     async close(): Promise<void> {
       closed = true;
-      if (waitTimer !== undefined) clearTimeout(waitTimer);
-      waitTimer = undefined;
+      wait?.cancel();
+      wait = undefined;
       const err = new AppError('MODEL_UNAVAILABLE', `Model ${name} is shutting down.`);
       for (const e of queue.splice(0)) settle(e, { error: err });
       // Wait until no batch runs: the session may only be released after its last run.

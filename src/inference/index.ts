@@ -80,7 +80,7 @@ export interface InferenceEngine {
 }
 
 /** Defaults for the optional limits: small waits (a hook answers in seconds, a batch in ms). */
-export const DEFAULTS = Object.freeze({ maxBatch: 8, maxWaitMs: 5, queueCapacity: 64, timeoutMs: 30_000 });
+export const DEFAULTS = Object.freeze({ maxBatch: 8, maxWaitMs: 2, queueCapacity: 64, timeoutMs: 30_000 });
 
 function toAvailable(m: ModelManifest): AvailableModel {
   // Copies rather than the frozen manifest objects: the caller gets data, not our internals.

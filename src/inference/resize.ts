@@ -9,64 +9,64 @@
  */
 
 /**
- * For each output index: the contributing source indices and their weights. The weighted sum
- * is divided by `divisor` (the weights sum to it).
+ * For each output index: a run of `count` consecutive source pixels from `first`, with their
+ * weights from `weight[offset]` on. The weighted sum is divided by `divisor` (the weights sum
+ * to it). Runs are always consecutive, so the hot loop needs no index table.
  */
 interface AxisTaps {
-  readonly start: Int32Array;
+  readonly first: Int32Array;
+  readonly offset: Int32Array;
   readonly count: Int32Array;
-  readonly index: Int32Array;
   readonly weight: Float64Array;
   readonly divisor: number;
 }
 
 function areaTaps(src: number, dst: number): AxisTaps {
   const scale = src / dst;
-  const start = new Int32Array(dst);
+  const first = new Int32Array(dst);
+  const offset = new Int32Array(dst);
   const count = new Int32Array(dst);
-  const index: number[] = [];
   const weight: number[] = [];
   for (let o = 0; o < dst; o++) {
-    // Output pixel o covers source interval [o·scale, (o+1)·scale).
+    // Output pixel o covers source interval [o·scale, (o+1)·scale); the last one ends exactly
+    // at src, as (dst · scale) may round just below it.
     const lo = o * scale;
-    // The last interval ends exactly at src: (dst · scale) may round just below it.
     const hi = o === dst - 1 ? src : Math.min((o + 1) * scale, src);
-    const o0 = index.length;
-    start[o] = o0;
-    for (let s = Math.floor(lo); s < hi; s++) {
-      const overlap = Math.min(s + 1, hi) - Math.max(s, lo);
-      if (overlap <= 0) continue;
-      index.push(s);
+    let s0 = Math.floor(lo);
+    // Skip a pixel the interval only grazes through rounding (overlap ≤ 0).
+    if (Math.min(s0 + 1, hi) - Math.max(s0, lo) <= 0) s0++;
+    first[o] = s0;
+    offset[o] = weight.length;
+    for (let s = s0; s < hi; s++) {
       // Raw overlaps, divided once by the scale after summing: for an integral ratio every
       // overlap is exactly 1, so the result is sum / n, the exact block mean.
-      weight.push(overlap);
+      weight.push(Math.min(s + 1, hi) - Math.max(s, lo));
     }
-    count[o] = index.length - o0;
+    count[o] = weight.length - (offset[o] as number);
   }
-  return { start, count, index: Int32Array.from(index), weight: Float64Array.from(weight), divisor: scale };
+  return { first, offset, count, weight: Float64Array.from(weight), divisor: scale };
 }
 
 function bilinearTaps(src: number, dst: number): AxisTaps {
   const scale = src / dst;
-  const start = new Int32Array(dst);
+  const first = new Int32Array(dst);
+  const offset = new Int32Array(dst);
   const count = new Int32Array(dst);
-  const index = new Int32Array(dst * 2);
   const weight = new Float64Array(dst * 2);
   for (let o = 0; o < dst; o++) {
     // Pixel centres aligned (half-pixel convention, as OpenCV INTER_LINEAR and
     // torch align_corners=False): the image edges map onto each other.
     const x = Math.min(Math.max((o + 0.5) * scale - 0.5, 0), src - 1);
     const x0 = Math.floor(x);
-    const x1 = Math.min(x0 + 1, src - 1);
     const f = x - x0;
-    start[o] = 2 * o;
-    count[o] = 2;
-    index[2 * o] = x0;
-    index[2 * o + 1] = x1;
+    first[o] = x0;
+    offset[o] = 2 * o;
+    // At the last pixel there is no right neighbour (its weight would be 0 anyway).
+    count[o] = x0 + 1 < src ? 2 : 1;
     weight[2 * o] = 1 - f;
     weight[2 * o + 1] = f;
   }
-  return { start, count, index, weight, divisor: 1 };
+  return { first, offset, count, weight, divisor: 1 };
 }
 
 function taps(src: number, dst: number): AxisTaps {
@@ -108,11 +108,12 @@ export function resizeImage(
     const row = y * width * c;
     const midRow = y * outWidth * c;
     for (let ox = 0; ox < outWidth; ox++) {
-      const s = tx.start[ox] as number;
+      const w0 = tx.offset[ox] as number;
       const n = tx.count[ox] as number;
+      const p0 = row + (tx.first[ox] as number) * c;
       for (let ch = 0; ch < c; ch++) {
         let acc = 0;
-        for (let k = 0; k < n; k++) acc += (tx.weight[s + k] as number) * (data[row + (tx.index[s + k] as number) * c + ch] as number);
+        for (let k = 0; k < n; k++) acc += (tx.weight[w0 + k] as number) * (data[p0 + k * c + ch] as number);
         mid[midRow + ox * c + ch] = acc / tx.divisor;
       }
     }
@@ -122,12 +123,13 @@ export function resizeImage(
   const rowLen = outWidth * c;
   const acc = new Float64Array(rowLen); // float64 until the single rounding to float32
   for (let oy = 0; oy < outHeight; oy++) {
-    const s = ty.start[oy] as number;
+    const w0 = ty.offset[oy] as number;
     const n = ty.count[oy] as number;
+    const y0 = ty.first[oy] as number;
     acc.fill(0);
     for (let k = 0; k < n; k++) {
-      const w = ty.weight[s + k] as number;
-      const srcRow = (ty.index[s + k] as number) * rowLen;
+      const w = ty.weight[w0 + k] as number;
+      const srcRow = (y0 + k) * rowLen;
       for (let i = 0; i < rowLen; i++) acc[i] = (acc[i] as number) + w * (mid[srcRow + i] as number);
     }
     const outRow = oy * rowLen;

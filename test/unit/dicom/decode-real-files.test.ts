@@ -4,6 +4,7 @@ import { decodeFrames, decodeStoredFrame } from '../../../src/dicom/pixels.js';
 import { daikonFile, pydicomFile, readFixture } from './support/fixtures.js';
 import { pydicomPixels } from './support/pydicom-reference.js';
 import type { ReferencePixels } from './support/pydicom-reference.js';
+import { thrown } from './support/thrown.js';
 
 function concatFrames(frames: readonly ArrayLike<number>[]): Float64Array {
   const out = new Float64Array(frames.reduce((n, f) => n + f.length, 0));
@@ -171,12 +172,10 @@ describe('compressed transfer syntaxes are refused with the syntax named', () =>
 
   it.each(cases)('%s → DICOM_UNSUPPORTED naming %s', (path, syntax) => {
     const parsed = parseDicom(readFixture(path));
-    expect(() => decodeFrames(parsed)).toThrow(
-      expect.objectContaining({
+    expect(thrown(() => decodeFrames(parsed))).toMatchObject({
         name: 'AppError',
         code: 'DICOM_UNSUPPORTED',
         message: `Transfer syntax ${syntax} is not supported: only uncompressed pixel data can be decoded.`,
-      }),
-    );
+      });
   });
 });

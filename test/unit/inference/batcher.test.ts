@@ -8,7 +8,11 @@ function gatedRunner() {
   const gates: (() => void)[] = [];
   const run = (items: readonly number[]): Promise<number[]> => {
     calls.push([...items]);
-    return new Promise((resolve) => gates.push(() => resolve(items.map((x) => x * 10))));
+    return new Promise((resolve) => {
+      gates.push(() => {
+        resolve(items.map((x) => x * 10));
+      });
+    });
   };
   return { calls, run, release: () => gates.shift()?.() };
 }

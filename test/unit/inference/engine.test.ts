@@ -1,8 +1,8 @@
 import { createInferenceEngine } from '../../../src/inference/index.js';
-import type { BatchEvent, InferenceEngine, InferenceEngineOptions, InputImage, ModelAccepts, Windowing } from '../../../src/inference/index.js';
+import type { BatchEvent, InferenceEngine, InferenceEngineOptions, InputImage, ModelAccepts, ModelResult, Windowing } from '../../../src/inference/index.js';
 import type { ModelProfile } from '../../../src/analysis/types.js';
 import type { DisplayImage, WindowingSpec } from '../../../src/dicom/types.js';
-import { makeImage, ModelsDir, noiseImage, sigmoid } from './support/models.js';
+import { makeImage, ModelsDir, must, noiseImage, sigmoid } from './support/models.js';
 
 /** Compile-time check that a value of type A is accepted where B is asked. */
 function assignable<B>(value: B): B {
@@ -65,37 +65,42 @@ describe('createInferenceEngine', () => {
     const e = await start();
     // tiny-rgb: logits[c] = mean of normalised channel c, sigmoid at temperature 2.
     const [mean, std] = [[0.485, 0.456, 0.406], [0.229, 0.224, 0.225]] as const;
-    const expected = (values: readonly number[]) => values.map((v, c) => sigmoid((v - mean[c]!) / std[c]! / 2));
-    const colour = await e.run('tiny-rgb', makeImage(16, 16, 3, (_x, _y, c) => [0.9, 0.5, 0.1][c] as number));
-    colour.findings.forEach((f, c) => expect(f.probability).toBeCloseTo(expected([0.9, 0.5, 0.1])[c]!, 5));
-    const grey = await e.run('tiny-rgb', constant(0.3, 4));
-    grey.findings.forEach((f, c) => expect(f.probability).toBeCloseTo(expected([0.3, 0.3, 0.3])[c]!, 5));
+    const expected = (values: readonly number[]): number[] => values.map((v, c) => sigmoid((v - must(mean[c])) / must(std[c]) / 2));
+    const probs = (r: ModelResult): number[] => r.findings.map((f) => f.probability);
+    const closeTo = (actual: number[], wanted: number[]): void => {
+      expect(actual).toHaveLength(wanted.length);
+      actual.forEach((v, i) => {
+        expect(v).toBeCloseTo(must(wanted[i]), 5);
+      });
+    };
+    closeTo(probs(await e.run('tiny-rgb', makeImage(16, 16, 3, (_x, _y, c) => must([0.9, 0.5, 0.1][c])))), expected([0.9, 0.5, 0.1]));
+    closeTo(probs(await e.run('tiny-rgb', constant(0.3, 4))), expected([0.3, 0.3, 0.3]));
     // A colour image for a grey model goes through BT.601 luma.
     const luma = 0.299 * 0.9 + 0.587 * 0.5 + 0.114 * 0.1;
-    const toGrey = await e.run('tiny-mean', makeImage(8, 8, 3, (_x, _y, c) => [0.9, 0.5, 0.1][c] as number));
+    const toGrey = await e.run('tiny-mean', makeImage(8, 8, 3, (_x, _y, c) => must([0.9, 0.5, 0.1][c])));
     expect(toGrey.findings[0]?.probability).toBeCloseTo(tinyMeanProbability(luma), 5);
   });
 
   it('Shares batches between concurrent runs and gives the same results as sequential runs', async () => {
     const e = await start({ maxBatch: 4 });
     const images = Array.from({ length: 10 }, (_, i) => noiseImage(24, 24, 1, i + 1));
-    const sequential = [];
+    const sequential: ModelResult[] = [];
     for (const img of images) sequential.push(await e.run('tiny-mean', img));
     expect(batches.map((b) => b.size)).toEqual(new Array(10).fill(1));
     batches.length = 0;
 
     const concurrent = await Promise.all(images.map((img) => e.run('tiny-mean', img)));
     expect(batches.map((b) => [b.modelId, b.size, b.ok])).toEqual([['tiny-mean', 4, true], ['tiny-mean', 4, true], ['tiny-mean', 2, true]]);
-    concurrent.forEach((r, i) => {
-      expect(r.findings[0]?.probability).toBeCloseTo(sequential[i]!.findings[0]!.probability, 7);
-    });
+    expect(concurrent.map((r) => r.findings[0]?.probability)).toEqual(sequential.map((r) => r.findings[0]?.probability));
   });
 
   it('Runs a model whose batch axis is fixed at 1 one image at a time', async () => {
     const e = await start({ maxBatch: 4 });
     const results = await Promise.all([0.2, 0.4, 0.6].map((v) => e.run('tiny-mean-b1', constant(v))));
     expect(batches.map((b) => b.size)).toEqual([1, 1, 1]);
-    results.forEach((r, i) => expect(r.findings[0]?.probability).toBeCloseTo(tinyMeanProbability([0.2, 0.4, 0.6][i]!), 6));
+    results.forEach((r, i) => {
+      expect(r.findings[0]?.probability).toBeCloseTo(tinyMeanProbability(must([0.2, 0.4, 0.6][i])), 6);
+    });
   });
 
   it('Refuses runs beyond the queue capacity with INFERENCE_BUSY and serves the rest', async () => {

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ManifestError, parseManifest } from '../../../src/inference/manifest.js';
 import type { ManifestIssue } from '../../../src/inference/manifest.js';
 import { edit, fixtureManifest, FIXTURE_MODELS, REMOVE } from './support/models.js';
@@ -33,6 +35,15 @@ describe('parseManifest', () => {
     expect(finding).toMatchObject({ report: true, threshold: 0.5, reviewBand: [0.35, 0.65], urgency: 'warning' });
   });
 
+  it('Accepts the example in models/MANIFEST.md, so the documented format and the schema agree', () => {
+    const doc = readFileSync(fileURLToPath(new URL('../../../models/MANIFEST.md', import.meta.url)), 'utf8');
+    const example = /```json\n([\s\S]*?)\n```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    const m = parseManifest(example, '/models/pneumonia-cxr-28');
+    expect(m.output.labels[1]).toMatchObject({ key: 'pneumonia', threshold: 0.5, reviewBand: [0.35, 0.65], urgency: 'warning' });
+    expect(m.metrics).toMatchObject({ auc: 0.95, auc95: [0.93, 0.97] });
+  });
+
   it('Returns a deeply frozen manifest, so no consumer can change what another sees', () => {
     const m = parseManifest(valid, DIR);
     expect(Object.isFrozen(m)).toBe(true);
@@ -58,7 +69,9 @@ describe('parseManifest', () => {
   });
 
   it('Rejects text that is not JSON, saying so', () => {
-    expect(issuesOf('{"schemaVersion": 1,')).toEqual([{ path: '(root)', message: expect.stringMatching(/^not valid JSON: /) }]);
+    const issues = issuesOf('{"schemaVersion": 1,');
+    expect(issues.map((i) => i.path)).toEqual(['(root)']);
+    expect(issues[0]?.message).toMatch(/^not valid JSON: /);
   });
 
   // One row per rule: the change, and the exact issue it must produce.

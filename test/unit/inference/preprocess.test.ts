@@ -88,13 +88,15 @@ describe('preprocess', () => {
   it('Converts RGB to grey with ITU-R BT.601 luma for a one-channel model', () => {
     const img = makeImage(2, 2, 3, (_x, _y, c) => [0.2, 0.6, 1][c] as number);
     const luma = BT601[0] * f32(0.2) + BT601[1] * f32(0.6) + BT601[2] * 1;
-    expect(Array.from(preprocess(img, gray))).toEqual(new Array(4).fill(f32((luma - 0.5) / 0.5)));
+    expect(Array.from(preprocess(img, gray))).toEqual(Array.from({ length: 4 }, () => f32((luma - 0.5) / 0.5)));
   });
 
   it('Replicates grey into three channels, each normalised with its own mean and std', () => {
     const img = makeImage(2, 2, 1, () => 0.5);
     const out = preprocess(img, rgb);
-    const expected = [0, 1, 2].flatMap((c) => new Array(4).fill(f32((0.5 - (rgb.normalization.mean[c] as number)) / (rgb.normalization.std[c] as number))));
+    const expected = [0, 1, 2].flatMap((c) =>
+      Array.from({ length: 4 }, () => f32((0.5 - (rgb.normalization.mean[c] as number)) / (rgb.normalization.std[c] as number))),
+    );
     expect(Array.from(out)).toEqual(expected);
   });
 

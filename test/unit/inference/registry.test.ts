@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { loadModelRegistry } from '../../../src/inference/registry.js';
 import type { ModelRegistry, RegistryOptions } from '../../../src/inference/registry.js';
-import { edit, fixtureGolden, fixtureManifest, ModelsDir, recordingLog } from './support/models.js';
+import { edit, fixtureGolden, fixtureManifest, ModelsDir, must, recordingLog } from './support/models.js';
 
 function registryOptions(over: Partial<RegistryOptions> = {}): RegistryOptions {
   return { executionProviders: ['cpu'], maxBatch: 8, maxWaitMs: 0, queueCapacity: 16, timeoutMs: 10_000, log: () => undefined, ...over };
@@ -61,10 +61,12 @@ describe('loadModelRegistry', () => {
     ]);
     expect(byFolder['tiny-mean']).toEqual({ id: 'tiny-mean', folder: 'tiny-mean', status: 'ready', version: '0.0.1', provider: 'cpu', maxBatch: 8 });
     const reasons = Object.fromEntries(registry.status().filter((s) => s.status === 'unavailable').map((s) => [s.folder, s.reason]));
-    expect(reasons).toEqual({
-      'bad-json': expect.stringMatching(/^invalid manifest: \(root\): not valid JSON: /),
+    // Two reasons quote parser messages (V8's JSON, onnxruntime's protobuf): match their start.
+    const { 'bad-json': badJson, 'corrupt-onnx': corrupt, ...exact } = reasons;
+    expect(badJson).toMatch(/^invalid manifest: \(root\): not valid JSON: /);
+    expect(corrupt).toMatch(/^onnxruntime could not load model\.onnx: .*Protobuf parsing failed/);
+    expect(exact).toEqual({
       'bad-manifest': 'invalid manifest: output.labels[1].threshold: must be within [0, 1]',
-      'corrupt-onnx': expect.stringMatching(/^onnxruntime could not load model\.onnx: .*(Protobuf parsing failed|failed)/),
       'missing-onnx': `model file model.onnx not found in ${path.join(models.dir, 'missing-onnx')}`,
       'no-manifest': 'no manifest.json in the folder',
       'wrong-input': 'model input "pixels" not found; the model\'s inputs are: image (exactly one input named as in the manifest is required)',
@@ -72,8 +74,8 @@ describe('loadModelRegistry', () => {
       'wrong-size': 'model input "image" has shape [batch, 1, 8, 8] but the manifest says width = 16',
       'wrong-labels': 'model output "logits" has 2 values per image but the manifest lists 3 labels',
     });
-    expect(entries.filter((e) => e.msg === 'model unavailable').map((e) => e.fields?.['folder'])).toHaveLength(9);
-    expect(entries).toContainEqual({ level: 'info', msg: 'model loaded', fields: expect.objectContaining({ modelId: 'tiny-mean', provider: 'cpu' }) });
+    expect(entries.filter((e) => e.level === 'error' && e.msg === 'model unavailable')).toHaveLength(9);
+    expect(entries.find((e) => e.msg === 'model loaded')).toMatchObject({ level: 'info', fields: { modelId: 'tiny-mean', provider: 'cpu' } });
   });
 
   it('Falls back to CPU when CUDA cannot load, and logs the fallback', async () => {
@@ -82,16 +84,16 @@ describe('loadModelRegistry', () => {
     registry = await loadModelRegistry(models.dir, registryOptions({ executionProviders: ['cuda', 'cpu'], log }));
     expect(registry.status()[0]).toMatchObject({ status: 'ready', provider: 'cpu' });
     const warning = entries.find((e) => e.level === 'warn');
-    expect(warning).toEqual({
+    expect(warning).toMatchObject({
       level: 'warn',
       msg: 'execution provider cuda failed to create the session; falling back to cpu',
-      fields: expect.objectContaining({ modelId: 'tiny-mean', provider: 'cuda', next: 'cpu' }),
+      fields: { modelId: 'tiny-mean', provider: 'cuda', next: 'cpu' },
     });
     // onnxruntime builds its errors in the host realm, so check the message, not instanceof.
     expect((warning?.fields?.['err'] as Error).message).toMatch(/Failed to load shared library/);
     // The session really runs on the fallback.
-    const { logits } = await registry.get('tiny-mean')!.session.run([new Float32Array(64)]);
-    expect(Array.from(logits[0]!)).toEqual([0, 0]);
+    const { logits } = await must(registry.get('tiny-mean')).session.run([new Float32Array(64)]);
+    expect(logits.map((l) => Array.from(l))).toEqual([[0, 0]]);
   });
 
   it('Adds CPU as the last resort when only CUDA is asked for', async () => {
@@ -113,9 +115,9 @@ describe('loadModelRegistry', () => {
       ['tiny-mean-b1', 'ready', 1],
       ['tiny-noshape', 'ready', 6],
     ]);
-    const batch = await registry.get('tiny-noshape')!.session.run([new Float32Array(64).fill(1), new Float32Array(64).fill(-1)]);
+    const batch = await must(registry.get('tiny-noshape')).session.run([new Float32Array(64).fill(1), new Float32Array(64).fill(-1)]);
     expect(batch.logits.map((l) => Array.from(l))).toEqual([[0, 4], [0, -4]]);
-    await expect(registry.get('tiny-mean-b1')!.session.run([new Float32Array(64), new Float32Array(64)])).rejects.toThrow(
+    await expect(must(registry.get('tiny-mean-b1')).session.run([new Float32Array(64), new Float32Array(64)])).rejects.toThrow(
       new RangeError('batch of 2 for a model that accepts 1..1'),
     );
   });
@@ -124,7 +126,7 @@ describe('loadModelRegistry', () => {
     models.add('tiny-mean', { from: 'tiny-mean' }).add('tiny-rgb', { from: 'tiny-rgb' });
     registry = await loadModelRegistry(models.dir, registryOptions());
     for (const name of ['tiny-mean', 'tiny-rgb'] as const) {
-      const session = registry.get(name)!.session;
+      const session = must(registry.get(name)).session;
       for (const c of fixtureGolden(name).cases) {
         const [n, ch, h, w] = c.shape as [number, number, number, number];
         const per = ch * h * w;
@@ -132,7 +134,10 @@ describe('loadModelRegistry', () => {
         const { logits, ms } = await session.run(items);
         expect(ms).toBeGreaterThanOrEqual(0);
         const flat = logits.flatMap((l) => Array.from(l));
-        flat.forEach((v, i) => expect(v).toBeCloseTo(c.logits[i] as number, 6));
+        expect(flat).toHaveLength(c.logits.length);
+        flat.forEach((v, i) => {
+          expect(v).toBeCloseTo(c.logits[i] as number, 6);
+        });
       }
     }
   });

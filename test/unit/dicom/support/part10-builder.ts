@@ -157,7 +157,9 @@ export function buildImage(spec: ImageSpec, syntax: Syntax = 'explicit-le'): Uin
 export function u16le(values: readonly number[]): Uint8Array {
   const out = new Uint8Array(values.length * 2);
   const view = new DataView(out.buffer);
-  values.forEach((v, i) => view.setUint16(i * 2, v & 0xffff, true));
+  values.forEach((v, i) => {
+    view.setUint16(i * 2, v & 0xffff, true);
+  });
   return out;
 }
 
@@ -165,7 +167,9 @@ export function u16le(values: readonly number[]): Uint8Array {
 export function u16be(values: readonly number[]): Uint8Array {
   const out = new Uint8Array(values.length * 2);
   const view = new DataView(out.buffer);
-  values.forEach((v, i) => view.setUint16(i * 2, v & 0xffff, false));
+  values.forEach((v, i) => {
+    view.setUint16(i * 2, v & 0xffff, false);
+  });
   return out;
 }
 

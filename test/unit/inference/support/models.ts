@@ -35,7 +35,7 @@ export function edit(value: JsonObject, dotted: string, to: unknown): JsonObject
   for (const key of keys) node = node[key] as Record<string, unknown>;
   if (to === REMOVE) {
     if (Array.isArray(node)) node.splice(Number(last), 1);
-    else delete node[last];
+    else Reflect.deleteProperty(node, last);
   } else node[last] = to;
   return copy;
 }
@@ -118,6 +118,12 @@ export function noiseImage(width: number, height: number, channels: 1 | 3, seed:
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     return s / 2 ** 32;
   });
+}
+
+/** The value, or a failed test when it is missing (instead of a non-null assertion). */
+export function must<T>(value: T | undefined, what = 'value'): T {
+  if (value === undefined) throw new Error(`expected a ${what}`);
+  return value;
 }
 
 /** The logistic function, in float64. */

@@ -1,0 +1,105 @@
+/**
+ * `npm run demo`: the whole flow on bundled real sample data, with nothing else running.
+ * Starts a demo DICOMweb server over test/fixtures/cxr and the service itself on loopback,
+ * calls the result hook over HTTP with the ImagingStudy and Endpoint in prefetch (so no FHIR
+ * server is needed), and prints the cards and the preliminary DiagnosticReport.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { DiagnosticReport, Endpoint, ImagingStudy } from 'fhir/r4.js';
+import { loadConfig, PROJECT_ROOT } from '../config.js';
+import { createLogger } from '../logging.js';
+import { createApp } from '../app.js';
+import { buildDependencies } from '../wiring.js';
+import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../terminology.js';
+import type { CdsResponse } from '../cds/types.js';
+import { startDemoPacs, type DemoInstance } from './demo-pacs.js';
+
+function studyResources(i: DemoInstance, root: string, n: number): { study: ImagingStudy; endpoint: Endpoint } {
+  const endpoint: Endpoint = {
+    resourceType: 'Endpoint',
+    id: 'demo-pacs',
+    status: 'active',
+    connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'dicom-wado-rs' },
+    payloadType: [{ text: 'DICOM' }],
+    address: root,
+  };
+  const study: ImagingStudy = {
+    resourceType: 'ImagingStudy',
+    id: `demo-study-${n}`,
+    status: 'available',
+    subject: { reference: 'Patient/demo-patient' },
+    identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${i.info.studyInstanceUid}` }],
+    endpoint: [{ reference: 'Endpoint/demo-pacs' }],
+    description: 'XR CHEST AP (sample)',
+    series: [
+      {
+        uid: i.info.seriesInstanceUid,
+        modality: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: i.info.modality ?? 'DX' },
+        bodySite: { system: 'http://snomed.info/sct', code: '51185008', display: 'Thoracic structure' },
+        instance: [{ uid: i.info.sopInstanceUid, sopClass: { system: 'urn:ietf:rfc:3986', code: `urn:oid:${i.info.sopClassUid ?? '1.2.840.10008.5.1.4.1.1.1.1'}` } }],
+      },
+    ],
+  };
+  return { study, endpoint };
+}
+
+async function main(): Promise<void> {
+  const pacs = await startDemoPacs(path.join(PROJECT_ROOT, 'test', 'fixtures', 'cxr'));
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'imaging-cds-demo-'));
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DICOMWEB_ALLOWLIST: pacs.root, DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+  const deps = await buildDependencies(config, createLogger('warn'));
+  const server = createApp(deps).listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const seen = new Set<string>();
+    let n = 0;
+    for (const instance of pacs.instances) {
+      // One call per study (variants of the same image share nothing but pixels).
+      if (seen.has(instance.info.studyInstanceUid)) continue;
+      seen.add(instance.info.studyInstanceUid);
+      n += 1;
+      const { study, endpoint } = studyResources(instance, pacs.root, n);
+      const started = performance.now();
+      const res = await fetch(`${base}/cds-services/imaging-ai-result`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          hook: IMAGINGSTUDY_AVAILABLE_HOOK,
+          hookInstance: randomUUID(),
+          context: { patientId: 'demo-patient', imagingStudyId: study.id },
+          prefetch: { imagingStudy: { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: study, search: { mode: 'match' } }, { resource: endpoint, search: { mode: 'include' } }] } },
+        }),
+      });
+      const ms = performance.now() - started;
+      const body = (await res.json()) as CdsResponse;
+      process.stdout.write(`\n=== ${instance.file} — HTTP ${res.status} in ${ms.toFixed(0)} ms ===\n`);
+      if (res.status !== 200) {
+        process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+        continue;
+      }
+      for (const card of body.cards) {
+        process.stdout.write(`[${card.indicator.toUpperCase()}] ${card.summary}\n\n${card.detail ?? ''}\n`);
+        const report = card.suggestions?.[0]?.actions?.find((a) => a.resource?.resourceType === 'DiagnosticReport')?.resource as DiagnosticReport | undefined;
+        if (report !== undefined && n === 1) {
+          const { presentedForm: _omitted, text: _narrative, ...shown } = report;
+          process.stdout.write(`\nDiagnosticReport (presentedForm and narrative omitted here):\n${JSON.stringify(shown, null, 2)}\n`);
+        }
+      }
+    }
+  } finally {
+    server.close();
+    await deps.close();
+    await pacs.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`demo failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,68 @@
+/**
+ * The dicom layer as the analysis layer's image port: list a series' instances, load one
+ * decoded, window a frame for display. Wiring builds it from config.
+ */
+import { jsonNumber, jsonString, TAG } from './dicom-json.js';
+import { createDicomWebClient } from './dicomweb-client.js';
+import { toDisplayImage } from './display.js';
+import { assertRequestedInstance, loadInstanceFrames, resolveLimits } from './load.js';
+import type { LoadedInstance } from './load.js';
+import type { AllowList, PacsAuth } from './outbound.js';
+import type { DicomLimits, DisplayImage, ModalityFrame, WindowingSpec } from './types.js';
+
+/** Configuration of the image source; PACS auth is separate from any EHR token. */
+export interface DicomImageSourceOptions {
+  readonly allowList: AllowList;
+  readonly auth: PacsAuth;
+  readonly timeoutMs?: number;
+  /** Most bytes of one PACS response. */
+  readonly maxBytes?: number;
+  readonly retries?: number;
+  readonly retryBaseDelayMs?: number;
+  readonly acceptTransferSyntax?: string;
+  readonly limits?: Partial<DicomLimits>;
+}
+
+/** Structurally the analysis layer's `ImageSource` port. */
+export interface DicomImageSource {
+  /** SOP Instance UIDs of a series (QIDO-RS), ordered by InstanceNumber where given. */
+  listInstances(root: string, studyUid: string, seriesUid: string): Promise<string[]>;
+  /** Retrieves one instance (WADO-RS), checks it is the one asked for, and decodes its frames. */
+  loadInstance(root: string, studyUid: string, seriesUid: string, sopUid: string): Promise<LoadedInstance>;
+  /** VOI / photometric handling for display. */
+  toDisplay(frame: ModalityFrame, windowing: WindowingSpec): DisplayImage;
+}
+
+/**
+ * Builds the image source over a DICOMweb client.
+ *
+ * @throws RangeError for invalid numeric options
+ */
+export function createDicomWebImageSource(options: DicomImageSourceOptions): DicomImageSource {
+  const client = createDicomWebClient({
+    allowList: options.allowList,
+    auth: options.auth,
+    timeoutMs: options.timeoutMs,
+    maxResponseBytes: options.maxBytes,
+    retries: options.retries,
+    retryBaseDelayMs: options.retryBaseDelayMs,
+    acceptTransferSyntax: options.acceptTransferSyntax,
+  });
+  const limits = resolveLimits(options.limits);
+  return {
+    async listInstances(root, studyUid, seriesUid) {
+      const found = await client.searchInstances(root, studyUid, seriesUid);
+      const entries = found
+        .map((ds, index) => ({ uid: jsonString(ds, TAG.SOPInstanceUID), number: jsonNumber(ds, TAG.InstanceNumber), index }))
+        .filter((e): e is { uid: string; number: number | undefined; index: number } => e.uid !== undefined);
+      entries.sort((a, b) => (a.number ?? Infinity) - (b.number ?? Infinity) || a.index - b.index);
+      return [...new Set(entries.map((e) => e.uid))];
+    },
+    async loadInstance(root, studyUid, seriesUid, sopUid) {
+      const instance = loadInstanceFrames(await client.retrieveInstance(root, studyUid, seriesUid, sopUid), limits);
+      assertRequestedInstance(instance.info, studyUid, seriesUid, sopUid);
+      return instance;
+    },
+    toDisplay: toDisplayImage,
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * The dicom layer's public surface: DICOMweb in, decoded frames and display images out.
+ * Nothing outside src/dicom needs dcmjs or any module below this one.
+ */
+export { createDicomWebClient } from './dicomweb-client.js';
+export type { DicomWebClient, DicomWebClientOptions, QidoQuery } from './dicomweb-client.js';
+export { createDicomWebImageSource } from './image-source.js';
+export type { DicomImageSource, DicomImageSourceOptions } from './image-source.js';
+export { fetchSeriesImages, loadInstanceFrames } from './load.js';
+export type { FetchSeriesOptions, LoadedInstance } from './load.js';
+export { applyVoi, resizeArea, toDisplayImage } from './display.js';
+export { isAllowedOrigin } from './outbound.js';
+export type { AllowList, PacsAuth, UrlAllowList } from './outbound.js';
+export { DEFAULT_DICOM_LIMITS } from './parse.js';
+export { sortBySlicePosition } from './series.js';
+export { jsonNumber, jsonString } from './dicom-json.js';
+export type {
+  DicomImageInfo,
+  DicomJsonDataset,
+  DicomJsonElement,
+  DicomLimits,
+  DisplayImage,
+  ModalityFrame,
+  VoiWindow,
+  WindowingSpec,
+} from './types.js';

@@ -1,0 +1,332 @@
+/**
+ * The DICOMweb client against a real Orthanc (started by the suite), and against tiny local
+ * servers for the failure modes a PACS cannot be told to produce (dead, slow, flaky, huge).
+ */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { createDicomWebClient, createDicomWebImageSource, fetchSeriesImages, jsonString, loadInstanceFrames } from '../../src/dicom/index.js';
+import type { DicomWebClient, DicomWebClientOptions } from '../../src/dicom/index.js';
+import { startOrthanc } from '../support/orthanc.js';
+import type { OrthancServer } from '../support/orthanc.js';
+
+const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
+const CT = {
+  file: readFileSync(`${PYDICOM}/CT_small.dcm`),
+  study: '1.3.6.1.4.1.5962.1.2.1.20040119072730.12322',
+  series: '1.3.6.1.4.1.5962.1.3.1.1.20040119072730.12322',
+  sop: '1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322',
+};
+const MR = {
+  file: readFileSync(`${PYDICOM}/MR_small.dcm`),
+  study: '1.3.6.1.4.1.5962.1.2.4.20040826185059.5457',
+  series: '1.3.6.1.4.1.5962.1.3.4.1.20040826185059.5457',
+  sop: '1.3.6.1.4.1.5962.1.1.4.1.1.20040826185059.5457',
+};
+const UNKNOWN = '1.2.826.0.1.3680043.8.498.999';
+
+interface LocalServer {
+  readonly origin: string;
+  readonly requests: IncomingMessage[];
+  close(): Promise<void>;
+}
+
+/** A loopback HTTP server recording its requests; close() also drops hanging connections. */
+async function localServer(handler: (req: IncomingMessage, res: ServerResponse, n: number) => void): Promise<LocalServer> {
+  const requests: IncomingMessage[] = [];
+  const server: Server = createServer((req, res) => {
+    requests.push(req);
+    handler(req, res, requests.length);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
+
+function multipart(boundary: string, parts: readonly Uint8Array[]): Buffer {
+  return Buffer.concat([
+    ...parts.flatMap((p) => [Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), p, Buffer.from('\r\n')]),
+    Buffer.from(`--${boundary}--\r\n`),
+  ]);
+}
+
+describe('DICOMweb client against a real Orthanc', () => {
+  let orthanc: OrthancServer;
+  let stopOrthanc: (() => Promise<void>) | undefined;
+  let client: DicomWebClient;
+  let options: DicomWebClientOptions;
+
+  beforeAll(async () => {
+    orthanc = await startOrthanc();
+    stopOrthanc = () => orthanc.stop();
+    await orthanc.upload(CT.file);
+    await orthanc.upload(MR.file);
+    options = {
+      allowList: [orthanc.baseUrl],
+      auth: { kind: 'basic', username: orthanc.username, password: orthanc.password },
+      timeoutMs: 10_000,
+      retries: 1,
+      retryBaseDelayMs: 10,
+    };
+    client = createDicomWebClient(options);
+  });
+
+  afterAll(async () => {
+    await stopOrthanc?.();
+  });
+
+  it('finds the CT study’s series with QIDO-RS', async () => {
+    const series = await client.searchSeries(orthanc.dicomWebRoot, CT.study);
+    expect(series.map((s) => [jsonString(s, '0020000E'), jsonString(s, '00080060')])).toEqual([[CT.series, 'CT']]);
+  });
+
+  it('finds the series’ instances with QIDO-RS, and filters with query parameters', async () => {
+    const instances = await client.searchInstances(orthanc.dicomWebRoot, MR.study, MR.series);
+    expect(instances.map((i) => jsonString(i, '00080018'))).toEqual([MR.sop]);
+    const none = await client.searchInstances(orthanc.dicomWebRoot, MR.study, MR.series, { SOPInstanceUID: UNKNOWN });
+    expect(none).toEqual([]);
+  });
+
+  it.each([
+    ['CT_small', CT],
+    ['MR_small', MR],
+  ])('retrieves %s with WADO-RS and decodes the same pixels as the original file', async (_name, fixture) => {
+    const bytes = await client.retrieveInstance(orthanc.dicomWebRoot, fixture.study, fixture.series, fixture.sop);
+    const fromPacs = loadInstanceFrames(bytes);
+    const original = loadInstanceFrames(fixture.file);
+    expect(fromPacs.info).toEqual(original.info);
+    expect(fromPacs.frames).toHaveLength(1);
+    expect(Buffer.from(fromPacs.frames[0]?.values.buffer ?? new ArrayBuffer(1)).equals(Buffer.from(original.frames[0]?.values.buffer ?? new ArrayBuffer(2)))).toBe(true);
+  });
+
+  it('retrieves every instance of a study and of a series as multipart parts', async () => {
+    const study = await client.retrieveStudyInstances(orthanc.dicomWebRoot, CT.study);
+    const series = await client.retrieveSeriesInstances(orthanc.dicomWebRoot, MR.study, MR.series);
+    expect(study.map((b) => loadInstanceFrames(b).info.sopInstanceUid)).toEqual([CT.sop]);
+    expect(series.map((b) => loadInstanceFrames(b).info.sopInstanceUid)).toEqual([MR.sop]);
+  });
+
+  it('retrieves series metadata as DICOM JSON with Pixel Data as a bulk data reference', async () => {
+    const [metadata] = await client.retrieveSeriesMetadata(orthanc.dicomWebRoot, CT.study, CT.series);
+    expect(metadata === undefined ? undefined : jsonString(metadata, '00080018')).toBe(CT.sop);
+    expect(metadata?.['7FE00010']?.BulkDataURI).toMatch(/\/dicom-web\/studies\//);
+  });
+
+  it('serves the analysis layer through the image source and the series facade', async () => {
+    const source = createDicomWebImageSource({ ...options, maxBytes: 10_000_000 });
+    expect(await source.listInstances(orthanc.dicomWebRoot, CT.study, CT.series)).toEqual([CT.sop]);
+    const { info, frames } = await source.loadInstance(orthanc.dicomWebRoot, CT.study, CT.series, CT.sop);
+    expect(info.modality).toBe('CT');
+    const display = source.toDisplay(frames[0] ?? (undefined as never), { kind: 'fixed', center: 40, width: 400 });
+    expect(display).toMatchObject({ width: 128, height: 128, channels: 1 });
+    const series = await fetchSeriesImages(client, orthanc.dicomWebRoot, MR.study, MR.series);
+    expect(series.map((i) => i.info.sopInstanceUid)).toEqual([MR.sop]);
+  });
+
+  it('answers an unknown study with an empty QIDO result and a 404 on retrieve', async () => {
+    expect(await client.searchSeries(orthanc.dicomWebRoot, UNKNOWN)).toEqual([]);
+    await expect(client.retrieveInstance(orthanc.dicomWebRoot, UNKNOWN, UNKNOWN, UNKNOWN)).rejects.toMatchObject({
+      name: 'AppError',
+      code: 'UPSTREAM_FAILED',
+      message: `The PACS answered 404 Not Found to WADO-RS retrieve instance at ${orthanc.baseUrl}.`,
+    });
+  });
+
+  it('reports a wrong password as UPSTREAM_FAILED 401 without retrying or echoing credentials', async () => {
+    const wrong = createDicomWebClient({ ...options, auth: { kind: 'basic', username: orthanc.username, password: 'not-the-password' } });
+    const err: unknown = await wrong.searchSeries(orthanc.dicomWebRoot, CT.study).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      name: 'AppError',
+      code: 'UPSTREAM_FAILED',
+      message: `The PACS answered 401 Unauthorized to QIDO-RS search series at ${orthanc.baseUrl}.`,
+    });
+    expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.toMatch(/not-the-password|Basic /);
+  });
+
+  it('refuses too large a response with DICOM_TOO_LARGE', async () => {
+    const small = createDicomWebClient({ ...options, maxResponseBytes: 10_000 });
+    await expect(small.retrieveInstance(orthanc.dicomWebRoot, CT.study, CT.series, CT.sop)).rejects.toMatchObject({
+      code: 'DICOM_TOO_LARGE',
+      message: 'The PACS response exceeds the limit of 10000 bytes.',
+    });
+  });
+
+  it('refuses a root whose origin is not on the allow-list without sending anything', async () => {
+    const elsewhere = await localServer((_req, res) => {
+      res.end('[]');
+    });
+    try {
+      await expect(client.searchSeries(`${elsewhere.origin}/dicom-web`, CT.study)).rejects.toMatchObject({
+        code: 'OUTBOUND_NOT_ALLOWED',
+        message: `The DICOMweb origin ${elsewhere.origin} is not on the allow-list.`,
+      });
+      expect(elsewhere.requests).toHaveLength(0);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+});
+
+describe('DICOMweb client failure modes', () => {
+  const base = { auth: { kind: 'bearer', token: 'secret-pacs-token' }, retries: 2, retryBaseDelayMs: 5 } as const;
+
+  it('gives up on a dead server (closed port) with UPSTREAM_FAILED after its retries', async () => {
+    const dead = await localServer(() => undefined);
+    await dead.close();
+    const client = createDicomWebClient({ ...base, allowList: [dead.origin] });
+    await expect(client.searchSeries(dead.origin, CT.study)).rejects.toMatchObject({
+      code: 'UPSTREAM_FAILED',
+      message: `The PACS could not be reached for QIDO-RS search series at ${dead.origin} (ECONNREFUSED) (after 3 attempts).`,
+    });
+  });
+
+  it('times out on a server that never answers, without retrying', async () => {
+    const silent = await localServer(() => undefined);
+    try {
+      const client = createDicomWebClient({ ...base, allowList: [silent.origin], timeoutMs: 300 });
+      const started = Date.now();
+      await expect(client.searchSeries(silent.origin, CT.study)).rejects.toMatchObject({
+        code: 'UPSTREAM_FAILED',
+        message: `The PACS did not complete QIDO-RS search series at ${silent.origin} within 300 ms.`,
+      });
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(silent.requests).toHaveLength(1);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('times out on a server that stalls in the middle of the body', async () => {
+    const stalling = await localServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'multipart/related; type="application/dicom"; boundary=b' });
+      res.write('--b\r\n\r\npartial');
+    });
+    try {
+      const client = createDicomWebClient({ ...base, allowList: [stalling.origin], timeoutMs: 300 });
+      await expect(client.retrieveInstance(stalling.origin, CT.study, CT.series, CT.sop)).rejects.toMatchObject({
+        code: 'UPSTREAM_FAILED',
+        message: `The PACS did not complete WADO-RS retrieve instance at ${stalling.origin} within 300 ms.`,
+      });
+    } finally {
+      await stalling.close();
+    }
+  });
+
+  it('stops reading an endless chunked body at the size limit', async () => {
+    let written = 0;
+    const endless = await localServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/dicom+json' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = (): void => {
+        while (!res.destroyed && written < 1024 * 1024 * 1024 && res.write(chunk)) written += chunk.length;
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      pump();
+    });
+    try {
+      const client = createDicomWebClient({ ...base, allowList: [endless.origin], maxResponseBytes: 1_000_000 });
+      await expect(client.searchSeries(endless.origin, CT.study)).rejects.toMatchObject({ code: 'DICOM_TOO_LARGE' });
+      expect(written).toBeLessThan(64 * 1024 * 1024);
+    } finally {
+      await endless.close();
+    }
+  });
+
+  it('retries 503 with backoff and succeeds, sending the bearer token every time', async () => {
+    const flaky = await localServer((_req, res, n) => {
+      if (n < 3) {
+        res.writeHead(503).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'multipart/related; type="application/dicom"; boundary="x y"' });
+      res.end(multipart('x y', [CT.file]));
+    });
+    try {
+      const client = createDicomWebClient({ ...base, allowList: [flaky.origin] });
+      const bytes = await client.retrieveInstance(flaky.origin, CT.study, CT.series, CT.sop);
+      expect(Buffer.from(bytes).equals(CT.file)).toBe(true);
+      expect(flaky.requests.map((r) => r.headers.authorization)).toEqual(Array(3).fill('Bearer secret-pacs-token'));
+      expect(flaky.requests[0]?.headers.accept).toBe('multipart/related; type="application/dicom"; transfer-syntax=*');
+      expect(flaky.requests[0]?.url).toBe(`/studies/${CT.study}/series/${CT.series}/instances/${CT.sop}`);
+    } finally {
+      await flaky.close();
+    }
+  });
+
+  it('does not retry a 4xx and never puts the token in the message', async () => {
+    const forbidden = await localServer((_req, res) => {
+      res.writeHead(403).end('secret-pacs-token');
+    });
+    try {
+      const client = createDicomWebClient({ ...base, allowList: [forbidden.origin] });
+      const err: unknown = await client.searchInstances(forbidden.origin, CT.study, CT.series).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'UPSTREAM_FAILED', message: `The PACS answered 403 Forbidden to QIDO-RS search instances at ${forbidden.origin}.` });
+      expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.toContain('secret-pacs-token');
+      expect(forbidden.requests).toHaveLength(1);
+    } finally {
+      await forbidden.close();
+    }
+  });
+
+  it('does not follow a redirect, so credentials never leave the allow-listed origin', async () => {
+    const target = await localServer((_req, res) => {
+      res.end('[]');
+    });
+    const redirecting = await localServer((_req, res) => {
+      res.writeHead(302, { location: `${target.origin}/studies` }).end();
+    });
+    try {
+      const client = createDicomWebClient({ ...base, allowList: [redirecting.origin, target.origin] });
+      await expect(client.searchSeries(redirecting.origin, CT.study)).rejects.toMatchObject({
+        code: 'UPSTREAM_FAILED',
+        message: `The PACS answered 302 Found (a redirect, not followed) to QIDO-RS search series at ${redirecting.origin}.`,
+      });
+      expect(target.requests).toHaveLength(0);
+    } finally {
+      await Promise.all([target.close(), redirecting.close()]);
+    }
+  });
+
+  it('refuses a QIDO body that is not a DICOM JSON array', async () => {
+    const odd = await localServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/dicom+json' }).end('{"resourceType":"Bundle"}');
+    });
+    try {
+      const client = createDicomWebClient({ ...base, allowList: [odd.origin] });
+      await expect(client.searchSeries(odd.origin, CT.study)).rejects.toMatchObject({
+        code: 'UPSTREAM_FAILED',
+        message: 'QIDO-RS search series returned JSON that is not an array of DICOM JSON data sets.',
+      });
+    } finally {
+      await odd.close();
+    }
+  });
+
+  it('refuses a path-injecting UID before any request', async () => {
+    const pacs = await localServer((_req, res) => {
+      res.end('[]');
+    });
+    try {
+      const client = createDicomWebClient({ ...base, allowList: [pacs.origin] });
+      await expect(client.searchSeries(pacs.origin, '../../admin')).rejects.toMatchObject({
+        code: 'DICOM_INVALID',
+        message: 'Study Instance UID is not a valid DICOM UID.',
+      });
+      expect(pacs.requests).toHaveLength(0);
+    } finally {
+      await pacs.close();
+    }
+  });
+});
