@@ -61,6 +61,7 @@ export interface ParsedDicom {
 }
 
 type Dataset = Record<string, unknown>;
+type RawDict = Readonly<Record<string, { readonly vr: string; readonly Value: readonly unknown[] }>>;
 
 /**
  * Parses a DICOM Part 10 image instance. Pixels are not decoded here (see pixels.ts).
@@ -72,7 +73,7 @@ type Dataset = Record<string, unknown>;
  */
 export function parseDicom(input: ArrayBuffer | Uint8Array, limits: DicomLimits = DEFAULT_DICOM_LIMITS): ParsedDicom {
   const file = preparePart10(input, limits);
-  let raw: Readonly<Record<string, { readonly vr: string; readonly Value: readonly unknown[] }>>;
+  let raw: RawDict;
   let ds: Dataset;
   try {
     raw = dcmjs.data.DicomMessage.readFile(file.buffer).dict;
@@ -116,7 +117,7 @@ function readInfo(ds: Dataset, px: PixelModule): DicomImageInfo {
   };
 }
 
-function readPixelModule(ds: Dataset, raw: Readonly<Record<string, { readonly vr: string; readonly Value: readonly unknown[] }>>, transferSyntaxUid: string): PixelModule {
+function readPixelModule(ds: Dataset, raw: RawDict, transferSyntaxUid: string): PixelModule {
   const rows = requiredInteger(ds, 'Rows', '0028,0010');
   const columns = requiredInteger(ds, 'Columns', '0028,0011');
   const bitsAllocated = requiredInteger(ds, 'BitsAllocated', '0028,0100');

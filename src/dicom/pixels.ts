@@ -72,7 +72,10 @@ function checkDecodable(px: PixelModule, limits: DicomLimits): Layout {
     throw new AppError('DICOM_UNSUPPORTED', 'Float Pixel Data (7FE0,0008/0009) is not supported; only integer Pixel Data is.');
   }
   if (!isNativeTransferSyntax(px.transferSyntaxUid)) {
-    throw new AppError('DICOM_UNSUPPORTED', `Transfer syntax ${describeTransferSyntax(px.transferSyntaxUid)} is not supported: only uncompressed pixel data can be decoded.`);
+    throw new AppError(
+      'DICOM_UNSUPPORTED',
+      `Transfer syntax ${describeTransferSyntax(px.transferSyntaxUid)} is not supported: only uncompressed pixel data can be decoded.`,
+    );
   }
   if (px.pixelData === undefined) {
     throw new AppError('DICOM_INVALID', 'The instance has no Pixel Data (7FE0,0010).');
@@ -89,12 +92,20 @@ function checkDecodable(px: PixelModule, limits: DicomLimits): Layout {
   const pixelsPerFrame = px.rows * px.columns;
   const declaredSamples = pixelsPerFrame * samplesPerPixel * px.numberOfFrames;
   if (declaredSamples > limits.maxPixels) {
-    throw new AppError('DICOM_TOO_LARGE', `The image declares ${px.rows} × ${px.columns} × ${samplesPerPixel} samples × ${px.numberOfFrames} frame(s), more than the limit of ${limits.maxPixels} samples.`);
+    throw new AppError(
+      'DICOM_TOO_LARGE',
+      `The image declares ${px.rows} × ${px.columns} × ${samplesPerPixel} samples × ${px.numberOfFrames} frame(s), ` +
+        `more than the limit of ${limits.maxPixels} samples.`,
+    );
   }
   const storedSamplesPerFrame = pixelsPerFrame * (photometric === 'YBR_FULL_422' ? 2 : samplesPerPixel);
   const expectedBytes = Math.ceil((storedSamplesPerFrame * px.numberOfFrames * px.bitsAllocated) / 8);
   if (px.pixelData.byteLength < expectedBytes) {
-    throw new AppError('DICOM_INVALID', `Pixel Data holds ${px.pixelData.byteLength} bytes, fewer than the ${expectedBytes} its Rows, Columns, SamplesPerPixel, NumberOfFrames and BitsAllocated declare.`);
+    throw new AppError(
+      'DICOM_INVALID',
+      `Pixel Data holds ${px.pixelData.byteLength} bytes, fewer than the ${expectedBytes} ` +
+        'its Rows, Columns, SamplesPerPixel, NumberOfFrames and BitsAllocated declare.',
+    );
   }
   const littleEndian = !isBigEndianTransferSyntax(px.transferSyntaxUid);
   return {

@@ -3,9 +3,8 @@
  *
  * This is the only module that imports fhir-kit-client (STYLE.md § 5). It exists to give the
  * rest of `src/` a small interface ({@link FhirReader}) and to turn everything fhir-kit-client
- * can reject with (an `Error` carrying `response.status` and `config.url`, a fetch `TypeError`,
- * an abort `DOMException`, and, in older releases, plain objects) into {@link AppError}s with
- * stable codes and messages that never carry the token, ids or query strings.
+ * can reject with into {@link AppError}s (the mapping is in fhir-errors.ts; URL and reference
+ * checks are in references.ts).
  *
  * Why each guard is here:
  * - The bearer token is the EHR user's: it goes only to `baseUrl` (which the caller has already
@@ -13,7 +12,8 @@
  *   only when they point back at the same server; fhir-kit-client's own `resolve()` would open
  *   a new client for any foreign base, and its `nextPage()` follows any URL.
  * - fhir-kit-client's debug logging (`DEBUG=fhir-kit-client:*`) prints request headers, bearer
- *   token included. This module never enables it; deployments must not either.
+ *   token included. This module never enables it; start-up should refuse a `DEBUG` value for
+ *   which {@link isFhirKitDebugEnabled} is true.
  * - A FHIR server may answer 200 with an OperationOutcome or with another resource type; that
  *   is treated as an upstream failure rather than passed on as data.
  * - Every request has a timeout: CDS Hooks answers are expected in about 500 ms.

@@ -2,10 +2,12 @@
  * The DICOMweb client against a real Orthanc (started by the suite), and against tiny local
  * servers for the failure modes a PACS cannot be told to produce (dead, slow, flaky, huge).
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { createDicomWebClient, createDicomWebImageSource, fetchSeriesImages, jsonString, loadInstanceFrames } from '../../src/dicom/index.js';
 import type { DicomWebClient, DicomWebClientOptions } from '../../src/dicom/index.js';
@@ -328,5 +330,47 @@ describe('DICOMweb client failure modes', () => {
     } finally {
       await pacs.close();
     }
+  });
+});
+
+describe('the Orthanc test harness', () => {
+  it('starts several Orthancs at once, each on its own port and answering as itself', async () => {
+    const servers = await Promise.all([startOrthanc(), startOrthanc(), startOrthanc()]);
+    try {
+      expect(new Set(servers.map((s) => s.baseUrl)).size).toBe(3);
+      const uploads = await Promise.all(servers.map((s, i) => s.upload(i === 0 ? CT.file : MR.file)));
+      expect(uploads.map((u) => u.Status)).toEqual(['Success', 'Success', 'Success']);
+      // Each has only what was uploaded to it: no shared storage.
+      const counts = await Promise.all(
+        servers.map(async (s) => {
+          const res = await fetch(`${s.baseUrl}/instances`, { headers: { authorization: `Basic ${Buffer.from(`${s.username}:${s.password}`).toString('base64')}` } });
+          return ((await res.json()) as unknown[]).length;
+        }),
+      );
+      expect(counts).toEqual([1, 1, 1]);
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+    // Stopped means stopped: the port no longer answers.
+    await expect(fetch(`${servers[0]?.baseUrl ?? ''}/system`)).rejects.toThrow('fetch failed');
+  });
+
+  it('fails loudly, quoting the server’s own output, when Orthanc exits at start-up', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fake-orthanc-'));
+    const fake = join(dir, 'Orthanc');
+    writeFileSync(fake, '#!/bin/sh\necho "E0000 fake: cannot read the configuration" >&2\nexit 1\n', { mode: 0o755 });
+    const saved = process.env['ORTHANC_BIN'];
+    process.env['ORTHANC_BIN'] = fake;
+    try {
+      await expect(startOrthanc()).rejects.toThrow(/exited before it was ready[\s\S]*E0000 fake: cannot read the configuration/);
+    } finally {
+      if (saved === undefined) delete process.env['ORTHANC_BIN'];
+      else process.env['ORTHANC_BIN'] = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails when it cannot be ready before the deadline', async () => {
+    await expect(startOrthanc({ startTimeoutMs: 1 })).rejects.toThrow(/Orthanc/);
   });
 });

@@ -104,7 +104,10 @@ describe('multi-frame objects decode frame by frame', () => {
   });
 
   it('refuses a frame index outside the object', () => {
-    expect(thrown(() => decodeFrame(parseDicom(buildImage(spec)), 3))).toMatchObject({ code: 'DICOM_INVALID', message: 'Frame 3 does not exist: the instance has 3 frame(s).' });
+    expect(thrown(() => decodeFrame(parseDicom(buildImage(spec)), 3))).toMatchObject({
+      code: 'DICOM_INVALID',
+      message: 'Frame 3 does not exist: the instance has 3 frame(s).',
+    });
   });
 });
 
@@ -136,11 +139,17 @@ describe('the Modality LUT and VOI attributes', () => {
   it('refuses a Modality LUT Sequence rather than ignore it', () => {
     const lut = sequenceValue([[{ tag: 0x00283002, vr: 'US', value: [2, 0, 16] }, { tag: 0x00283006, vr: 'US', value: [0, 1] }]]);
     const file = buildImage({ ...base, extra: [{ tag: 0x00283000, vr: 'SQ', value: lut }] });
-    expect(thrown(() => decodeFrames(parseDicom(file)))).toMatchObject({ code: 'DICOM_UNSUPPORTED', message: 'A Modality LUT Sequence (0028,3000) is not supported; only RescaleSlope/RescaleIntercept.' });
+    expect(thrown(() => decodeFrames(parseDicom(file)))).toMatchObject({
+      code: 'DICOM_UNSUPPORTED',
+      message: 'A Modality LUT Sequence (0028,3000) is not supported; only RescaleSlope/RescaleIntercept.',
+    });
   });
 
   it('refuses a RescaleSlope of 0', () => {
-    expect(thrown(() => parseDicom(buildImage({ ...base, extra: [{ tag: 0x00281053, vr: 'DS', value: '0' }] })))).toMatchObject({ code: 'DICOM_INVALID', message: 'RescaleSlope/RescaleIntercept (0028,1053/1052) are not usable numbers.' });
+    expect(thrown(() => parseDicom(buildImage({ ...base, extra: [{ tag: 0x00281053, vr: 'DS', value: '0' }] })))).toMatchObject({
+      code: 'DICOM_INVALID',
+      message: 'RescaleSlope/RescaleIntercept (0028,1053/1052) are not usable numbers.',
+    });
   });
 });
 
@@ -163,11 +172,17 @@ describe('pixel formats outside what we decode are refused precisely', () => {
 
   it('refuses Float Pixel Data', () => {
     const spec = { rows: 1, columns: 1, bitsAllocated: 32, extra: [{ tag: 0x7fe00008, vr: 'OF', value: new Uint8Array(4) }] };
-    expect(thrown(() => decodeFrames(parseDicom(buildImage(spec))))).toMatchObject({ code: 'DICOM_UNSUPPORTED', message: 'Float Pixel Data (7FE0,0008/0009) is not supported; only integer Pixel Data is.' });
+    expect(thrown(() => decodeFrames(parseDicom(buildImage(spec))))).toMatchObject({
+      code: 'DICOM_UNSUPPORTED',
+      message: 'Float Pixel Data (7FE0,0008/0009) is not supported; only integer Pixel Data is.',
+    });
   });
 
   it('refuses a data set that is not an image', () => {
     const elements = imageElements({ rows: 1, columns: 1, bitsAllocated: 8, pixels: Uint8Array.of(1, 0) }).filter((e) => e.tag !== 0x00280010);
-    expect(thrown(() => parseDicom(buildPart10(elements, 'explicit-le')))).toMatchObject({ code: 'DICOM_INVALID', message: 'Not an image: Rows (0028,0010) is missing.' });
+    expect(thrown(() => parseDicom(buildPart10(elements, 'explicit-le')))).toMatchObject({
+      code: 'DICOM_INVALID',
+      message: 'Not an image: Rows (0028,0010) is missing.',
+    });
   });
 });

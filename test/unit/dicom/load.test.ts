@@ -60,7 +60,9 @@ describe('loadInstanceFrames', () => {
   });
 
   it('applies a custom maxPixels limit', () => {
-    expect(thrown(() => loadInstanceFrames(readFixture(pydicomFile('CT_small.dcm')), { maxPixels: 1000 }))).toMatchObject({ code: 'DICOM_TOO_LARGE' });
+    expect(thrown(() => loadInstanceFrames(readFixture(pydicomFile('CT_small.dcm')), { maxPixels: 1000 }))).toMatchObject({
+      code: 'DICOM_TOO_LARGE',
+    });
   });
 });
 

@@ -76,7 +76,11 @@ describe('parseMultipart (RFC 2046 5.1)', () => {
     ['a delimiter followed by garbage', '--b\r\n\r\nabc\r\n--bX\r\n--b--', 'a boundary delimiter is not followed by CRLF'],
     ['a header line without a name', '--b\r\n: value\r\n\r\nabc\r\n--b--', 'a multipart part header has no name'],
   ])('refuses %s', (_name, body, detail) => {
-    expect(thrown(() => parseMultipart(text(body), 'multipart/related; boundary=b'))).toMatchObject({ name: 'AppError', code: 'UPSTREAM_FAILED', message: `The PACS sent a malformed multipart response: ${detail}.` });
+    expect(thrown(() => parseMultipart(text(body), 'multipart/related; boundary=b'))).toMatchObject({
+      name: 'AppError',
+      code: 'UPSTREAM_FAILED',
+      message: `The PACS sent a malformed multipart response: ${detail}.`,
+    });
   });
 
   it.each([
@@ -84,6 +88,9 @@ describe('parseMultipart (RFC 2046 5.1)', () => {
     ['no boundary', 'multipart/related; type="application/dicom"', 'the multipart boundary parameter is missing or invalid'],
     ['a boundary over 70 characters', `multipart/related; boundary=${'x'.repeat(71)}`, 'the multipart boundary parameter is missing or invalid'],
   ])('refuses a content type that is %s', (_name, contentType, detail) => {
-    expect(thrown(() => parseMultipart(text('--b\r\n\r\nabc\r\n--b--'), contentType))).toMatchObject({ code: 'UPSTREAM_FAILED', message: `The PACS sent a malformed multipart response: ${detail}.` });
+    expect(thrown(() => parseMultipart(text('--b\r\n\r\nabc\r\n--b--'), contentType))).toMatchObject({
+      code: 'UPSTREAM_FAILED',
+      message: `The PACS sent a malformed multipart response: ${detail}.`,
+    });
   });
 });

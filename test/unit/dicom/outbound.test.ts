@@ -62,7 +62,10 @@ describe('checkedUid', () => {
   });
 
   it.each(['', '1..2', '1.02', '../../admin', '1.2/3', '1.2.3 ', `1.${'2'.repeat(64)}`])('refuses %j without echoing it', (uid) => {
-    expect(thrown(() => checkedUid(uid, 'Study Instance UID'))).toMatchObject({ code: 'DICOM_INVALID', message: 'Study Instance UID is not a valid DICOM UID.' });
+    expect(thrown(() => checkedUid(uid, 'Study Instance UID'))).toMatchObject({
+      code: 'DICOM_INVALID',
+      message: 'Study Instance UID is not a valid DICOM UID.',
+    });
   });
 });
 
