@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { isFhirKitDebugEnabled } from './fhir/fhir-client.js';
 
 /** The repository root (src/ and dist/src/ both sit one or two levels below it). */
 export const PROJECT_ROOT = (() => {
@@ -152,6 +153,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     throw new ConfigError(`Invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   const e = parsed.data;
+  // fhir-kit-client's debug output prints the Authorization header: the client's token.
+  if (isFhirKitDebugEnabled(env.DEBUG)) {
+    throw new ConfigError('DEBUG enables fhir-kit-client logging, which prints bearer tokens: remove fhir-kit-client from DEBUG');
+  }
   const trustedIssuers = parseIssuers(e.CDS_TRUSTED_ISSUERS);
   const unauthenticated = trustedIssuers.length === 0;
   // Safe default: without trusted issuers anyone who can reach the port can make us fetch and
