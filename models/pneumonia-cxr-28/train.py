@@ -254,7 +254,6 @@ def sens_spec(y, p, t):
 
 def largest_threshold_with_sensitivity(y, p, target):
     """Largest t (a midpoint between adjacent distinct scores) with sensitivity(t) >= target."""
-    ps = np.sort(np.unique(p[y == 1]))[::-1]
     # sensitivity at t = fraction of positives with p >= t; walk down positive scores
     n1 = (y == 1).sum()
     k = int(np.ceil(target * n1))               # need at least k positives at or above t
@@ -380,12 +379,14 @@ def main():
 
     # ---- calibration and operating point, all on val (pooled over both renderings)
     lv = predict_logits(model, x_val_all)
-    T = fit_temperature(lv, y_val_all)
+    # Values are rounded to 4 decimals here, as the manifest carries them (threshold and the
+    # band's lower edge rounded down, upper edge up, so the val rules still hold).
+    T = round(fit_temperature(lv, y_val_all), 4)
     pv = softmax1(lv, T)
-    thr = largest_threshold_with_sensitivity(y_val_all, pv, cfg['sensitivity_target'])
-    lo = largest_threshold_with_sensitivity(y_val_all, pv, cfg['review_band_rule']['lower_sensitivity'])
-    hi = smallest_threshold_with_specificity(y_val_all, pv, cfg['review_band_rule']['upper_specificity'])
-    lo, hi = min(lo, thr), max(hi, thr)
+    thr = np.floor(largest_threshold_with_sensitivity(y_val_all, pv, cfg['sensitivity_target']) * 1e4) / 1e4
+    lo = np.floor(largest_threshold_with_sensitivity(y_val_all, pv, cfg['review_band_rule']['lower_sensitivity']) * 1e4) / 1e4
+    hi = np.ceil(smallest_threshold_with_specificity(y_val_all, pv, cfg['review_band_rule']['upper_specificity']) * 1e4) / 1e4
+    thr, lo, hi = float(thr), float(min(lo, thr)), float(max(hi, thr))
     se, sp = sens_spec(y_val_all, pv, thr)
     val_report = {'pooled': {'n': int(len(y_val_all)), 'nll_T1': nll(lv, y_val_all, 1.0), 'nll_T': nll(lv, y_val_all, T),
                              'auc': auc(y_val_all, pv), 'sensitivity': se, 'specificity': sp,

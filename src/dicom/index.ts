@@ -11,7 +11,9 @@ export type { FetchSeriesOptions, LoadedInstance } from './load.js';
 export { applyVoi, resizeArea, toDisplayImage } from './display.js';
 export { isAllowedOrigin } from './outbound.js';
 export type { AllowList, PacsAuth, UrlAllowList } from './outbound.js';
-export { DEFAULT_DICOM_LIMITS } from './parse.js';
+export { DEFAULT_DICOM_LIMITS, parseDicom } from './parse.js';
+export type { ParsedDicom, PixelModule } from './parse.js';
+export { decodeFrame, decodeFrames } from './pixels.js';
 export { sortBySlicePosition } from './series.js';
 export { jsonNumber, jsonString } from './dicom-json.js';
 export type {

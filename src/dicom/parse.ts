@@ -5,7 +5,7 @@
 import dcmjs from 'dcmjs';
 
 import { AppError } from '../errors.js';
-import { preparePart10 } from './part10.js';
+import { isArrayBuffer, preparePart10 } from './part10.js';
 import { isNativeTransferSyntax } from './transfer-syntax.js';
 import type { DicomImageInfo, DicomLimits, VoiWindow } from './types.js';
 
@@ -80,7 +80,8 @@ export function parseDicom(input: ArrayBuffer | Uint8Array, limits: DicomLimits 
     ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(raw);
   } catch (err) {
     // dcmjs throws plain Errors (and TypeErrors on some corruptions); its messages are structural.
-    const detail = err instanceof Error ? err.message.slice(0, 200) : 'unknown error';
+    const message: unknown = typeof err === 'object' && err !== null && 'message' in err ? err.message : undefined;
+    const detail = typeof message === 'string' ? message.slice(0, 200) : 'unknown error';
     throw new AppError('DICOM_INVALID', `The DICOM data set cannot be read: ${detail}`, { cause: err });
   }
   const pixels = readPixelModule(ds, raw, file.transferSyntaxUid);
@@ -181,7 +182,7 @@ function readWindow(ds: Dataset): VoiWindow | undefined {
 }
 
 function concatBuffers(values: readonly unknown[]): Uint8Array | undefined {
-  const parts = values.filter((v): v is ArrayBuffer => v instanceof ArrayBuffer);
+  const parts = values.filter(isArrayBuffer);
   if (parts.length === 0) return undefined;
   if (parts.length === 1 && parts[0] !== undefined) return new Uint8Array(parts[0]);
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));

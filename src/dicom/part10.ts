@@ -41,7 +41,8 @@ interface MetaElement {
  * @throws AppError DICOM_INVALID when the envelope is malformed, DICOM_TOO_LARGE when inflation exceeds the limit
  */
 export function preparePart10(input: ArrayBuffer | Uint8Array, limits: DicomLimits): Part10File {
-  const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
+  // isView / toString tags rather than instanceof: buffers may come from another realm (jest's vm, workers).
+  const bytes = ArrayBuffer.isView(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : new Uint8Array(input);
   if (bytes.byteLength < PREFIX_END + 8 || ascii(bytes, 128, 132) !== 'DICM') {
     throw new AppError('DICOM_INVALID', "Not a DICOM Part 10 file: the 'DICM' prefix is missing at byte 128.");
   }
@@ -61,10 +62,15 @@ export function preparePart10(input: ArrayBuffer | Uint8Array, limits: DicomLimi
 /** Copies the view out unless it already covers its whole ArrayBuffer (Node pools small Buffers). */
 function ownedArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   const { buffer, byteOffset, byteLength } = bytes;
-  if (buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength) return buffer;
+  if (isArrayBuffer(buffer) && byteOffset === 0 && byteLength === buffer.byteLength) return buffer;
   const copy = new Uint8Array(byteLength);
   copy.set(bytes);
   return copy.buffer;
+}
+
+/** True for an ArrayBuffer of any realm (a SharedArrayBuffer is copied instead). */
+export function isArrayBuffer(value: unknown): value is ArrayBuffer {
+  return Object.prototype.toString.call(value) === '[object ArrayBuffer]';
 }
 
 function readMetaElements(bytes: Uint8Array): { elements: MetaElement[]; end: number } {

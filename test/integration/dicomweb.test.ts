@@ -352,7 +352,7 @@ describe('the Orthanc test harness', () => {
       await Promise.all(servers.map((s) => s.stop()));
     }
     // Stopped means stopped: the port no longer answers.
-    await expect(fetch(`${servers[0]?.baseUrl ?? ''}/system`)).rejects.toThrow('fetch failed');
+    await expect(fetch(`${servers[0].baseUrl}/system`)).rejects.toThrow('fetch failed');
   });
 
   it('fails loudly, quoting the server’s own output, when Orthanc exits at start-up', async () => {

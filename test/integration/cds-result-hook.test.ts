@@ -1,0 +1,222 @@
+/**
+ * The result hook end to end, against a real Orthanc and a real FHIR server: EHR event →
+ * FHIR ImagingStudy + Endpoint → DICOMweb WADO-RS → dcmjs → pixels → ONNX model → cards and
+ * FHIR resources. Every response passes the CDS Hooks validator; every resource passes R4.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import request from 'supertest';
+import type { DiagnosticReport, FhirResource, Observation } from 'fhir/r4.js';
+import { validateCdsResponse } from '../../src/cds/response-schema.js';
+import type { CdsCard, CdsResponse } from '../../src/cds/types.js';
+import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../src/terminology.js';
+import { validateR4 } from '../support/fhir-validator.js';
+import { DEAD_PACS, EHR_TOKEN, FIXTURES, PATIENT_ID, startStack, type Stack } from '../support/stack.js';
+
+interface Expected {
+  readonly file: string;
+  readonly label: string;
+  readonly probability: number;
+}
+
+const expected: Expected[] = (JSON.parse(readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as { files: Expected[] }).files;
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack();
+}, 120_000);
+
+afterAll(async () => {
+  await stack.stop();
+});
+
+function hookBody(studyId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    hook: IMAGINGSTUDY_AVAILABLE_HOOK,
+    hookInstance: randomUUID(),
+    fhirServer: stack.fhir.baseUrl,
+    fhirAuthorization: { access_token: EHR_TOKEN, token_type: 'Bearer', expires_in: 300, scope: 'patient/*.read', subject: 'imaging-cds' },
+    context: { patientId: PATIENT_ID, imagingStudyId: studyId },
+    ...extra,
+  };
+}
+
+async function callHook(body: unknown): Promise<request.Response> {
+  return request(stack.app).post('/cds-services/imaging-ai-result').send(body as object);
+}
+
+function expectValidCds(body: unknown): CdsResponse {
+  expect(validateCdsResponse(body)).toEqual([]);
+  return body as CdsResponse;
+}
+
+function resourcesOf(card: CdsCard): FhirResource[] {
+  return (card.suggestions ?? []).flatMap((s) => s.actions ?? []).flatMap((a) => (a.resource === undefined ? [] : [a.resource]));
+}
+
+function expectAllR4Valid(resources: readonly FhirResource[]): void {
+  for (const r of resources) expect({ type: r.resourceType, problems: validateR4(r) }).toEqual({ type: r.resourceType, problems: [] });
+}
+
+describe('result hook against Orthanc and a FHIR server', () => {
+  it('analyses every sample study: probabilities match the model evaluation, resources are valid R4', async () => {
+    for (const sample of stack.samples) {
+      const want = expected.find((e) => e.file === sample.file);
+      if (want === undefined) throw new Error(`no expected probability for ${sample.file}`);
+      const res = await callHook(hookBody(sample.studyId));
+      expect(res.status).toBe(200);
+      const body = expectValidCds(res.body);
+      expect(body.cards).toHaveLength(1);
+      const card = body.cards[0] as CdsCard;
+      expect(card.detail).toContain('Preliminary AI result — requires confirmation');
+      const resources = resourcesOf(card);
+      expectAllR4Valid(resources);
+      const obs = resources.find((r): r is Observation => r.resourceType === 'Observation');
+      const probabilityPercent = obs?.component?.[0]?.valueQuantity?.value ?? NaN;
+      // The TypeScript pipeline (DICOMweb → decode → VOI → area resize → ORT) reproduces the
+      // Python evaluation of the same pixels within 0.1 percentage point.
+      expect(Math.abs(probabilityPercent / 100 - want.probability)).toBeLessThan(1e-3);
+      const report = resources.find((r): r is DiagnosticReport => r.resourceType === 'DiagnosticReport');
+      expect(report).toMatchObject({ status: 'preliminary', subject: { reference: `Patient/${PATIENT_ID}` }, imagingStudy: [{ reference: `ImagingStudy/${sample.studyId}` }] });
+    }
+  }, 120_000);
+
+  it('reads the study and its Endpoint from fhirServer with the client token when nothing is prefetched', async () => {
+    stack.fhir.requests.length = 0;
+    const sample = stack.samples[0];
+    const res = await callHook(hookBody(sample?.studyId ?? ''));
+    expect(res.status).toBe(200);
+    expect(stack.fhir.requests.length).toBeGreaterThan(0);
+    for (const r of stack.fhir.requests) expect(r.authorization).toBe(`Bearer ${EHR_TOKEN}`);
+    expect(stack.fhir.requests.some((r) => r.path.startsWith('/fhir/ImagingStudy?'))).toBe(true);
+  });
+
+  it('uses prefetched data and needs no FHIR access at all', async () => {
+    const sample = stack.samples[0];
+    if (sample === undefined) throw new Error('no sample');
+    stack.fhir.requests.length = 0;
+    const prefetch = { imagingStudy: { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: sample.study, search: { mode: 'match' } }, { resource: stack.endpoint, search: { mode: 'include' } }] } };
+    const body = hookBody(sample.studyId, { prefetch });
+    delete body.fhirServer;
+    delete body.fhirAuthorization;
+    const res = await callHook(body);
+    expect(res.status).toBe(200);
+    expectValidCds(res.body);
+    expect(stack.fhir.requests).toEqual([]);
+  });
+
+  it('answers a repeated call from the cache with the same card', async () => {
+    const sample = stack.samples[0];
+    const a = await callHook(hookBody(sample?.studyId ?? ''));
+    const b = await callHook(hookBody(sample?.studyId ?? ''));
+    expect((b.body as CdsResponse).cards[0]?.uuid).toBe((a.body as CdsResponse).cards[0]?.uuid);
+    expect((b.body as CdsResponse).cards[0]?.summary).toBe((a.body as CdsResponse).cards[0]?.summary);
+  });
+
+  it('answers 412 when nothing is prefetched and there is no fhirServer', async () => {
+    const body = hookBody('cxr-1');
+    delete body.fhirServer;
+    delete body.fhirAuthorization;
+    const res = await callHook(body);
+    expect(res.status).toBe(412);
+    expect(res.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
+  });
+
+  it('answers 412 and sends nothing when fhirServer is not on the allow-list', async () => {
+    stack.fhir.requests.length = 0;
+    const res = await callHook(hookBody('cxr-1', { fhirServer: 'https://attacker.example.com/fhir' }));
+    expect(res.status).toBe(412);
+    expect(res.body.issue[0].diagnostics).toContain('OUTBOUND_NOT_ALLOWED');
+    expect(stack.fhir.requests).toEqual([]);
+  });
+
+  it('answers 412 when the FHIR server refuses the token', async () => {
+    const res = await callHook(hookBody('cxr-1', { fhirAuthorization: { access_token: 'wrong', token_type: 'Bearer', expires_in: 300, scope: 'patient/*.read', subject: 's' } }));
+    expect(res.status).toBe(412);
+    expect(JSON.stringify(res.body)).not.toContain('wrong');
+  });
+
+  it('answers 412 for an unknown study', async () => {
+    const res = await callHook(hookBody('no-such-study'));
+    expect(res.status).toBe(412);
+    expect(res.body.issue[0].expression).toEqual(['context.imagingStudyId']);
+  });
+
+  it('refuses a study that belongs to another patient', async () => {
+    const res = await callHook({ ...hookBody('cxr-1'), context: { patientId: 'someone-else', imagingStudyId: 'cxr-1' } });
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0].expression).toEqual(['context.patientId']);
+  });
+
+  it('answers 412 when the PACS is down', async () => {
+    const sample = stack.samples[0];
+    if (sample === undefined) throw new Error('no sample');
+    const deadEndpoint = { ...stack.endpoint, id: 'dead', address: `${DEAD_PACS}/dicom-web` };
+    const study = { ...sample.study, id: 'dead-pacs-study', identifier: [{ system: 'urn:dicom:uid', value: 'urn:oid:1.2.3.999' }], endpoint: [{ reference: 'Endpoint/dead' }] };
+    const prefetch = { imagingStudy: { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: study }, { resource: deadEndpoint, search: { mode: 'include' } }] } };
+    const res = await callHook({ ...hookBody('dead-pacs-study', { prefetch }) });
+    expect(res.status).toBe(412);
+    expect(res.body.issue[0].diagnostics).toContain('UPSTREAM_FAILED');
+  });
+});
+
+describe('malformed requests', () => {
+  it('answers 400 with an OperationOutcome for invalid JSON', async () => {
+    const res = await request(stack.app).post('/cds-services/imaging-ai-result').set('content-type', 'application/json').send('{"hook": ');
+    expect(res.status).toBe(400);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+  });
+
+  it('answers 400 naming the field when hookInstance is not a UUID', async () => {
+    const res = await callHook({ ...hookBody('cxr-1'), hookInstance: 'abc' });
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0].expression).toEqual(['hookInstance']);
+  });
+
+  it('answers 400 when the context lacks imagingStudyId', async () => {
+    const res = await callHook({ ...hookBody('cxr-1'), context: { patientId: PATIENT_ID } });
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0].expression).toEqual(['context.imagingStudyId']);
+  });
+
+  it('answers 400 when a context id could escape its path', async () => {
+    const res = await callHook({ ...hookBody('cxr-1'), context: { patientId: PATIENT_ID, imagingStudyId: '../Patient/x' } });
+    expect(res.status).toBe(400);
+  });
+
+  it('answers 400 for the wrong hook', async () => {
+    const res = await callHook({ ...hookBody('cxr-1'), hook: 'patient-view' });
+    expect(res.status).toBe(400);
+  });
+
+  it('answers 400 when fhirAuthorization comes without fhirServer', async () => {
+    const body = hookBody('cxr-1');
+    delete body.fhirServer;
+    const res = await callHook(body);
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0].expression).toEqual(['fhirServer']);
+  });
+
+  it('answers 400 for a body over the limit', async () => {
+    const res = await callHook({ ...hookBody('cxr-1'), padding: 'x'.repeat(2 * 1024 * 1024) });
+    expect(res.status).toBe(400);
+  });
+
+  it('answers 404 with an OperationOutcome for an unknown service', async () => {
+    const res = await request(stack.app).post('/cds-services/no-such-service').send(hookBody('cxr-1'));
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'not-found' }] });
+  });
+});
+
+describe('logs', () => {
+  it('never contain the access token or patient identifiers', () => {
+    expect(stack.logs.length).toBeGreaterThan(0);
+    const all = stack.logs.join('\n');
+    expect(all).not.toContain(EHR_TOKEN);
+    expect(all).not.toContain(PATIENT_ID);
+    expect(all).toContain('cds call answered');
+  });
+});

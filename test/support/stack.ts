@@ -1,0 +1,162 @@
+/**
+ * The whole system for integration tests: a real Orthanc (DICOMweb) and a real FHIR server
+ * started on loopback, the real sample radiographs uploaded and described in FHIR, and the
+ * service built by the same wiring as production (real models, templates, DICOMweb client,
+ * FHIR client). Only the clock and the log destination are the test's.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { Endpoint, ImagingStudy, Patient } from 'fhir/r4.js';
+import type { Express } from 'express';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logging.js';
+import { createApp } from '../../src/app.js';
+import { buildDependencies, type RunningDeps } from '../../src/wiring.js';
+import { parseDicom } from '../../src/dicom/parse.js';
+import type { DicomImageInfo } from '../../src/dicom/types.js';
+import { startOrthanc, type OrthancServer } from './orthanc.js';
+import { startFhirServer, type TestFhirServer } from './fhir-server.js';
+
+export const FIXTURES = path.resolve('test/fixtures/cxr');
+export const EHR_TOKEN = 'ehr-access-token-7f3a9c';
+export const PATIENT_ID = 'pat-cxr-4711';
+export const NOW = new Date('2026-11-23T12:00:00Z');
+export const DEAD_PACS = 'http://127.0.0.1:9';
+
+export interface SampleStudy {
+  readonly file: string;
+  readonly info: DicomImageInfo;
+  /** ImagingStudy.id in the FHIR server. */
+  readonly studyId: string;
+  readonly study: ImagingStudy;
+}
+
+export interface Stack {
+  readonly orthanc: OrthancServer;
+  readonly fhir: TestFhirServer;
+  readonly app: Express;
+  readonly deps: RunningDeps;
+  readonly samples: readonly SampleStudy[];
+  readonly endpoint: Endpoint;
+  /** Every log line the service wrote. */
+  readonly logs: string[];
+  readonly dataDir: string;
+  /** Builds another app on the same servers and data directory (a restart). */
+  restart(): Promise<{ app: Express; deps: RunningDeps }>;
+  stop(): Promise<void>;
+}
+
+/** ImagingStudy for one sample file, `started` days before NOW. */
+export function imagingStudyFor(id: string, info: DicomImageInfo, daysAgo: number, endpointRef = 'Endpoint/orthanc'): ImagingStudy {
+  return {
+    resourceType: 'ImagingStudy',
+    id,
+    status: 'available',
+    subject: { reference: `Patient/${PATIENT_ID}` },
+    started: new Date(NOW.getTime() - daysAgo * 86_400_000).toISOString(),
+    identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${info.studyInstanceUid}` }],
+    endpoint: [{ reference: endpointRef }],
+    description: 'XR CHEST AP',
+    series: [
+      {
+        uid: info.seriesInstanceUid,
+        modality: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: info.modality ?? 'DX' },
+        bodySite: { system: 'http://snomed.info/sct', code: '51185008', display: 'Thoracic structure' },
+        instance: [{ uid: info.sopInstanceUid, sopClass: { system: 'urn:ietf:rfc:3986', code: `urn:oid:${info.sopClassUid ?? ''}` } }],
+      },
+    ],
+  };
+}
+
+/** The sample files: one study per source image (the MONOCHROME2 8-bit variant). */
+export function sampleFiles(): string[] {
+  return readdirSync(FIXTURES).filter((f) => f.endsWith('.dcm')).sort();
+}
+
+export interface StackOptions {
+  /** Extra environment for the service config (e.g. trusted issuers). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Which fixture files to upload (default: all). */
+  readonly files?: readonly string[];
+}
+
+/**
+ * Starts Orthanc and the FHIR server, uploads and describes the samples, builds the service.
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const [orthanc, fhir] = await Promise.all([startOrthanc(), startFhirServer({ token: EHR_TOKEN })]);
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'imaging-cds-test-'));
+  const logs: string[] = [];
+  try {
+    const endpoint: Endpoint = {
+      resourceType: 'Endpoint',
+      id: 'orthanc',
+      status: 'active',
+      connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'dicom-wado-rs' },
+      payloadType: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/endpoint-payload-type', code: 'DICOM' }] }],
+      address: orthanc.dicomWebRoot,
+    };
+    const patient: Patient = { resourceType: 'Patient', id: PATIENT_ID, name: [{ family: 'Sample', given: ['Cxr'] }] };
+    const samples: SampleStudy[] = [];
+    let n = 0;
+    for (const file of options.files ?? sampleFiles()) {
+      const bytes = readFileSync(path.join(FIXTURES, file));
+      await orthanc.upload(bytes);
+      const info = parseDicom(bytes).info;
+      n += 1;
+      const studyId = `cxr-${n}`;
+      samples.push({ file, info, studyId, study: imagingStudyFor(studyId, info, 40 + n) });
+    }
+    await fhir.seed([patient, endpoint, ...samples.map((s) => s.study)]);
+
+    const build = async (): Promise<{ app: Express; deps: RunningDeps }> => {
+      const config = loadConfig({
+        PORT: '8080',
+        PUBLIC_BASE_URL: 'https://cds.example.org',
+        FHIR_SERVER_ALLOWLIST: fhir.baseUrl,
+        // Port 9 (discard) on loopback: allow-listed but dead, for "PACS down" tests.
+        DICOMWEB_ALLOWLIST: `${orthanc.baseUrl},${DEAD_PACS}`,
+        DICOMWEB_AUTH: 'basic',
+        DICOMWEB_USERNAME: orthanc.username,
+        DICOMWEB_PASSWORD: orthanc.password,
+        DICOMWEB_TIMEOUT_MS: '5000',
+        FHIR_TIMEOUT_MS: '3000',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'debug',
+        BODY_LIMIT: '1mb',
+        ...options.env,
+      });
+      const sink = new PassThrough();
+      sink.on('data', (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter((l) => l !== '')));
+      const deps = await buildDependencies(config, createLogger('debug', sink), { now: () => NOW });
+      return { app: createApp(deps), deps };
+    };
+    const first = await build();
+    const running: RunningDeps[] = [first.deps];
+    return {
+      orthanc,
+      fhir,
+      app: first.app,
+      deps: first.deps,
+      samples,
+      endpoint,
+      logs,
+      dataDir,
+      async restart() {
+        const next = await build();
+        running.push(next.deps);
+        return next;
+      },
+      async stop() {
+        for (const d of running) await d.close().catch(() => undefined);
+        await Promise.all([orthanc.stop(), fhir.stop()]);
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await Promise.all([orthanc.stop(), fhir.stop()]);
+    throw err;
+  }
+}
