@@ -2,9 +2,13 @@
  * Transfer syntax UIDs (DICOM PS3.6 Annex A) and which of them this layer can decode.
  */
 
+/** Implicit VR Little Endian: the default transfer syntax. */
 export const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
+/** Explicit VR Little Endian. */
 export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
+/** Deflated Explicit VR Little Endian: the data set after the meta header is raw deflate. */
 export const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99';
+/** Explicit VR Big Endian (retired, still found in archives). */
 export const EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2';
 
 /** Syntaxes whose Pixel Data is stored natively (not encapsulated), i.e. what we decode. */

@@ -41,6 +41,7 @@ export interface OrthancServer {
   stop(): Promise<void>;
 }
 
+/** Options for {@link startOrthanc}. */
 export interface StartOrthancOptions {
   /** How long to wait for `/system` to answer. Default 20 s. */
   readonly startTimeoutMs?: number;

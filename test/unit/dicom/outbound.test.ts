@@ -1,3 +1,4 @@
+import { createDicomWebClient } from '../../../src/dicom/dicomweb-client.js';
 import { assertAllowed, authorizationHeader, checkedRoot, checkedUid, isAllowedOrigin, readBodyLimited } from '../../../src/dicom/outbound.js';
 import { thrown } from './support/thrown.js';
 
@@ -108,5 +109,16 @@ describe('readBodyLimited', () => {
     const response = new Response(streamOf([1], () => pulls++), { headers: { 'content-length': '5000' } });
     await expect(readBodyLimited(response, 100)).rejects.toMatchObject({ code: 'DICOM_TOO_LARGE' });
     expect(pulls).toBeLessThanOrEqual(1); // the stream may prime one pull on construction
+  });
+});
+
+describe('createDicomWebClient option checks', () => {
+  it.each([
+    ['a zero timeout', { timeoutMs: 0 }],
+    ['a negative size limit', { maxResponseBytes: -1 }],
+    ['a fractional retry count', { retries: 1.5 }],
+    ['a negative backoff', { retryBaseDelayMs: -5 }],
+  ])('refuses %s at construction', (_name, bad) => {
+    expect(() => createDicomWebClient({ allowList: [], auth: { kind: 'none' }, ...bad })).toThrow(RangeError);
   });
 });

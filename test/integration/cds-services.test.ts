@@ -1,0 +1,288 @@
+/**
+ * Discovery, the order and chart hooks, feedback, operability and client authentication,
+ * against the real stack (Orthanc, FHIR server, shipped model).
+ */
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { SignJWT, exportJWK, importPKCS8 } from 'jose';
+import type { Bundle, ImagingStudy, ServiceRequest } from 'fhir/r4.js';
+import { validateCdsResponse } from '../../src/cds/response-schema.js';
+import type { CdsResponse, CdsServiceDefinition } from '../../src/cds/types.js';
+import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../src/terminology.js';
+import { EHR_TOKEN, PATIENT_ID, imagingStudyFor, startStack, type Stack } from '../support/stack.js';
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack();
+}, 120_000);
+
+afterAll(async () => {
+  await stack.stop();
+});
+
+const auth = (): Record<string, unknown> => ({
+  fhirServer: stack.fhir.baseUrl,
+  fhirAuthorization: { access_token: EHR_TOKEN, token_type: 'Bearer', expires_in: 300, scope: 'patient/*.read', subject: 'imaging-cds' },
+});
+
+function chestOrder(id: string): ServiceRequest {
+  return {
+    resourceType: 'ServiceRequest',
+    id,
+    status: 'draft',
+    intent: 'order',
+    category: [{ coding: [{ system: 'http://snomed.info/sct', code: '363679005', display: 'Imaging' }] }],
+    code: { text: 'XR Chest AP' },
+    bodySite: [{ coding: [{ system: 'http://snomed.info/sct', code: '51185008', display: 'Thoracic structure' }] }],
+    subject: { reference: `Patient/${PATIENT_ID}` },
+  };
+}
+
+const draftOrders = (...orders: ServiceRequest[]): Bundle => ({ resourceType: 'Bundle', type: 'collection', entry: orders.map((resource) => ({ resource })) });
+
+function valid(body: unknown): CdsResponse {
+  expect(validateCdsResponse(body)).toEqual([]);
+  return body as CdsResponse;
+}
+
+/** A sample the model calls positive, found through real result-hook calls (which also fill the cache). */
+async function positiveSample(): Promise<string | undefined> {
+  for (const s of stack.samples) {
+    const res = await request(stack.app)
+      .post('/cds-services/imaging-ai-result')
+      .send({ hook: IMAGINGSTUDY_AVAILABLE_HOOK, hookInstance: randomUUID(), ...auth(), context: { patientId: PATIENT_ID, imagingStudyId: s.studyId } });
+    const card = (res.body as CdsResponse).cards[0];
+    if (card?.summary.includes('possible') === true) return s.studyId;
+  }
+  return undefined;
+}
+
+describe('discovery', () => {
+  it('lists the four services with their hooks and prefetch templates', async () => {
+    const res = await request(stack.app).get('/cds-services');
+    expect(res.status).toBe(200);
+    const services = (res.body as { services: CdsServiceDefinition[] }).services;
+    expect(services.map((s) => [s.id, s.hook])).toEqual([
+      ['imaging-ai-result', IMAGINGSTUDY_AVAILABLE_HOOK],
+      ['imaging-ai-order-select', 'order-select'],
+      ['imaging-ai-order-sign', 'order-sign'],
+      ['imaging-ai-patient-view', 'patient-view'],
+    ]);
+    for (const s of services) expect(s.description.length).toBeGreaterThan(20);
+    expect(res.headers['access-control-allow-origin']).toBe('*');
+  });
+
+  it('answers CORS preflight for browser clients', async () => {
+    const res = await request(stack.app).options('/cds-services/imaging-ai-result').set('Origin', 'https://ehr.example.org').set('Access-Control-Request-Method', 'POST').set('Access-Control-Request-Headers', 'authorization,content-type');
+    expect(res.status).toBe(204);
+    expect(res.headers['access-control-allow-headers']).toContain('Authorization');
+  });
+
+  it('publishes the custom hook in the Hook Definition Format', () => {
+    const def = JSON.parse(readFileSync('fhir-resources/hook-imagingstudy-available.json', 'utf8')) as { hook: string; context: { field: string; optionality: string }[] };
+    expect(def.hook).toBe(IMAGINGSTUDY_AVAILABLE_HOOK);
+    expect(def.context.map((c) => [c.field, c.optionality])).toEqual([
+      ['patientId', 'REQUIRED'],
+      ['imagingStudyId', 'REQUIRED'],
+      ['serviceRequestId', 'OPTIONAL'],
+      ['userId', 'OPTIONAL'],
+    ]);
+  });
+});
+
+describe('order-sign and order-select', () => {
+  beforeAll(async () => {
+    // A very recent chest study of the same patient (3 days before "now"), same pixels as sample 1.
+    const first = stack.samples[0];
+    if (first === undefined) throw new Error('no samples');
+    await stack.fhir.seed(imagingStudyFor('recent-cxr', first.info, 3) as ImagingStudy);
+  });
+
+  it('shows the recent equivalent study and prior AI findings for a chest order', async () => {
+    const positive = await positiveSample();
+    const res = await request(stack.app)
+      .post('/cds-services/imaging-ai-order-sign')
+      .send({ hook: 'order-sign', hookInstance: randomUUID(), ...auth(), context: { userId: 'Practitioner/doc1', patientId: PATIENT_ID, draftOrders: draftOrders(chestOrder('o1')) } });
+    expect(res.status).toBe(200);
+    const body = valid(res.body);
+    const recent = body.cards.find((c) => c.summary.startsWith('A chest imaging study was done 3 day(s) ago'));
+    expect(recent?.indicator).toBe('info');
+    const priorCards = body.cards.filter((c) => c.summary.startsWith('Prior study'));
+    if (positive !== undefined) expect(priorCards.length).toBeGreaterThan(0);
+    for (const c of priorCards) expect(c.detail).toContain('not a diagnosis');
+  });
+
+  it('ignores orders that are not imaging orders', async () => {
+    const lab: ServiceRequest = { ...chestOrder('lab1'), category: [{ coding: [{ system: 'http://snomed.info/sct', code: '108252007', display: 'Laboratory procedure' }] }] };
+    const res = await request(stack.app)
+      .post('/cds-services/imaging-ai-order-sign')
+      .send({ hook: 'order-sign', hookInstance: randomUUID(), ...auth(), context: { userId: 'Practitioner/doc1', patientId: PATIENT_ID, draftOrders: draftOrders(lab) } });
+    expect(valid(res.body).cards).toEqual([]);
+  });
+
+  it('order-select considers only the selected orders', async () => {
+    const send = (selections: string[]): request.Test =>
+      request(stack.app)
+        .post('/cds-services/imaging-ai-order-select')
+        .send({ hook: 'order-select', hookInstance: randomUUID(), ...auth(), context: { userId: 'Practitioner/doc1', patientId: PATIENT_ID, selections, draftOrders: draftOrders(chestOrder('o1'), { ...chestOrder('o2'), bodySite: undefined, code: { text: 'XR Knee' } } as ServiceRequest) } });
+    expect(valid((await send(['ServiceRequest/o2'])).body).cards).toEqual([]);
+    expect(valid((await send(['ServiceRequest/o1'])).body).cards.length).toBeGreaterThan(0);
+  });
+
+  it('answers 400 when order-select has no selections', async () => {
+    const res = await request(stack.app)
+      .post('/cds-services/imaging-ai-order-select')
+      .send({ hook: 'order-select', hookInstance: randomUUID(), ...auth(), context: { userId: 'Practitioner/doc1', patientId: PATIENT_ID, draftOrders: draftOrders(chestOrder('o1')) } });
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0].expression).toEqual(['context.selections']);
+  });
+});
+
+describe('patient-view', () => {
+  it('surfaces actionable findings of recent studies only', async () => {
+    const res = await request(stack.app)
+      .post('/cds-services/imaging-ai-patient-view')
+      .send({ hook: 'patient-view', hookInstance: randomUUID(), ...auth(), context: { userId: 'Practitioner/doc1', patientId: PATIENT_ID } });
+    expect(res.status).toBe(200);
+    const body = valid(res.body);
+    // Only the study of 3 days ago is recent (the samples are 41+ days old).
+    for (const c of body.cards) {
+      expect(c.detail).toContain('Preliminary AI result');
+      expect(c.indicator).not.toBe('info');
+    }
+  });
+
+  it('answers 412 without prefetch and without FHIR access', async () => {
+    const res = await request(stack.app).post('/cds-services/imaging-ai-patient-view').send({ hook: 'patient-view', hookInstance: randomUUID(), context: { userId: 'Practitioner/doc1', patientId: PATIENT_ID } });
+    expect(res.status).toBe(412);
+  });
+
+  it('answers with no cards when the client says there are no studies (null prefetch)', async () => {
+    const res = await request(stack.app)
+      .post('/cds-services/imaging-ai-patient-view')
+      .send({ hook: 'patient-view', hookInstance: randomUUID(), context: { userId: 'Practitioner/doc1', patientId: PATIENT_ID }, prefetch: { recentStudies: null } });
+    expect(res.status).toBe(200);
+    expect(valid(res.body).cards).toEqual([]);
+  });
+});
+
+describe('feedback', () => {
+  const item = { card: 'c1b2d3e4-0000-4000-8000-000000000001', outcome: 'overridden', outcomeTimestamp: '2026-11-23T12:01:00Z', overrideReason: { reason: { system: 'http://imaging-cds.org/fhir/CodeSystem/override-reason', code: 'disagree-with-finding' }, userComment: 'Atelectasis, not pneumonia' } };
+
+  it('stores feedback durably, once, across a restart', async () => {
+    const send = (app = stack.app): request.Test => request(app).post('/cds-services/imaging-ai-result/feedback').send({ feedback: [item] });
+    expect((await send()).status).toBe(200);
+    expect((await send()).status).toBe(200); // clients resend: acknowledged, not stored twice
+    const restarted = await stack.restart();
+    const stored = restarted.deps.feedback.all().filter((r) => (r.item as { card: string }).card === item.card);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({ serviceId: 'imaging-ai-result', item });
+  });
+
+  it('answers 400 for accepted feedback without acceptedSuggestions', async () => {
+    const res = await request(stack.app).post('/cds-services/imaging-ai-result/feedback').send({ feedback: [{ card: 'x', outcome: 'accepted', outcomeTimestamp: '2026-11-23T12:01:00Z' }] });
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0].diagnostics).toContain('acceptedSuggestions');
+  });
+
+  it('answers 404 for feedback to an unknown service', async () => {
+    const res = await request(stack.app).post('/cds-services/nope/feedback').send({ feedback: [item] });
+    expect(res.status).toBe(404);
+  });
+});
+
+describe('operability', () => {
+  it('reports health, readiness with the loaded model, and Prometheus metrics', async () => {
+    expect((await request(stack.app).get('/healthz')).body).toEqual({ status: 'ok' });
+    const ready = await request(stack.app).get('/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body.models).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'pneumonia-cxr-28', status: 'ready' })]));
+    const metrics = await request(stack.app).get('/metrics');
+    expect(metrics.text).toMatch(/cds_requests_total\{service="imaging-ai-result",status="200"\} \d+/);
+    expect(metrics.text).toMatch(/cds_request_duration_seconds_bucket\{le="0.5",service="imaging-ai-patient-view"\}/);
+    expect(metrics.text).toMatch(/inference_duration_seconds_count\{model="pneumonia-cxr-28"\} [1-9]/);
+  });
+
+  it('echoes a sane X-Request-Id and replaces a hostile one', async () => {
+    expect((await request(stack.app).get('/healthz').set('X-Request-Id', 'abc-123')).headers['x-request-id']).toBe('abc-123');
+    expect((await request(stack.app).get('/healthz').set('X-Request-Id', 'a b\u0000')).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('reports a broken model folder as unavailable with its reason, and stays up', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'models-'));
+    const { cpSync, mkdirSync } = await import('node:fs');
+    cpSync('models/pneumonia-cxr-28', path.join(dir, 'pneumonia-cxr-28'), { recursive: true });
+    mkdirSync(path.join(dir, 'broken'));
+    writeFileSync(path.join(dir, 'broken', 'manifest.json'), '{ not json');
+    const { loadConfig } = await import('../../src/config.js');
+    const { buildDependencies } = await import('../../src/wiring.js');
+    const { createLogger } = await import('../../src/logging.js');
+    const { createApp } = await import('../../src/app.js');
+    const deps = await buildDependencies(loadConfig({ MODELS_DIR: dir, DATA_DIR: mkdtempSync(path.join(tmpdir(), 'data-')), LOG_LEVEL: 'silent' }), createLogger('silent'));
+    try {
+      const res = await request(createApp(deps)).get('/readyz');
+      expect(res.status).toBe(200);
+      expect(res.body.models).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'broken', status: 'unavailable', reason: expect.any(String) as string })]));
+    } finally {
+      await deps.close();
+    }
+  });
+});
+
+describe('client authentication (JWT) through the real app', () => {
+  const ISS = 'https://ehr.example.org';
+  let app: request.Agent | undefined;
+  let key: Awaited<ReturnType<typeof importPKCS8>>;
+  let close: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    key = await importPKCS8(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'ES384');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES384', use: 'sig' };
+    const jwksFile = path.join(mkdtempSync(path.join(tmpdir(), 'jwks-')), 'jwks.json');
+    writeFileSync(jwksFile, JSON.stringify({ keys: [jwk] }));
+    const { loadConfig } = await import('../../src/config.js');
+    const { buildDependencies } = await import('../../src/wiring.js');
+    const { createLogger } = await import('../../src/logging.js');
+    const { createApp } = await import('../../src/app.js');
+    const deps = await buildDependencies(
+      loadConfig({ HOST: '127.0.0.1', PUBLIC_BASE_URL: 'https://cds.example.org', CDS_TRUSTED_ISSUERS: JSON.stringify([{ iss: ISS, jwksFile }]), DATA_DIR: mkdtempSync(path.join(tmpdir(), 'data-')), LOG_LEVEL: 'silent' }),
+      createLogger('silent'),
+    );
+    app = request.agent(createApp(deps));
+    close = () => deps.close();
+  });
+
+  afterAll(async () => {
+    await close?.();
+  });
+
+  const token = (aud: string, jti = randomUUID()): Promise<string> =>
+    new SignJWT({}).setProtectedHeader({ alg: 'ES384', kid: 'k1', typ: 'JWT' }).setIssuer(ISS).setAudience(aud).setIssuedAt().setExpirationTime('5m').setJti(jti).sign(key);
+
+  it('accepts a valid ES384 token whose aud is the exact endpoint', async () => {
+    const res = await app?.get('/cds-services').set('Authorization', `Bearer ${await token('https://cds.example.org/cds-services')}`);
+    expect(res?.status).toBe(200);
+  });
+
+  it('answers a bare 401 without a token', async () => {
+    const res = await app?.get('/cds-services');
+    expect(res?.status).toBe(401);
+    expect(res?.text).toBe('');
+  });
+
+  it('answers 401 for a token meant for another endpoint', async () => {
+    const res = await app?.post('/cds-services/imaging-ai-patient-view').set('Authorization', `Bearer ${await token('https://cds.example.org/cds-services')}`).send({});
+    expect(res?.status).toBe(401);
+  });
+
+  it('answers 401 for a replayed token', async () => {
+    const t = await token('https://cds.example.org/cds-services');
+    expect((await app?.get('/cds-services').set('Authorization', `Bearer ${t}`))?.status).toBe(200);
+    expect((await app?.get('/cds-services').set('Authorization', `Bearer ${t}`))?.status).toBe(401);
+  });
+});
