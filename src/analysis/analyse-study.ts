@@ -4,7 +4,7 @@
  * results; it answers from the cache when this study was already analysed by this model
  * version. Time budgets and the job queue wrap this function; they do not change it.
  */
-import { AppError, isAppError } from '../errors.js';
+import { isAppError, type AppError } from '../errors.js';
 import type { ResultCache } from './result-cache.js';
 import { acceptanceReason, preselectSeries, rejectImage } from './series-selection.js';
 import type { ImageSource, ModelProfile, ModelRunner, ModelStudyResult, SkipReason, StudyAnalysis, StudyToAnalyse } from './types.js';

@@ -31,10 +31,10 @@ function toParams(query: URLSearchParams): FhirSearchParams {
 export function createFhirQueryClient(options: FhirReaderOptions): FhirQueryClient {
   const reader = createFhirReader(options);
   return {
-    read: (type, id) => reader.read(resourceType(type), id) as Promise<FhirResource>,
+    read: (type, id) => reader.read(resourceType(type), id),
     async search(type, query) {
       const result = await reader.search(resourceType(type), toParams(query));
-      return [...(result.resources as readonly FhirResource[]), ...result.included];
+      return [...result.resources, ...result.included];
     },
   };
 }

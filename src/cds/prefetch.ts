@@ -40,7 +40,7 @@ const TOKEN = /\{\{\s*([A-Za-z.]+)\s*\}\}/g;
  * @returns the query, or undefined when a token has no value (the key cannot apply)
  */
 export function fillTemplate(template: string, request: CdsRequest): string | undefined {
-  let missing = false;
+  const missing: string[] = [];
   const userId = typeof request.context.userId === 'string' ? request.context.userId : undefined;
   const filled = template.replace(TOKEN, (_m, token: string) => {
     let value: unknown;
@@ -50,12 +50,12 @@ export function fillTemplate(template: string, request: CdsRequest): string | un
     else if (token === 'userPatientId' && userId?.startsWith('Patient/') === true) value = userId.slice('Patient/'.length);
     else if (token === 'userRelatedPersonId' && userId?.startsWith('RelatedPerson/') === true) value = userId.slice('RelatedPerson/'.length);
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-      missing = true;
+      missing.push(token);
       return '';
     }
     return encodeURIComponent(String(value));
   });
-  return missing ? undefined : filled;
+  return missing.length > 0 ? undefined : filled;
 }
 
 type Query = { kind: 'read'; type: string; id: string } | { kind: 'search'; type: string; params: URLSearchParams };
