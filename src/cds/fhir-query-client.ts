@@ -1,7 +1,6 @@
 /**
  * Adapts the fhir layer's reader to the prefetch resolver's narrow {@link FhirQueryClient}.
  */
-import type { FhirResource } from 'fhir/r4.js';
 import { createFhirReader, type FhirReaderOptions, type FhirSearchParams } from '../fhir/fhir-client.js';
 import type { ResourceTypeName } from '../fhir/types.js';
 import { isResourceTypeName } from '../fhir/references.js';
