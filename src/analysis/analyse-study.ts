@@ -21,13 +21,9 @@ const FATAL_FOR_STUDY = new Set(['UPSTREAM_FAILED', 'OUTBOUND_NOT_ALLOWED', 'DIC
 
 async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profile: ModelProfile, skipped: SkipReason[]): Promise<ModelStudyResult | undefined> {
   const modelId = profile.model.id;
-  const candidates = preselectSeries(profile, study.series);
-  for (const verdict of candidates) {
-    if (!verdict.accepted) {
-      skipped.push({ seriesUid: verdict.series.uid, modelId, reason: verdict.reason });
-      continue;
-    }
-    const series = verdict.series;
+  const verdicts = preselectSeries(profile, study.series);
+  for (const v of verdicts) if (!v.accepted) skipped.push({ seriesUid: v.series.uid, modelId, reason: v.reason });
+  for (const { series } of verdicts.filter((v) => v.accepted)) {
     if (series.dicomWebRoot === undefined) {
       skipped.push({ seriesUid: series.uid, modelId, reason: 'no DICOMweb endpoint for this series and no default configured' });
       continue;

@@ -1,0 +1,138 @@
+import { analyseStudy } from '../../../src/analysis/analyse-study.js';
+import { createMemoryResultCache } from '../../../src/analysis/result-cache.js';
+import { preselectSeries, rejectImage } from '../../../src/analysis/series-selection.js';
+import type { ImageSource, ModelProfile, ModelRunner, StudyToAnalyse } from '../../../src/analysis/types.js';
+import type { DicomImageInfo, ModalityFrame } from '../../../src/dicom/types.js';
+import { AppError } from '../../../src/errors.js';
+
+const profile: ModelProfile = {
+  model: { id: 'm', version: '1', name: 'M', manufacturer: 'x', task: 'classification', intendedUse: 'u', templates: { card: 'c', report: 'r' }, performance: 'p' },
+  accepts: { modalities: ['DX', 'CR'], bodyParts: ['CHEST'], viewPositions: ['PA', 'AP'] },
+  windowing: { kind: 'dicom' },
+};
+
+const info = (over: Partial<DicomImageInfo> = {}): DicomImageInfo => ({
+  studyInstanceUid: '1.2.3',
+  seriesInstanceUid: '1.2.3.1',
+  sopInstanceUid: '1.2.3.1.1',
+  sopClassUid: undefined,
+  transferSyntaxUid: '1.2.840.10008.1.2.1',
+  modality: 'DX',
+  bodyPartExamined: 'CHEST',
+  viewPosition: 'AP',
+  imageType: ['ORIGINAL', 'PRIMARY'],
+  rows: 2,
+  columns: 2,
+  numberOfFrames: 1,
+  photometricInterpretation: 'MONOCHROME2',
+  samplesPerPixel: 1,
+  bitsAllocated: 8,
+  bitsStored: 8,
+  pixelRepresentation: 0,
+  ...over,
+});
+
+const study: StudyToAnalyse = {
+  studyInstanceUid: '1.2.3',
+  series: [
+    { uid: '1.2.3.9', modality: 'CT', bodyPart: 'CHEST', description: 'CT', instanceUids: ['1'], dicomWebRoot: 'http://pacs' },
+    { uid: '1.2.3.1', modality: 'DX', bodyPart: 'CHEST', description: 'XR', instanceUids: [], dicomWebRoot: 'http://pacs' },
+  ],
+};
+
+/** Fakes of the two neighbours (the real ones are exercised against Orthanc and ORT elsewhere). */
+function fakes(header = info(), fail?: AppError): { images: ImageSource; models: ModelRunner; calls: string[] } {
+  const calls: string[] = [];
+  const frame = { info: header, frameIndex: 0, rows: 2, columns: 2, samplesPerPixel: 1, values: new Float32Array(4), window: undefined, invert: false } as ModalityFrame;
+  return {
+    calls,
+    images: {
+      listInstances: (_root, _study, series) => {
+        calls.push(`qido ${series}`);
+        return Promise.resolve(['1.2.3.1.1']);
+      },
+      loadInstance: (_root, _study, series, sop) => {
+        calls.push(`wado ${series}/${sop}`);
+        return fail === undefined ? Promise.resolve({ info: header, frames: [frame] }) : Promise.reject(fail);
+      },
+      toDisplay: () => ({ width: 2, height: 2, channels: 1, data: new Float32Array(4) }),
+    },
+    models: {
+      profiles: () => [profile],
+      run: (id) => {
+        calls.push(`run ${id}`);
+        return Promise.resolve({ model: profile.model, inferenceMs: 1, findings: [] });
+      },
+    },
+  };
+}
+
+describe('series selection', () => {
+  it('puts fitting series first and says why others were passed over', () => {
+    const verdicts = preselectSeries(profile, study.series);
+    expect(verdicts.map((v) => [v.series.uid, v.accepted])).toEqual([
+      ['1.2.3.1', true],
+      ['1.2.3.9', false],
+    ]);
+    expect(verdicts[1]?.reason).toBe('modality CT is not one the model accepts (DX, CR)');
+  });
+
+  it('rejects lateral views, localizers, derived images and other body parts by header', () => {
+    expect(rejectImage(profile, info({ viewPosition: 'LL' }))).toBe('view position LL is not one the model accepts (PA, AP)');
+    expect(rejectImage(profile, info({ imageType: ['ORIGINAL', 'PRIMARY', 'LOCALIZER'] }))).toBe('the image is a localizer');
+    expect(rejectImage(profile, info({ imageType: ['DERIVED', 'SECONDARY'] }))).toMatch(/DERIVED/);
+    expect(rejectImage(profile, info({ bodyPartExamined: 'KNEE' }))).toMatch(/body part KNEE/);
+    expect(rejectImage(profile, info({ bodyPartExamined: undefined }))).toBeUndefined();
+  });
+});
+
+describe('analyseStudy', () => {
+  it('asks the PACS for instances when the ImagingStudy lists none, then runs the model', async () => {
+    const f = fakes();
+    const result = await analyseStudy({ images: f.images, models: f.models, cache: createMemoryResultCache(10) }, study);
+    expect(f.calls).toEqual(['qido 1.2.3.1', 'wado 1.2.3.1/1.2.3.1.1', 'run m']);
+    expect(result.results).toHaveLength(1);
+    expect(result.fromCache).toBe(false);
+    expect(result.skipped.map((s) => s.seriesUid)).toEqual(['1.2.3.9']);
+  });
+
+  it('answers from the cache without fetching a byte the second time', async () => {
+    const f = fakes();
+    const cache = createMemoryResultCache(10);
+    await analyseStudy({ images: f.images, models: f.models, cache }, study);
+    f.calls.length = 0;
+    const again = await analyseStudy({ images: f.images, models: f.models, cache }, study);
+    expect(f.calls).toEqual([]);
+    expect(again.fromCache).toBe(true);
+  });
+
+  it('passes over an image whose header does not fit, with the reason', async () => {
+    const f = fakes(info({ viewPosition: 'LL' }));
+    const result = await analyseStudy({ images: f.images, models: f.models, cache: createMemoryResultCache(10) }, study);
+    expect(result.results).toEqual([]);
+    expect(result.skipped).toEqual(expect.arrayContaining([expect.objectContaining({ seriesUid: '1.2.3.1', reason: 'view position LL is not one the model accepts (PA, AP)' })]));
+  });
+
+  it('raises the data error when no model could produce a result', async () => {
+    const f = fakes(info(), new AppError('DICOM_UNSUPPORTED', 'transfer syntax 1.2.840.10008.1.2.4.90 (JPEG 2000) is not supported'));
+    await expect(analyseStudy({ images: f.images, models: f.models, cache: createMemoryResultCache(10) }, study)).rejects.toMatchObject({ code: 'DICOM_UNSUPPORTED', status: 422 });
+  });
+
+  it('does not swallow programming errors', async () => {
+    const f = fakes(info(), new TypeError('boom') as unknown as AppError);
+    await expect(analyseStudy({ images: f.images, models: f.models, cache: createMemoryResultCache(10) }, study)).rejects.toThrow(TypeError);
+  });
+});
+
+describe('result cache', () => {
+  it('evicts the least recently used result', () => {
+    const cache = createMemoryResultCache(2);
+    const r = (uid: string) => ({ studyInstanceUid: uid, model: profile.model, series: { seriesInstanceUid: 's', description: undefined, modality: 'DX', bodyPart: undefined, viewPosition: undefined, imageCount: 1, selectionReason: '' }, findings: [], inferenceMs: 1, analysedAt: '' });
+    cache.set(r('a'));
+    cache.set(r('b'));
+    cache.get('a', 'm', '1');
+    cache.set(r('c'));
+    expect(cache.get('b', 'm', '1')).toBeUndefined();
+    expect(cache.get('a', 'm', '1')).toBeDefined();
+  });
+});
