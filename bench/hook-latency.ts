@@ -20,6 +20,7 @@ import { createApp } from '../src/app.js';
 import { buildDependencies } from '../src/wiring.js';
 import { parseDicom } from '../src/dicom/parse.js';
 import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../src/terminology.js';
+import { sampleImagingStudy, studyPrefetchBundle, wadoRsEndpoint } from '../src/cli/sample-fhir.js';
 import { startOrthanc, type OrthancServer } from '../test/support/orthanc.js';
 
 const COLD = Number(process.env.BENCH_COLD ?? 30);
@@ -48,22 +49,12 @@ async function reidentified(orthanc: OrthancServer, instanceId: string): Promise
 }
 
 function hookBody(bytes: Uint8Array, root: string): object {
-  const info = parseDicom(bytes).info;
-  const study = {
-    resourceType: 'ImagingStudy',
-    id: 'bench',
-    status: 'available',
-    subject: { reference: 'Patient/bench' },
-    identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${info.studyInstanceUid}` }],
-    endpoint: [{ reference: 'Endpoint/pacs' }],
-    series: [{ uid: info.seriesInstanceUid, modality: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: info.modality ?? 'DX' }, instance: [{ uid: info.sopInstanceUid, sopClass: { system: 'urn:ietf:rfc:3986', code: `urn:oid:${info.sopClassUid ?? ''}` } }] }],
-  };
-  const endpoint = { resourceType: 'Endpoint', id: 'pacs', status: 'active', connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'dicom-wado-rs' }, payloadType: [{ text: 'DICOM' }], address: root };
+  const study = sampleImagingStudy(parseDicom(bytes).info, { id: 'bench', patientId: 'bench', endpointId: 'pacs' });
   return {
     hook: IMAGINGSTUDY_AVAILABLE_HOOK,
     hookInstance: randomUUID(),
     context: { patientId: 'bench', imagingStudyId: 'bench' },
-    prefetch: { imagingStudy: { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: study, search: { mode: 'match' } }, { resource: endpoint, search: { mode: 'include' } }] } },
+    prefetch: { imagingStudy: studyPrefetchBundle(study, wadoRsEndpoint('pacs', root)) },
   };
 }
 

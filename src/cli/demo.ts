@@ -9,43 +9,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { DiagnosticReport, Endpoint, ImagingStudy } from 'fhir/r4.js';
+import type { DiagnosticReport } from 'fhir/r4.js';
 import { loadConfig, PROJECT_ROOT } from '../config.js';
 import { createLogger } from '../logging.js';
 import { createApp } from '../app.js';
 import { buildDependencies } from '../wiring.js';
 import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../terminology.js';
 import type { CdsResponse } from '../cds/types.js';
-import { startDemoPacs, type DemoInstance } from './demo-pacs.js';
-
-function studyResources(i: DemoInstance, root: string, n: number): { study: ImagingStudy; endpoint: Endpoint } {
-  const endpoint: Endpoint = {
-    resourceType: 'Endpoint',
-    id: 'demo-pacs',
-    status: 'active',
-    connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'dicom-wado-rs' },
-    payloadType: [{ text: 'DICOM' }],
-    address: root,
-  };
-  const study: ImagingStudy = {
-    resourceType: 'ImagingStudy',
-    id: `demo-study-${n}`,
-    status: 'available',
-    subject: { reference: 'Patient/demo-patient' },
-    identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${i.info.studyInstanceUid}` }],
-    endpoint: [{ reference: 'Endpoint/demo-pacs' }],
-    description: 'XR CHEST AP (sample)',
-    series: [
-      {
-        uid: i.info.seriesInstanceUid,
-        modality: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: i.info.modality ?? 'DX' },
-        bodySite: { system: 'http://snomed.info/sct', code: '51185008', display: 'Thoracic structure' },
-        instance: [{ uid: i.info.sopInstanceUid, sopClass: { system: 'urn:ietf:rfc:3986', code: `urn:oid:${i.info.sopClassUid ?? '1.2.840.10008.5.1.4.1.1.1.1'}` } }],
-      },
-    ],
-  };
-  return { study, endpoint };
-}
+import { startDemoPacs } from './demo-pacs.js';
+import { sampleImagingStudy, studyPrefetchBundle, wadoRsEndpoint } from './sample-fhir.js';
 
 async function main(): Promise<void> {
   const pacs = await startDemoPacs(path.join(PROJECT_ROOT, 'test', 'fixtures', 'cxr'));
@@ -63,7 +35,8 @@ async function main(): Promise<void> {
       if (seen.has(instance.info.studyInstanceUid)) continue;
       seen.add(instance.info.studyInstanceUid);
       n += 1;
-      const { study, endpoint } = studyResources(instance, pacs.root, n);
+      const endpoint = wadoRsEndpoint('demo-pacs', pacs.root);
+      const study = sampleImagingStudy(instance.info, { id: `demo-study-${n}`, patientId: 'demo-patient', endpointId: 'demo-pacs', description: 'XR CHEST AP (sample)' });
       const started = performance.now();
       const res = await fetch(`${base}/cds-services/imaging-ai-result`, {
         method: 'POST',
@@ -72,7 +45,7 @@ async function main(): Promise<void> {
           hook: IMAGINGSTUDY_AVAILABLE_HOOK,
           hookInstance: randomUUID(),
           context: { patientId: 'demo-patient', imagingStudyId: study.id },
-          prefetch: { imagingStudy: { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: study, search: { mode: 'match' } }, { resource: endpoint, search: { mode: 'include' } }] } },
+          prefetch: { imagingStudy: studyPrefetchBundle(study, endpoint) },
         }),
       });
       const ms = performance.now() - started;

@@ -15,6 +15,7 @@ import { createLogger } from '../../src/logging.js';
 import { createApp } from '../../src/app.js';
 import { buildDependencies, type RunningDeps } from '../../src/wiring.js';
 import { parseDicom } from '../../src/dicom/parse.js';
+import { sampleImagingStudy, wadoRsEndpoint } from '../../src/cli/sample-fhir.js';
 import type { DicomImageInfo } from '../../src/dicom/types.js';
 import { startOrthanc, type OrthancServer } from './orthanc.js';
 import { startFhirServer, type TestFhirServer } from './fhir-server.js';
@@ -49,25 +50,8 @@ export interface Stack {
 }
 
 /** ImagingStudy for one sample file, `started` days before NOW. */
-export function imagingStudyFor(id: string, info: DicomImageInfo, daysAgo: number, endpointRef = 'Endpoint/orthanc'): ImagingStudy {
-  return {
-    resourceType: 'ImagingStudy',
-    id,
-    status: 'available',
-    subject: { reference: `Patient/${PATIENT_ID}` },
-    started: new Date(NOW.getTime() - daysAgo * 86_400_000).toISOString(),
-    identifier: [{ system: 'urn:dicom:uid', value: `urn:oid:${info.studyInstanceUid}` }],
-    endpoint: [{ reference: endpointRef }],
-    description: 'XR CHEST AP',
-    series: [
-      {
-        uid: info.seriesInstanceUid,
-        modality: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: info.modality ?? 'DX' },
-        bodySite: { system: 'http://snomed.info/sct', code: '51185008', display: 'Thoracic structure' },
-        instance: [{ uid: info.sopInstanceUid, sopClass: { system: 'urn:ietf:rfc:3986', code: `urn:oid:${info.sopClassUid ?? ''}` } }],
-      },
-    ],
-  };
+export function imagingStudyFor(id: string, info: DicomImageInfo, daysAgo: number, endpointId = 'orthanc'): ImagingStudy {
+  return sampleImagingStudy(info, { id, patientId: PATIENT_ID, endpointId, started: new Date(NOW.getTime() - daysAgo * 86_400_000).toISOString(), description: 'XR CHEST AP' });
 }
 
 /** The sample files: one study per source image (the MONOCHROME2 8-bit variant). */
@@ -90,14 +74,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'imaging-cds-test-'));
   const logs: string[] = [];
   try {
-    const endpoint: Endpoint = {
-      resourceType: 'Endpoint',
-      id: 'orthanc',
-      status: 'active',
-      connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'dicom-wado-rs' },
-      payloadType: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/endpoint-payload-type', code: 'DICOM' }] }],
-      address: orthanc.dicomWebRoot,
-    };
+    const endpoint = wadoRsEndpoint('orthanc', orthanc.dicomWebRoot);
     const patient: Patient = { resourceType: 'Patient', id: PATIENT_ID, name: [{ family: 'Sample', given: ['Cxr'] }] };
     const samples: SampleStudy[] = [];
     let n = 0;
