@@ -4,7 +4,7 @@
  * results; it answers from the cache when this study was already analysed by this model
  * version. Time budgets and the job queue wrap this function; they do not change it.
  */
-import { isAppError, type AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import type { ResultCache } from './result-cache.js';
 import { acceptanceReason, preselectSeries, rejectImage } from './series-selection.js';
 import type { ImageSource, ModelProfile, ModelRunner, ModelStudyResult, SkipReason, StudyAnalysis, StudyToAnalyse } from './types.js';
@@ -49,7 +49,7 @@ async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profi
       model: profile.model,
       series: {
         seriesInstanceUid: series.uid,
-        description: series.description,
+        description: series.description ?? info.seriesDescription,
         modality: info.modality,
         bodyPart: info.bodyPartExamined ?? series.bodyPart,
         viewPosition: info.viewPosition,
@@ -77,7 +77,10 @@ export async function analyseStudy(deps: AnalysisDeps, study: StudyToAnalyse): P
   const skipped: SkipReason[] = [];
   let firstError: AppError | undefined;
   let allCached = true;
-  for (const profile of deps.models.profiles()) {
+  const profiles = deps.models.profiles();
+  // No model loaded is not "no finding": say so rather than answer with no cards.
+  if (profiles.length === 0) throw new AppError('MODEL_UNAVAILABLE', 'no AI model is loaded (see /readyz)');
+  for (const profile of profiles) {
     const cached = deps.cache.get(study.studyInstanceUid, profile.model.id, profile.model.version);
     if (cached !== undefined) {
       results.push(cached);

@@ -58,7 +58,9 @@ export async function analyseQuietly(deps: ServiceDeps, study: ImagingStudy, kno
   try {
     return await deps.analyse(await studyToAnalyse(study, known, data, deps.defaultDicomWebRoot));
   } catch (err) {
-    if (!isAppError(err) || err.status >= 500) throw err;
+    // Data problems with one study, and a model that is not loaded or busy, must not hide the
+    // other cards; anything else is a bug and fails the call.
+    if (!isAppError(err) || (err.status >= 500 && err.code !== 'MODEL_UNAVAILABLE' && err.code !== 'INFERENCE_BUSY')) throw err;
     log.warn({ code: err.code, reason: err.message, imagingStudy: study.id }, 'prior study not analysed');
     return undefined;
   }

@@ -114,7 +114,7 @@ export function requestContext(log: Logger): RequestHandler {
     res.locals.log = log.child({ requestId });
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      res.locals.log.info({ method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'http');
+      res.locals.log.info({ method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'http');
     });
     next();
   };

@@ -136,3 +136,11 @@ describe('result cache', () => {
     expect(cache.get('a', 'm', '1')).toBeDefined();
   });
 });
+
+describe('analyseStudy without models', () => {
+  it('answers MODEL_UNAVAILABLE rather than an empty result', async () => {
+    const f = fakes();
+    const models: ModelRunner = { profiles: () => [], run: f.models.run };
+    await expect(analyseStudy({ images: f.images, models, cache: createMemoryResultCache(10) }, study)).rejects.toMatchObject({ code: 'MODEL_UNAVAILABLE', status: 503 });
+  });
+});
