@@ -39,7 +39,6 @@ export const PROJECT_CODES = {
   aiReviewBandLow: { system: PROJECT_CODESYSTEM, code: 'ai-review-band-low', display: 'AI review band lower bound' },
   aiReviewBandHigh: { system: PROJECT_CODESYSTEM, code: 'ai-review-band-high', display: 'AI review band upper bound' },
   aiAlgorithm: { system: PROJECT_CODESYSTEM, code: 'ai-algorithm', display: 'AI image analysis algorithm' },
-  needsReview: { system: PROJECT_CODESYSTEM, code: 'needs-review', display: 'Radiologist review required' },
 } as const;
 
 /** LOINC 18748-4 "Diagnostic imaging study": DiagnosticReport.code for our reports. */
