@@ -58,7 +58,7 @@ CONFIG = {
     'aug': {'rot_deg': 10.0, 'scale': [0.9, 1.1], 'aspect': [0.9, 1.1], 'translate': 0.08,
             'gamma': [0.8, 1.25], 'contrast': [0.85, 1.15], 'brightness': 0.05},
     'sensitivity_target': 0.95,
-    'review_band_rule': {'lower_sensitivity': 0.98, 'upper_specificity': 0.98},
+    'review_band_lower_sensitivity': 0.98,
 }
 
 
@@ -264,16 +264,6 @@ def largest_threshold_with_sensitivity(y, p, target):
     return float(t)
 
 
-def smallest_threshold_with_specificity(y, p, target):
-    n0 = (y == 0).sum()
-    k = int(np.ceil(target * n0))               # need at least k negatives strictly below t
-    neg_sorted = np.sort(p[y == 0])
-    t_neg = neg_sorted[k - 1]                   # k-th lowest negative score
-    above = p[p > t_neg]
-    t = (t_neg + above.min()) / 2 if len(above) else t_neg
-    return float(t)
-
-
 # ----------------------------------------------------------------------------- export
 def export_onnx(model, path):
     model.eval()
@@ -384,9 +374,15 @@ def main():
     T = round(fit_temperature(lv, y_val_all), 4)
     pv = softmax1(lv, T)
     thr = np.floor(largest_threshold_with_sensitivity(y_val_all, pv, cfg['sensitivity_target']) * 1e4) / 1e4
-    lo = np.floor(largest_threshold_with_sensitivity(y_val_all, pv, cfg['review_band_rule']['lower_sensitivity']) * 1e4) / 1e4
-    hi = np.ceil(smallest_threshold_with_specificity(y_val_all, pv, cfg['review_band_rule']['upper_specificity']) * 1e4) / 1e4
-    thr, lo, hi = float(thr), float(min(lo, thr)), float(max(hi, thr))
+    # Review band: symmetric around the threshold in logit space; its lower edge is the
+    # val operating point with sensitivity >= 0.98 (below the band <= 2% of val pneumonia).
+    lo_raw = largest_threshold_with_sensitivity(y_val_all, pv, cfg['review_band_lower_sensitivity'])
+    lo_raw = min(lo_raw, thr)
+    logit = lambda q: np.log(q / (1 - q))  # noqa: E731
+    hi_raw = 1 / (1 + np.exp(-(2 * logit(thr) - logit(lo_raw))))
+    lo = np.floor(lo_raw * 1e4) / 1e4
+    hi = np.ceil(hi_raw * 1e4) / 1e4
+    thr, lo, hi = float(thr), float(lo), float(min(hi, 0.9999))
     se, sp = sens_spec(y_val_all, pv, thr)
     val_report = {'pooled': {'n': int(len(y_val_all)), 'nll_T1': nll(lv, y_val_all, 1.0), 'nll_T': nll(lv, y_val_all, T),
                              'auc': auc(y_val_all, pv), 'sensitivity': se, 'specificity': sp,
@@ -400,6 +396,7 @@ def main():
                          'accuracy': float(((p >= thr) == yv).mean()),
                          'accuracy_at_0.5_T1': float(((softmax1(l) >= 0.5) == yv).mean()),
                          'nll_T1': nll(l, yv, 1.0), 'nll_T': nll(l, yv, T),
+                         'fraction_in_review_band': float(((p >= lo) & (p <= hi)).mean()),
                          'temperature_fitted_on_this_set_alone': fit_temperature(l, yv)}
     log('val', json.dumps(val_report, indent=1))
     log(f'temperature {T:.4f} threshold {thr:.4f} review band [{lo:.4f}, {hi:.4f}]')
@@ -429,8 +426,8 @@ def main():
                               '(probability of pneumonia after temperature scaling)',
             'review_band': [lo, hi],
             'review_band_rule': f"lower = largest threshold with pooled-val sensitivity >= "
-                                f"{cfg['review_band_rule']['lower_sensitivity']}; upper = smallest threshold with "
-                                f"pooled-val specificity >= {cfg['review_band_rule']['upper_specificity']}",
+                                f"{cfg['review_band_lower_sensitivity']}; upper = its mirror image around the "
+                                'threshold in logit space (logit(upper) = 2 logit(threshold) - logit(lower))',
         },
         'val': val_report,
         'train_seconds': round(time.time() - t_start, 1),
