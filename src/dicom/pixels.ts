@@ -1,26 +1,37 @@
 /**
- * Native (uncompressed) pixel decoding: stored values → Modality LUT → {@link ModalityFrame}.
- * Every size is checked against the declared attributes and the limits before any allocation.
+ * Pixel decoding: stored values → Modality LUT → {@link ModalityFrame}, for native Pixel Data
+ * (pixels-native.ts) and encapsulated, compressed Pixel Data (codecs/). Every size is checked
+ * against the declared attributes and the limits before any allocation: the codecs in turn
+ * check their codestream's frame header against these attributes before they decode.
  */
 import { AppError } from '../errors.js';
+import { assertSupportedSyntax, codestreamFamily, decodeEncapsulatedFrame, encapsulatedFrames } from './codecs/index.js';
+import type { DecodedPhotometric } from './codecs/index.js';
 import { DEFAULT_DICOM_LIMITS } from './parse.js';
 import type { ParsedDicom, PixelModule } from './parse.js';
-import { describeTransferSyntax, isBigEndianTransferSyntax, isNativeTransferSyntax } from './transfer-syntax.js';
+import { readNativeFrame } from './pixels-native.js';
+import type { NativeLayout } from './pixels-native.js';
+import { isBigEndianTransferSyntax } from './transfer-syntax.js';
 import type { DicomLimits, ModalityFrame } from './types.js';
 
 const MONOCHROME = new Set(['MONOCHROME1', 'MONOCHROME2']);
 const COLOUR = new Set(['RGB', 'YBR_FULL', 'YBR_FULL_422']);
+/** JPEG 2000's reversible and irreversible colour transforms (PS3.3 C.7.6.3.1.2), undone by the codec. */
+const J2K_COLOUR = new Set(['YBR_RCT', 'YBR_ICT']);
 
-/** Checked geometry of one instance's native Pixel Data. */
-interface Layout {
-  readonly data: Uint8Array;
-  readonly pixelsPerFrame: number;
+/** Checked layout of one instance's encapsulated Pixel Data: one codestream per frame. */
+interface EncapsulatedLayout {
+  readonly kind: 'encapsulated';
+  readonly frames: readonly Uint8Array[];
   readonly samplesPerPixel: 1 | 3;
-  /** Samples stored per frame: YBR_FULL_422 stores two per pixel (Y Y Cb Cr for two pixels). */
-  readonly storedSamplesPerFrame: number;
-  readonly littleEndian: boolean;
-  /** Big endian OW with 8-bit samples: bytes are swapped within each 16-bit word (PS3.5 A.2). */
-  readonly swapBytePairs: boolean;
+}
+
+type Layout = NativeLayout | EncapsulatedLayout;
+
+/** One frame's stored values and the photometric interpretation they are in. */
+interface StoredFrame {
+  readonly values: Float64Array;
+  readonly photometric: DecodedPhotometric;
 }
 
 /**
@@ -28,8 +39,8 @@ interface Layout {
  *
  * @param parsed - the result of `parseDicom`
  * @param limits - `maxPixels` bounds the declared Rows × Columns × SamplesPerPixel × NumberOfFrames
- * @throws AppError DICOM_UNSUPPORTED (compressed syntax, unsupported pixel format),
- *   DICOM_INVALID (missing or short Pixel Data, inconsistent attributes), DICOM_TOO_LARGE
+ * @throws AppError DICOM_UNSUPPORTED (transfer syntax or pixel format not supported),
+ *   DICOM_INVALID (missing, short or corrupt Pixel Data, inconsistent attributes), DICOM_TOO_LARGE
  */
 export function decodeFrames(parsed: ParsedDicom, limits: DicomLimits = DEFAULT_DICOM_LIMITS): ModalityFrame[] {
   const layout = checkDecodable(parsed.pixels, limits);
@@ -51,13 +62,15 @@ export function decodeFrame(parsed: ParsedDicom, frameIndex: number, limits: Dic
 
 /**
  * Stored values of one frame (after BitsStored/HighBit masking and sign extension, before the
- * Modality LUT), samples interleaved, YBR_FULL_422 expanded to one Y Cb Cr triple per pixel
- * but not converted to RGB. This is what an independent decoder's raw pixel array holds.
+ * Modality LUT), samples interleaved. Native YBR_FULL_422 is expanded to one Y Cb Cr triple per
+ * pixel but not converted to RGB; compressed colour is what the codec returns (JPEG and
+ * JPEG 2000 convert YCbCr to RGB, as dcmtk and GDCM do). This is what an independent
+ * decoder's raw pixel array holds.
  */
 export function decodeStoredFrame(parsed: ParsedDicom, frameIndex: number, limits: DicomLimits = DEFAULT_DICOM_LIMITS): Float64Array {
   const layout = checkDecodable(parsed.pixels, limits);
   checkFrameIndex(parsed.pixels, frameIndex);
-  return readStoredFrame(parsed.pixels, layout, frameIndex);
+  return readStoredFrame(parsed.pixels, layout, frameIndex).values;
 }
 
 function checkFrameIndex(px: PixelModule, frameIndex: number): void {
@@ -71,13 +84,8 @@ function checkDecodable(px: PixelModule, limits: DicomLimits): Layout {
   if (px.floatPixelData) {
     throw new AppError('DICOM_UNSUPPORTED', 'Float Pixel Data (7FE0,0008/0009) is not supported; only integer Pixel Data is.');
   }
-  if (!isNativeTransferSyntax(px.transferSyntaxUid)) {
-    throw new AppError(
-      'DICOM_UNSUPPORTED',
-      `Transfer syntax ${describeTransferSyntax(px.transferSyntaxUid)} is not supported: only uncompressed pixel data can be decoded.`,
-    );
-  }
-  if (px.pixelData === undefined) {
+  if (px.encapsulated) assertSupportedSyntax(px.transferSyntaxUid);
+  if (px.pixelData === undefined && px.encapsulatedItems === undefined) {
     throw new AppError('DICOM_INVALID', 'The instance has no Pixel Data (7FE0,0010).');
   }
   if (px.rows === 0 || px.columns === 0 || px.numberOfFrames === 0) {
@@ -98,18 +106,30 @@ function checkDecodable(px: PixelModule, limits: DicomLimits): Layout {
         `more than the limit of ${limits.maxPixels} samples.`,
     );
   }
-  const storedSamplesPerFrame = pixelsPerFrame * (photometric === 'YBR_FULL_422' ? 2 : samplesPerPixel);
+  if (px.encapsulated) {
+    const family = codestreamFamily(px.transferSyntaxUid);
+    if (family === undefined || px.encapsulatedItems === undefined) throw new AppError('DICOM_INVALID', 'The instance has no encapsulated Pixel Data.');
+    return { kind: 'encapsulated', frames: encapsulatedFrames(px.encapsulatedItems, px.numberOfFrames, family), samplesPerPixel };
+  }
+  return nativeLayout(px, pixelsPerFrame, samplesPerPixel);
+}
+
+function nativeLayout(px: PixelModule, pixelsPerFrame: number, samplesPerPixel: 1 | 3): NativeLayout {
+  const data = px.pixelData;
+  if (data === undefined) throw new AppError('DICOM_INVALID', 'The instance has no Pixel Data (7FE0,0010).');
+  const storedSamplesPerFrame = pixelsPerFrame * (px.photometricInterpretation === 'YBR_FULL_422' ? 2 : samplesPerPixel);
   const expectedBytes = Math.ceil((storedSamplesPerFrame * px.numberOfFrames * px.bitsAllocated) / 8);
-  if (px.pixelData.byteLength < expectedBytes) {
+  if (data.byteLength < expectedBytes) {
     throw new AppError(
       'DICOM_INVALID',
-      `Pixel Data holds ${px.pixelData.byteLength} bytes, fewer than the ${expectedBytes} ` +
+      `Pixel Data holds ${data.byteLength} bytes, fewer than the ${expectedBytes} ` +
         'its Rows, Columns, SamplesPerPixel, NumberOfFrames and BitsAllocated declare.',
     );
   }
   const littleEndian = !isBigEndianTransferSyntax(px.transferSyntaxUid);
   return {
-    data: px.pixelData,
+    kind: 'native',
+    data,
     pixelsPerFrame,
     samplesPerPixel,
     storedSamplesPerFrame,
@@ -124,11 +144,13 @@ function checkPhotometric(px: PixelModule): 1 | 3 {
     if (px.samplesPerPixel !== 1) throw new AppError('DICOM_INVALID', `${photometric} requires SamplesPerPixel 1, not ${px.samplesPerPixel}.`);
     return 1;
   }
-  if (!COLOUR.has(photometric)) {
-    throw new AppError('DICOM_UNSUPPORTED', `PhotometricInterpretation ${photometric} is not supported (MONOCHROME1, MONOCHROME2, RGB, YBR_FULL, YBR_FULL_422 are).`);
+  const j2k = codestreamFamily(px.transferSyntaxUid) === 'jpeg2000';
+  if (!COLOUR.has(photometric) && !(j2k && J2K_COLOUR.has(photometric))) {
+    const j2kNote = j2k ? ', and YBR_RCT, YBR_ICT with JPEG 2000' : '';
+    throw new AppError('DICOM_UNSUPPORTED', `PhotometricInterpretation ${photometric} is not supported (MONOCHROME1, MONOCHROME2, RGB, YBR_FULL, YBR_FULL_422 are${j2kNote}).`);
   }
   if (px.samplesPerPixel !== 3) throw new AppError('DICOM_INVALID', `${photometric} requires SamplesPerPixel 3, not ${px.samplesPerPixel}.`);
-  if (photometric === 'YBR_FULL_422') {
+  if (photometric === 'YBR_FULL_422' && !px.encapsulated) {
     // Each pair of pixels shares one Cb Cr; the pair layout needs 8-bit, pixel-interleaved, even-width rows.
     if (px.bitsAllocated !== 8 || px.planarConfiguration !== 0 || px.columns % 2 !== 0) {
       throw new AppError('DICOM_UNSUPPORTED', 'Native YBR_FULL_422 is supported only with 8 bits, PlanarConfiguration 0 and an even number of Columns.');
@@ -148,21 +170,31 @@ function checkBits(px: PixelModule, photometric: string): void {
   if (bitsAllocated === 1 && !MONOCHROME.has(photometric)) {
     throw new AppError('DICOM_INVALID', `BitsAllocated 1 is only valid for monochrome images, not ${photometric}.`);
   }
+  if (bitsAllocated === 1 && px.encapsulated) {
+    throw new AppError('DICOM_UNSUPPORTED', 'BitsAllocated 1 is supported only in native (uncompressed) Pixel Data.');
+  }
+}
+
+function readStoredFrame(px: PixelModule, layout: Layout, frameIndex: number): StoredFrame {
+  if (layout.kind === 'encapsulated') return decodeEncapsulatedFrame(layout.frames[frameIndex] as Uint8Array, px);
+  const values = readNativeFrame(px, layout, frameIndex);
+  const p = px.photometricInterpretation;
+  return { values, photometric: p === 'MONOCHROME1' || p === 'MONOCHROME2' || p === 'RGB' ? p : 'YBR_FULL' };
 }
 
 function toModalityFrame(parsed: ParsedDicom, layout: Layout, frameIndex: number): ModalityFrame {
   const px = parsed.pixels;
   const stored = readStoredFrame(px, layout, frameIndex);
-  const values = new Float32Array(stored.length);
+  const values = new Float32Array(stored.values.length);
   const monochrome = layout.samplesPerPixel === 1;
   if (monochrome) {
     const { rescaleSlope: slope, rescaleIntercept: intercept } = px;
     // Computed in double precision, as PS3.3 C.11.1.1.2 defines it, then stored as Float32.
-    for (let i = 0; i < stored.length; i++) values[i] = (stored[i] as number) * slope + intercept;
-  } else if (px.photometricInterpretation === 'RGB') {
-    values.set(stored);
+    for (let i = 0; i < stored.values.length; i++) values[i] = (stored.values[i] as number) * slope + intercept;
+  } else if (stored.photometric === 'RGB') {
+    values.set(stored.values);
   } else {
-    ybrFullToRgb(stored, values, px.bitsStored);
+    ybrFullToRgb(stored.values, values, px.bitsStored);
   }
   return {
     info: parsed.info,
@@ -174,87 +206,6 @@ function toModalityFrame(parsed: ParsedDicom, layout: Layout, frameIndex: number
     window: monochrome ? px.window : undefined,
     invert: px.photometricInterpretation === 'MONOCHROME1',
   };
-}
-
-function readStoredFrame(px: PixelModule, layout: Layout, frameIndex: number): Float64Array {
-  const count = layout.storedSamplesPerFrame;
-  const startBit = frameIndex * count * px.bitsAllocated;
-  const raw = px.bitsAllocated === 1 ? readBits(layout.data, startBit, count) : readWords(px, layout, startBit / 8, count);
-  maskAndSignExtend(raw, px);
-  if (px.photometricInterpretation === 'YBR_FULL_422') return expandYbr422(raw, layout.pixelsPerFrame);
-  if (layout.samplesPerPixel === 3 && px.planarConfiguration === 1) return planarToInterleaved(raw, layout.pixelsPerFrame);
-  return raw;
-}
-
-/** 1-bit data is packed across the whole Pixel Data, first pixel in the least significant bit. */
-function readBits(data: Uint8Array, startBit: number, count: number): Float64Array {
-  const out = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    const bit = startBit + i;
-    out[i] = ((data[bit >>> 3] as number) >>> (bit & 7)) & 1;
-  }
-  return out;
-}
-
-function readWords(px: PixelModule, layout: Layout, startByte: number, count: number): Float64Array {
-  const { data, littleEndian } = layout;
-  const out = new Float64Array(count);
-  if (px.bitsAllocated === 8) {
-    // XOR 1 maps each byte index to its partner within the 16-bit word.
-    const flip = layout.swapBytePairs ? 1 : 0;
-    for (let i = 0; i < count; i++) out[i] = data[(startByte + i) ^ flip] as number;
-    return out;
-  }
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  if (px.bitsAllocated === 16) {
-    for (let i = 0; i < count; i++) out[i] = view.getUint16(startByte + 2 * i, littleEndian);
-  } else {
-    for (let i = 0; i < count; i++) out[i] = view.getUint32(startByte + 4 * i, littleEndian);
-  }
-  return out;
-}
-
-/** Keeps bits HighBit−BitsStored+1 … HighBit (PS3.5 8.1.1) and applies two's complement when signed. */
-function maskAndSignExtend(values: Float64Array, px: PixelModule): void {
-  const { bitsAllocated, bitsStored, highBit } = px;
-  const signed = px.pixelRepresentation === 1;
-  const shift = highBit + 1 - bitsStored;
-  if (shift === 0 && bitsStored === bitsAllocated && !signed) return;
-  const range = 2 ** bitsStored;
-  const half = range / 2;
-  const divisor = 2 ** shift;
-  // Arithmetic rather than bitwise operators: JavaScript bitwise maths is 32-bit signed.
-  for (let i = 0; i < values.length; i++) {
-    let v = Math.floor((values[i] as number) / divisor) % range;
-    if (signed && v >= half) v -= range;
-    values[i] = v;
-  }
-}
-
-function planarToInterleaved(planar: Float64Array, pixels: number): Float64Array {
-  const out = new Float64Array(planar.length);
-  for (let c = 0; c < 3; c++) {
-    const base = c * pixels;
-    for (let p = 0; p < pixels; p++) out[p * 3 + c] = planar[base + p] as number;
-  }
-  return out;
-}
-
-/** Y1 Y2 Cb Cr → Y1 Cb Cr Y2 Cb Cr (PS3.3 C.7.6.3.1.2). */
-function expandYbr422(pairs: Float64Array, pixels: number): Float64Array {
-  const out = new Float64Array(pixels * 3);
-  for (let p = 0, s = 0; p < pixels; p += 2, s += 4) {
-    const cb = pairs[s + 2] as number;
-    const cr = pairs[s + 3] as number;
-    const o = p * 3;
-    out[o] = pairs[s] as number;
-    out[o + 1] = cb;
-    out[o + 2] = cr;
-    out[o + 3] = pairs[s + 1] as number;
-    out[o + 4] = cb;
-    out[o + 5] = cr;
-  }
-  return out;
 }
 
 /** Full-range YCbCr → RGB (PS3.3 C.7.6.3.1.2, the JFIF equations), rounded and clipped. */

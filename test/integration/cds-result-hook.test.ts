@@ -163,28 +163,35 @@ describe('result hook against Orthanc and a FHIR server', () => {
 });
 
 describe('undecodable images', () => {
-  it('answers 422 naming the transfer syntax for a JPEG 2000 radiograph', async () => {
-    // A real JPEG 2000 file (pydicom's test data), relabelled as a chest DX by Orthanc itself.
-    const j2k = readFileSync('/usr/lib/python3/dist-packages/pydicom/data/test_files/JPEG2000.dcm');
-    const stored = await stack.orthanc.upload(j2k);
-    const auth = `Basic ${Buffer.from(`${stack.orthanc.username}:${stack.orthanc.password}`).toString('base64')}`;
-    const modified = await fetch(`${stack.orthanc.baseUrl}/instances/${stored.ID}/modify`, {
+  it('answers 422 when the image declares more pixels than it carries', async () => {
+    // A real sample radiograph whose Rows Orthanc itself rewrites to 4000 (224 stored): the
+    // decoder must refuse it before allocating, and the EHR must get a clear 422.
+    const sample = stack.samples[0];
+    if (sample === undefined) throw new Error('no sample');
+    const listed = await fetch(`${stack.orthanc.baseUrl}/tools/lookup`, { method: 'POST', headers: { authorization: orthancAuth() }, body: sample.info.sopInstanceUid });
+    const ID = ((await listed.json()) as { ID: string }[])[0]?.ID ?? '';
+    const uid = (n: number): string => `2.25.${Date.now()}${n}`;
+    const modified = await fetch(`${stack.orthanc.baseUrl}/instances/${ID}/modify`, {
       method: 'POST',
-      headers: { authorization: auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ Replace: { Modality: 'DX', BodyPartExamined: 'CHEST', ViewPosition: 'AP' }, Force: true }),
+      headers: { authorization: orthancAuth(), 'content-type': 'application/json' },
+      body: JSON.stringify({ Replace: { Rows: '4000', StudyInstanceUID: uid(1), SeriesInstanceUID: uid(2), SOPInstanceUID: uid(3) }, Force: true }),
     });
     const bytes = new Uint8Array(await modified.arrayBuffer());
     await stack.orthanc.upload(bytes);
     const { parseDicom } = await import('../../src/dicom/parse.js');
     const { imagingStudyFor } = await import('../support/stack.js');
-    const study = imagingStudyFor('j2k-study', parseDicom(bytes).info, 1);
+    const study = imagingStudyFor('bad-rows-study', parseDicom(bytes).info, 1);
     const prefetch = { imagingStudy: { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: study }, { resource: stack.endpoint, search: { mode: 'include' } }] } };
-    const res = await callHook(hookBody('j2k-study', { prefetch }));
+    const res = await callHook(hookBody('bad-rows-study', { prefetch }));
     expect(res.status).toBe(422);
-    expect(res.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'not-supported' }] });
-    expect(res.body.issue[0].diagnostics).toMatch(/DICOM_UNSUPPORTED: .*1\.2\.840\.10008\.1\.2\.4\.9[01]/);
+    expect(res.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'processing' }] });
+    expect(res.body.issue[0].diagnostics).toMatch(/^DICOM_INVALID: /);
   });
 });
+
+function orthancAuth(): string {
+  return `Basic ${Buffer.from(`${stack.orthanc.username}:${stack.orthanc.password}`).toString('base64')}`;
+}
 
 describe('malformed requests', () => {
   it('answers 400 with an OperationOutcome for invalid JSON', async () => {

@@ -168,7 +168,12 @@ const F = {
 } as const;
 const CONST_BITS = 13;
 
-const descale = (x: number, n: number): number => Math.floor((x + 2 ** (n - 1)) / 2 ** n);
+/** IJG's DESCALE: (x + 2^(n−1)) >> n, as exact floor division on doubles (the quotient is exact: n is a power of two). */
+function descale(x: number, n: number): number {
+  const q = (x + 2 ** (n - 1)) / 2 ** n;
+  const fraction = q % 1;
+  return fraction < 0 ? q - fraction - 1 : q - fraction;
+}
 
 /** One 1-D pass of the IJG accurate integer IDCT over 8 values at in[o + k·step]; writes unscaled sums to out. */
 function idct1d(src: Float64Array, o: number, step: number, out: Float64Array): void {

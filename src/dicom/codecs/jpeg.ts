@@ -79,7 +79,8 @@ export function checkJpegHeader(header: JpegHeader, frame: FrameDescriptor, what
 }
 
 function decodeLossless(data: Uint8Array, frame: FrameDescriptor, header: JpegHeader): CodecOutput {
-  const samples = losslessDecoder().decode(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength, header.precision > 8 ? 2 : 1);
+  const stream = withLookaheadPadding(data);
+  const samples = losslessDecoder().decode(stream.buffer as ArrayBuffer, stream.byteOffset, stream.byteLength, header.precision > 8 ? 2 : 1);
   // Lossless JPEG never transforms colour: the samples are in the photometric the file declares.
   return { samples, photometric: declaredPhotometric(frame), alignment: 'right' };
 }
@@ -100,6 +101,24 @@ function decode8Bit(data: Uint8Array, frame: FrameDescriptor, header: JpegHeader
     }
   });
   return { samples: bytes, photometric, alignment: 'right' };
+}
+
+/**
+ * jpeg-lossless-decoder-js reads 16 bits ahead and stops at a marker, so when the last codes
+ * end right before EOI (as in dcmtk's SV1 RGB output) it leaves the last samples at 0. Two zero
+ * bytes before EOI give it the lookahead it wants; they lie after the last coded sample, where
+ * T.81 F.1.2.3 only has padding bits, so they change no sample. Fill bytes (FF) before EOI go.
+ */
+function withLookaheadPadding(data: Uint8Array): Uint8Array {
+  let end = data.byteLength;
+  while (end > 0 && data[end - 1] === 0) end--; // DICOM pads fragments to even length
+  if (end < 4 || data[end - 2] !== 0xff || data[end - 1] !== 0xd9) end = data.byteLength + 2; // no EOI: append one
+  let dataEnd = end - 2;
+  while (dataEnd > 2 && data[dataEnd - 1] === 0xff) dataEnd--;
+  const out = new Uint8Array(dataEnd + 4);
+  out.set(data.subarray(0, Math.min(dataEnd, data.byteLength)));
+  out.set([0x00, 0x00, 0xff, 0xd9], dataEnd);
+  return out;
 }
 
 /** Whether libjpeg will convert YCbCr → RGB for this three-component stream (jdapimin.c's guess). */

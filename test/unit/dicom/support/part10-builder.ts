@@ -84,21 +84,25 @@ export function encodeDataSet(elements: readonly Element[], syntax: Syntax): Uin
 
 /** A complete Part 10 file: preamble, 'DICM', meta header (Explicit VR LE), data set. */
 export function buildPart10(elements: readonly Element[], syntax: Syntax): Uint8Array {
+  return buildPart10Raw(elements, TS[syntax], syntax === 'deflated'
+    ? new Uint8Array(deflateRawSync(encodeDataSet(elements, 'explicit-le')))
+    : encodeDataSet(elements, syntax));
+}
+
+/** Preamble, 'DICM', a meta header naming `transferSyntaxUid`, then `body` as given. */
+function buildPart10Raw(elements: readonly Element[], transferSyntaxUid: string, body: Uint8Array): Uint8Array {
   const sopInstance = elements.find((e) => e.tag === 0x00080018)?.value;
   const meta = encodeDataSet(
     [
       { tag: 0x00020001, vr: 'OB', value: new Uint8Array([0, 1]) },
       { tag: 0x00020002, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.7' },
       { tag: 0x00020003, vr: 'UI', value: typeof sopInstance === 'string' ? sopInstance : '1.2.3.4' },
-      { tag: 0x00020010, vr: 'UI', value: TS[syntax] },
+      { tag: 0x00020010, vr: 'UI', value: transferSyntaxUid },
       { tag: 0x00020012, vr: 'UI', value: '1.2.3.4.5.6' },
     ],
     'explicit-le',
   );
   const groupLength = encodeDataSet([{ tag: 0x00020000, vr: 'UL', value: [meta.byteLength] }], 'explicit-le');
-  const body = syntax === 'deflated'
-    ? new Uint8Array(deflateRawSync(encodeDataSet(elements, 'explicit-le')))
-    : encodeDataSet(elements, syntax);
   const prefix = new Uint8Array(132);
   prefix.set([0x44, 0x49, 0x43, 0x4d], 128);
   return concat([prefix, groupLength, meta, body]);
@@ -187,4 +191,51 @@ export function sequenceValue(items: readonly (readonly Element[])[], syntax: Ex
       return concat([header, body]);
     }),
   );
+}
+
+/** Encapsulated Pixel Data (PS3.5 A.4): undefined-length OB, Basic Offset Table item, fragment items, delimiter. */
+export function encapsulatedPixelData(fragments: readonly Uint8Array[], offsets: readonly number[] = []): Uint8Array {
+  const item = (bytes: Uint8Array): Uint8Array => {
+    const header = new Uint8Array(8);
+    const view = new DataView(header.buffer);
+    view.setUint16(0, 0xfffe, true);
+    view.setUint16(2, 0xe000, true);
+    view.setUint32(4, bytes.byteLength, true);
+    return concat([header, bytes]);
+  };
+  const table = new Uint8Array(offsets.length * 4);
+  offsets.forEach((o, i) => {
+    new DataView(table.buffer).setUint32(i * 4, o, true);
+  });
+  const head = Uint8Array.of(0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff);
+  const delimiter = Uint8Array.of(0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0);
+  return concat([head, item(table), ...fragments.map((f) => item(f.byteLength % 2 === 0 ? f : concat([f, new Uint8Array(1)]))), delimiter]);
+}
+
+/** An image whose Pixel Data is encapsulated in `transferSyntaxUid` (Explicit VR Little Endian data set). */
+export function buildEncapsulatedImage(spec: Omit<ImageSpec, 'pixels'>, transferSyntaxUid: string, fragments: readonly Uint8Array[], offsets?: readonly number[]): Uint8Array {
+  const elements = imageElements(spec);
+  return buildPart10Raw(elements, transferSyntaxUid, concat([encodeDataSet(elements, 'explicit-le'), encapsulatedPixelData(fragments, offsets)]));
+}
+
+/** One RLE frame (PS3.5 Annex G) from byte planes, each coded as literal runs of up to 128 bytes. */
+export function rleFrame(planes: readonly Uint8Array[]): Uint8Array {
+  const segments = planes.map((plane) => {
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < plane.byteLength; i += 128) {
+      const run = plane.subarray(i, Math.min(plane.byteLength, i + 128));
+      parts.push(Uint8Array.of(run.byteLength - 1), run);
+    }
+    const body = concat(parts);
+    return body.byteLength % 2 === 0 ? body : concat([body, Uint8Array.of(0x80)]);
+  });
+  const header = new Uint8Array(64);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, segments.length, true);
+  let offset = 64;
+  segments.forEach((seg, i) => {
+    view.setUint32(4 + 4 * i, offset, true);
+    offset += seg.byteLength;
+  });
+  return concat([header, ...segments]);
 }
