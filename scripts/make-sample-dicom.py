@@ -38,6 +38,7 @@ MODEL_DIR = os.environ.get('CXR_MODEL_DIR', os.path.join(ROOT, 'models', 'pneumo
 UID_ROOT = 'imaging-cds/test/fixtures/cxr/v1'
 DX_PRESENTATION = '1.2.840.10008.5.1.4.1.1.1.1'   # Digital X-Ray Image Storage - For Presentation
 
+sys.dont_write_bytecode = True   # keep __pycache__ out of the model folder
 sys.path.insert(0, MODEL_DIR)
 from evaluate import OnnxNumpy, gray224_to_input, probability  # noqa: E402
 

@@ -11,6 +11,7 @@ command -v Orthanc >/dev/null 2>&1 || need+=(orthanc)
 [ -f /usr/share/orthanc/plugins/libOrthancGdcm.so ] || need+=(orthanc-gdcm)
 [ -d /usr/lib/python3/dist-packages/pydicom/data/test_files ] || need+=(python3-pydicom)
 command -v dcmdump >/dev/null 2>&1 || need+=(dcmtk)
+command -v gdcmconv >/dev/null 2>&1 || need+=(libgdcm-tools)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 

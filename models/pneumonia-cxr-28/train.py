@@ -404,6 +404,7 @@ def main():
     # ---- export and check the ONNX graph against torch
     onnx_path = os.path.join(args.out, 'model.onnx')
     export_onnx(model, onnx_path)
+    sys.dont_write_bytecode = True
     sys.path.insert(0, HERE)
     from evaluate import OnnxNumpy
     runner = OnnxNumpy(onnx_path)

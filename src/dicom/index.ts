@@ -15,6 +15,13 @@ export { DEFAULT_DICOM_LIMITS, parseDicom } from './parse.js';
 export type { ParsedDicom, PixelModule } from './parse.js';
 export { decodeFrame, decodeFrames } from './pixels.js';
 export { sortBySlicePosition } from './series.js';
+export { SUPPORTED_ENCAPSULATED_SYNTAXES } from './codecs/index.js';
+export { assembleVolume, resampleVolume } from './volume.js';
+export type { AssembleOptions, Volume } from './volume.js';
+export { analyseSliceGeometry, groupBySeries } from './volume-geometry.js';
+export type { GeometryTolerances, SliceGeometry } from './volume-geometry.js';
+export { imageInfoFromMetadata, judgeSeries, selectSeries } from './series-selection.js';
+export type { SeriesAccepts, SeriesCandidate, SeriesChoice } from './series-selection.js';
 export { jsonNumber, jsonString } from './dicom-json.js';
 export type {
   DicomImageInfo,

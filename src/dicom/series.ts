@@ -5,7 +5,19 @@
  */
 import type { DicomImageInfo } from './types.js';
 
-type Vec3 = readonly [number, number, number];
+/** A 3-vector in patient coordinates (mm). */
+export type Vec3 = readonly [number, number, number];
+
+/** Row direction × column direction of an ImageOrientationPatient: the slice normal. */
+export function sliceNormal(orientation: readonly [number, number, number, number, number, number]): Vec3 {
+  const [r0, r1, r2, c0, c1, c2] = orientation;
+  return [r1 * c2 - r2 * c1, r2 * c0 - r0 * c2, r0 * c1 - r1 * c0];
+}
+
+/** Dot product. */
+export function dot(a: Vec3, b: Vec3): number {
+  return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
 
 /**
  * Sorts items by ImagePositionPatient projected on the slice normal (ascending), when every
@@ -27,14 +39,12 @@ function commonNormal(infos: readonly DicomImageInfo[]): Vec3 | undefined {
     (info) => info.imagePositionPatient !== undefined && info.imageOrientationPatient?.every((v, i) => Math.abs(v - (first[i] as number)) < 1e-4),
   );
   if (!sameOrientation) return undefined;
-  const row: Vec3 = [first[0], first[1], first[2]];
-  const col: Vec3 = [first[3], first[4], first[5]];
-  return [row[1] * col[2] - row[2] * col[1], row[2] * col[0] - row[0] * col[2], row[0] * col[1] - row[1] * col[0]];
+  return sliceNormal(first);
 }
 
 function sortKey(info: DicomImageInfo, normal: Vec3 | undefined): number | undefined {
   const p = info.imagePositionPatient;
-  if (normal !== undefined && p !== undefined) return p[0] * normal[0] + p[1] * normal[1] + p[2] * normal[2];
+  if (normal !== undefined && p !== undefined) return dot(p, normal);
   return info.instanceNumber;
 }
 

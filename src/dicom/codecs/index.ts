@@ -108,6 +108,10 @@ function storedValues(output: CodecOutput, frame: FrameDescriptor, count: number
   const signed = pixelRepresentation === 1;
   const src = output.samples;
   const out = new Float64Array(count);
+  if (shift === 0 && samplesAlreadyStored(src, bitsStored, signed)) {
+    out.set(ArrayBuffer.isView(src) ? (src as Uint8Array).subarray(0, count) : Array.from(src).slice(0, count));
+    return out;
+  }
   // `>>>` and `%` rather than Math.floor: cells are unsigned and below 2^32, and the loop is hot.
   for (let i = 0; i < count; i++) {
     const sample = src[i] as number;
@@ -117,6 +121,18 @@ function storedValues(output: CodecOutput, frame: FrameDescriptor, count: number
     out[i] = v;
   }
   return out;
+}
+
+/**
+ * True when a typed array's element type already holds exactly the stored values: unsigned
+ * elements no wider than BitsStored for unsigned data, signed elements exactly BitsStored
+ * wide for signed data. Then masking and sign extension change nothing and a copy will do.
+ */
+function samplesAlreadyStored(src: ArrayLike<number>, bitsStored: number, signed: boolean): boolean {
+  // The tag rather than instanceof: the arrays may come from another realm (a WebAssembly heap copy, a test VM).
+  const tag = Object.prototype.toString.call(src);
+  if (!signed) return ((tag === '[object Uint8Array]' || tag === '[object Uint8ClampedArray]') && bitsStored >= 8) || (tag === '[object Uint16Array]' && bitsStored >= 16);
+  return (tag === '[object Int8Array]' && bitsStored === 8) || (tag === '[object Int16Array]' && bitsStored === 16);
 }
 
 /** A short, safe description of what a decoder threw (no stack, no input bytes). */

@@ -21,7 +21,13 @@ export function decodeJpegLs(data: Uint8Array, frame: FrameDescriptor): CodecOut
   const header = readJpegHeader(data, 'JPEG-LS');
   if (header.sof !== 0xf7) throw new AppError('DICOM_INVALID', 'The JPEG-LS codestream has a T.81 JPEG frame header, not a JPEG-LS one (SOF55).');
   checkJpegHeader(header, frame, 'JPEG-LS');
-  const { info, bytes } = charls.decode(data, (decoded) => {
+  const end = endOfCodestream(data);
+  if (end < 2 || data[end - 2] !== 0xff || data[end - 1] !== 0xd9) {
+    // CharLS (this WebAssembly build) can spin for tens of seconds on a stream that stops
+    // without a marker; a truncated frame is refused here instead, as T.87 requires EOI.
+    throw new AppError('DICOM_INVALID', 'The JPEG-LS codestream is truncated: it does not end with EOI (FFD9).');
+  }
+  const { info, bytes } = charls.decode(data.subarray(0, end), (decoded) => {
     if (decoded.width !== frame.columns || decoded.height !== frame.rows || decoded.componentCount !== frame.samplesPerPixel) {
       throw new AppError('DICOM_INVALID', 'CharLS decoded a frame of another size than the DICOM header declares.');
     }
@@ -30,6 +36,13 @@ export function decodeJpegLs(data: Uint8Array, frame: FrameDescriptor): CodecOut
   // A scan per component (interleave mode "none") comes out as planes; T.87 allows it for colour.
   const planar = frame.samplesPerPixel > 1 && samples.length === frame.rows * frame.columns * frame.samplesPerPixel && interleaveModeIsNone(data);
   return { samples: planar ? planesToPixels(samples, frame.samplesPerPixel) : samples, photometric: declaredPhotometric(frame), alignment: 'right' };
+}
+
+/** Length without the zero bytes that DICOM adds to make a fragment even. */
+function endOfCodestream(data: Uint8Array): number {
+  let end = data.byteLength;
+  while (end > 0 && data[end - 1] === 0) end--;
+  return end;
 }
 
 /** The ILV byte of the first SOS segment (T.87 C.2.3): 0 = none, 1 = line, 2 = sample. */

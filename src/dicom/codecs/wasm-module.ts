@@ -78,7 +78,10 @@ export class WasmDecoderModule {
       decoder.decode();
       const info = decoder.getFrameInfo();
       check(info);
-      const bytes = decoder.getDecodedBuffer().slice();
+      // Copied out of the heap into a plain Uint8Array (some builds hand out Uint8ClampedArray views).
+      const view = decoder.getDecodedBuffer();
+      const bytes = new Uint8Array(view.length);
+      bytes.set(view);
       return { info, bytes };
     } catch (err) {
       this.instance = undefined;
