@@ -11,7 +11,7 @@ export const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99';
 /** Explicit VR Big Endian (retired, still found in archives). */
 export const EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2';
 
-/** Syntaxes whose Pixel Data is stored natively (not encapsulated), i.e. what we decode. */
+/** Syntaxes whose Pixel Data is stored natively (not encapsulated). */
 const NATIVE: ReadonlySet<string> = new Set([
   IMPLICIT_VR_LITTLE_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
@@ -63,7 +63,7 @@ export function describeTransferSyntax(uid: string): string {
   return `${uid} (${transferSyntaxName(uid)})`;
 }
 
-/** True for the uncompressed syntaxes whose pixels this layer decodes. */
+/** True for the uncompressed (native) syntaxes; encapsulated ones are decoded by codecs/ (see SUPPORTED_ENCAPSULATED_SYNTAXES). */
 export function isNativeTransferSyntax(uid: string): boolean {
   return NATIVE.has(uid);
 }
