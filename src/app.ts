@@ -7,6 +7,7 @@ import express, { type Express } from 'express';
 import type { Logger } from './logging.js';
 import { cdsRouter, requestContext, type CdsRouterDeps } from './http/cds-router.js';
 import { errorHandler, operationOutcome } from './http/errors.js';
+import { resultsRouter, type ResultsLookup } from './http/results-router.js';
 
 export interface Readiness {
   readonly ready: boolean;
@@ -18,6 +19,8 @@ export interface AppDeps extends CdsRouterDeps {
   readonly bodyLimit: string;
   readonly readiness: () => Readiness;
   readonly log: Logger;
+  /** A study's results as a collection Bundle, for GET /results/ImagingStudy/:id. */
+  readonly results: ResultsLookup;
 }
 
 /**
@@ -54,6 +57,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.use('/cds-services', cdsRouter(deps));
+  app.use('/results', resultsRouter(deps));
   app.use((_req, res) => {
     res.status(404).json(operationOutcome('not-found', 'No such route'));
   });

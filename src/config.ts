@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { isFhirKitDebugEnabled } from './fhir/fhir-client.js';
+import { createOriginAllowList } from './auth/outbound-allow-list.js';
 
 /** The repository root (src/ and dist/src/ both sit one or two levels below it). */
 export const PROJECT_ROOT = (() => {
@@ -62,6 +63,12 @@ const envSchema = z.object({
   PRIOR_STUDY_LOOKBACK_DAYS: z.coerce.number().int().positive().default(365),
   RECENT_STUDY_DAYS: z.coerce.number().int().positive().default(30),
   VIEWER_URL: z.url().optional(),
+  /** SMART app launch URL for a `smart` card link (appContext carries the study). */
+  SMART_VIEWER_URL: z.url().optional(),
+  WRITEBACK_FHIR_SERVER: z.url().optional(),
+  WRITEBACK_BEARER_TOKEN: z.string().optional(),
+  WRITEBACK_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  RESULT_INDEX_SIZE: z.coerce.number().int().positive().default(1000),
 });
 
 export type TrustedIssuer = z.infer<typeof trustedIssuer>;
@@ -99,6 +106,11 @@ export interface Config {
   readonly priorStudyLookbackDays: number;
   readonly recentStudyDays: number;
   readonly viewerUrl: string | undefined;
+  readonly smartViewerUrl: string | undefined;
+  /** Background write-back of preliminary results; undefined when not configured. */
+  readonly writeBack: { readonly fhirServer: string; readonly bearerToken: string | undefined; readonly timeoutMs: number } | undefined;
+  /** How many studies GET /results remembers. */
+  readonly resultIndexSize: number;
 }
 
 /** Thrown for configuration the service must not start with. */
@@ -168,6 +180,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         'or (development only) CDS_ALLOW_UNAUTHENTICATED_NON_LOOPBACK=true',
     );
   }
+  // Write-back sends patient data (and possibly a token): only to a server already trusted as a
+  // FHIR server, so one allow-list governs where FHIR traffic may go.
+  if (e.WRITEBACK_FHIR_SERVER !== undefined && !createOriginAllowList([...e.FHIR_SERVER_ALLOWLIST]).isAllowed(e.WRITEBACK_FHIR_SERVER)) {
+    throw new ConfigError('WRITEBACK_FHIR_SERVER must be on FHIR_SERVER_ALLOWLIST');
+  }
+  if (e.WRITEBACK_BEARER_TOKEN !== undefined && e.WRITEBACK_FHIR_SERVER === undefined) {
+    throw new ConfigError('WRITEBACK_BEARER_TOKEN is set but WRITEBACK_FHIR_SERVER is not');
+  }
   const dicomWebAllow = [...e.DICOMWEB_ALLOWLIST, ...(e.DICOMWEB_DEFAULT_ROOT === undefined ? [] : [e.DICOMWEB_DEFAULT_ROOT])];
   return Object.freeze({
     port: e.PORT,
@@ -197,5 +217,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     priorStudyLookbackDays: e.PRIOR_STUDY_LOOKBACK_DAYS,
     recentStudyDays: e.RECENT_STUDY_DAYS,
     viewerUrl: e.VIEWER_URL,
+    smartViewerUrl: e.SMART_VIEWER_URL,
+    writeBack:
+      e.WRITEBACK_FHIR_SERVER === undefined
+        ? undefined
+        : Object.freeze({ fhirServer: e.WRITEBACK_FHIR_SERVER.replace(/\/+$/, ''), bearerToken: e.WRITEBACK_BEARER_TOKEN === '' ? undefined : e.WRITEBACK_BEARER_TOKEN, timeoutMs: e.WRITEBACK_TIMEOUT_MS }),
+    resultIndexSize: e.RESULT_INDEX_SIZE,
   });
 }

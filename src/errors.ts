@@ -40,6 +40,7 @@ export const ERRORS = {
   DICOM_UNSUPPORTED: { status: 422, issue: 'not-supported', description: 'The DICOM transfer syntax or pixel format is not supported.' },
   DICOM_TOO_LARGE: { status: 422, issue: 'too-costly', description: 'The DICOM data exceeds the configured size limits.' },
   NO_SUITABLE_SERIES: { status: 422, issue: 'not-supported', description: 'No series of the study fits any available model.' },
+  RESULT_NOT_FOUND: { status: 404, issue: 'not-found', description: 'No AI result is known for this ImagingStudy.' },
   MODEL_UNAVAILABLE: { status: 503, issue: 'transient', description: 'The model is not loaded.' },
   INFERENCE_BUSY: { status: 503, issue: 'transient', description: 'The inference queue is full; retry later.' },
   INFERENCE_FAILED: { status: 500, issue: 'exception', description: 'The model failed to run.' },

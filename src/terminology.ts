@@ -29,6 +29,19 @@ export const PROJECT_CODESYSTEM = `${CANONICAL_BASE}/CodeSystem/imaging-cds`;
 export const RESULT_IDENTIFIER_SYSTEM = `${CANONICAL_BASE}/sid/ai-result`;
 /** Identifier system for algorithm Devices: value = `<model id>|<model version>`. */
 export const DEVICE_IDENTIFIER_SYSTEM = `${CANONICAL_BASE}/sid/ai-model`;
+/**
+ * Identifier system whose value is the resource's own deterministic UUIDv5 (no `|` in it). It
+ * is the key of conditional creates on write-back: a token search cannot match the composite
+ * `RESULT_IDENTIFIER_SYSTEM` values reliably, because `|` separates system from value in
+ * search syntax and servers differ on `\|` escaping (medplum ignores it). Provenance has no
+ * `identifier` in R4, so it carries the same key as a `meta.tag`.
+ */
+export const RESOURCE_KEY_SYSTEM = `${CANONICAL_BASE}/sid/ai-resource-key`;
+/** Canonical URLs of the project's profiles (fhir-resources/StructureDefinition-*.json). */
+export const PROFILES = {
+  diagnosticReport: `${CANONICAL_BASE}/StructureDefinition/ai-preliminary-diagnostic-report`,
+  observation: `${CANONICAL_BASE}/StructureDefinition/ai-finding-observation`,
+} as const;
 /** Card override reasons. */
 export const OVERRIDE_REASON_SYSTEM = `${CANONICAL_BASE}/CodeSystem/override-reason`;
 

@@ -22,9 +22,16 @@ import type { ModelProfile, ModelRunner } from './analysis/types.js';
 import { createDicomWebImageSource } from './dicom/image-source.js';
 import { createInferenceEngine, type AvailableModel, type InferenceEngine } from './inference/index.js';
 import { loadTemplates } from './reports/engine.js';
+import { resultBundle } from './reports/result-bundle.js';
+import { createResultIndex } from './reports/result-index.js';
+import type { ResultSink } from './cds/services/deps.js';
+import { createFhirWriter } from './fhir/write-back.js';
+import { createWriteBackQueue, type WriteBackQueue } from './fhir/write-back-queue.js';
 
 export interface RunningDeps extends AppDeps {
   readonly engine: InferenceEngine;
+  /** Background write-back; undefined when WRITEBACK_FHIR_SERVER is not set. */
+  readonly writeBack: WriteBackQueue | undefined;
   /** Releases models and stores (after the server stopped accepting). */
   close(): Promise<void>;
 }
@@ -98,11 +105,23 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
     fhirAllow.assertAllowed(fhirServer, 'fhirServer');
     return createFhirQueryClient({ baseUrl: fhirServer, accessToken: token, timeoutMs: config.fhirTimeoutMs });
   };
+  const resultIndex = createResultIndex(config.resultIndexSize);
+  const writeBack =
+    config.writeBack === undefined
+      ? undefined
+      : createWriteBackQueue({ writer: createFhirWriter({ baseUrl: config.writeBack.fhirServer, bearerToken: config.writeBack.bearerToken, timeoutMs: config.writeBack.timeoutMs }) });
+  const resultSink: ResultSink = (imagingStudyId, results, reqLog) => {
+    resultIndex.record(imagingStudyId, results);
+    // One transaction per model result, keyed by its DiagnosticReport's deterministic id.
+    for (const r of results) writeBack?.submit(r.diagnosticReport.id ?? '', resultBundle([r], 'transaction', r.diagnosticReport.issued ?? new Date().toISOString()), reqLog);
+  };
   const services = createCatalogue({
     analyse: (study) => analyseStudy({ images, models, cache }, study),
     templates,
     defaultDicomWebRoot: config.dicomWeb.defaultRoot,
     viewerUrl: config.viewerUrl,
+    smartViewer: config.smartViewerUrl === undefined ? undefined : { url: config.smartViewerUrl, label: 'Open the study in the imaging viewer app' },
+    resultSink,
     recentStudyDays: config.recentStudyDays,
     priorStudyLookbackDays: config.priorStudyLookbackDays,
     maxStudiesPerCall: 3,
@@ -122,6 +141,8 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
     corsOrigins: config.corsOrigins,
     bodyLimit: config.bodyLimit,
     engine,
+    writeBack,
+    results: (id) => resultIndex.bundleFor(id),
     readiness: () => {
       const s = engine.status();
       return {
@@ -131,6 +152,8 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
     },
     contextFor: (service, request, reqLog) => ({ data: createPrefetchResolver(request, service.definition.prefetch ?? {}, clientFor), log: reqLog }),
     async close() {
+      // Let running write-backs finish (each is bounded by its timeout and retries).
+      await writeBack?.idle();
       await engine.close();
       await feedback.close();
     },

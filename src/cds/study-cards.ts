@@ -7,6 +7,7 @@ import type { Logger } from '../logging.js';
 import { isAppError } from '../errors.js';
 import type { ModelStudyResult, StudyAnalysis } from '../analysis/types.js';
 import { renderResult } from '../reports/render.js';
+import type { RenderedResult } from '../reports/types.js';
 import type { CdsCard } from './types.js';
 import type { PrefetchResolver } from './prefetch.js';
 import type { ServiceDeps } from './services/deps.js';
@@ -23,14 +24,15 @@ export function isActionable(result: ModelStudyResult): boolean {
 }
 
 /**
- * Renders the full result card (with the "Save preliminary AI report" suggestion).
+ * Renders one model's result: the card (with the "Save preliminary AI report" suggestion) and
+ * the FHIR resources it offers to save.
  *
  * @param deps - templates and viewer link
  * @param study - the ImagingStudy the result belongs to
  * @param result - one model's result
  * @param refs - patient and order the result belongs to
  */
-export function resultCard(deps: ServiceDeps, study: ImagingStudy, result: ModelStudyResult, refs: StudyRefs): CdsCard {
+export function renderStudyResult(deps: ServiceDeps, study: ImagingStudy, result: ModelStudyResult, refs: StudyRefs): RenderedResult {
   return renderResult(deps.templates, {
     subject: {
       patientReference: `Patient/${refs.patientId}`,
@@ -45,7 +47,20 @@ export function resultCard(deps: ServiceDeps, study: ImagingStudy, result: Model
     findings: result.findings,
     issued: result.analysedAt,
     viewerUrl: deps.viewerUrl,
-  }).card;
+    smartViewer: deps.smartViewer,
+  });
+}
+
+/**
+ * Renders the full result card only.
+ *
+ * @param deps - templates and viewer link
+ * @param study - the ImagingStudy the result belongs to
+ * @param result - one model's result
+ * @param refs - patient and order the result belongs to
+ */
+export function resultCard(deps: ServiceDeps, study: ImagingStudy, result: ModelStudyResult, refs: StudyRefs): CdsCard {
+  return renderStudyResult(deps, study, result, refs).card;
 }
 
 /**

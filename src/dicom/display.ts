@@ -2,6 +2,7 @@
  * Modality values → display intensities in [0, 1] (VOI LUT function, MONOCHROME1 inversion),
  * and area-correct resizing to a model's input size.
  */
+import { applyLut } from './lut.js';
 import type { DisplayImage, ModalityFrame, VoiWindow, WindowingSpec } from './types.js';
 
 /**
@@ -44,10 +45,12 @@ export function applyVoi(x: number, window: VoiWindow): number {
 /**
  * Maps a decoded frame to display intensities in [0, 1], bright = high.
  *
- * Monochrome: `dicom` uses the file's window, else the frame's min/max; `fixed` applies LINEAR
+ * Monochrome: `dicom` uses the file's window, else its VOI LUT Sequence (entries scaled by
+ * 2^bits − 1), else the frame's min/max; `fixed` applies LINEAR
  * with the given centre/width; `minmax` stretches the frame's range (a constant frame gives 0).
  * MONOCHROME1 is inverted after windowing, so bright always means high attenuation/signal.
- * Colour (RGB): `dicom` scales by the stored range (2^BitsStored − 1), `fixed` windows each
+ * Colour (RGB): `dicom` scales by the sample range (2^BitsStored − 1, or 2^bits − 1 of a
+ * palette's entries), `fixed` windows each
  * channel, `minmax` stretches the range over all channels; colour is never inverted.
  *
  * @throws RangeError when a fixed window's width is below 1 (a configuration error)
@@ -58,8 +61,12 @@ export function toDisplayImage(frame: ModalityFrame, spec: WindowingSpec): Displ
   const window = chooseWindow(frame, spec);
   if (window !== undefined) {
     windowInto(src, out, window);
+  } else if (frame.samplesPerPixel === 1 && spec.kind === 'dicom' && frame.voiLut !== undefined) {
+    applyLut(src, out, frame.voiLut);
+    const max = 2 ** frame.voiLut.bits - 1;
+    for (let i = 0; i < out.length; i++) out[i] = Math.min(1, (out[i] as number) / max);
   } else if (frame.samplesPerPixel === 3 && spec.kind === 'dicom') {
-    const max = 2 ** frame.info.bitsStored - 1;
+    const max = frame.sampleMax ?? 2 ** frame.info.bitsStored - 1;
     for (let i = 0; i < src.length; i++) out[i] = Math.min(1, Math.max(0, (src[i] as number) / max));
   } else {
     stretchInto(src, out);

@@ -6,7 +6,9 @@ import dcmjs from 'dcmjs';
 
 import { AppError } from '../errors.js';
 import { isArrayBuffer, preparePart10 } from './part10.js';
-import { isNativeTransferSyntax } from './transfer-syntax.js';
+import { readPalette, readSequenceLut } from './lut.js';
+import type { LookupTable, PaletteLuts } from './lut.js';
+import { isBigEndianTransferSyntax, isNativeTransferSyntax } from './transfer-syntax.js';
 import type { DicomImageInfo, DicomLimits, VoiWindow } from './types.js';
 
 // dcmjs logs recoverable oddities (odd VRs, truncated values) to the console through loglevel.
@@ -42,8 +44,12 @@ export interface PixelModule {
   readonly rescaleIntercept: number;
   /** Window from the file (first value when several), undefined when absent or unusable. */
   readonly window: VoiWindow | undefined;
-  /** A Modality LUT Sequence is present (a lookup table we do not apply). */
-  readonly hasModalityLutSequence: boolean;
+  /** First item of the Modality LUT Sequence (0028,3000); when present it replaces the rescale. */
+  readonly modalityLut: LookupTable | undefined;
+  /** First item of the VOI LUT Sequence (0028,3010); undefined when absent or unusable. */
+  readonly voiLut: LookupTable | undefined;
+  /** The Red/Green/Blue Palette Color LUTs; read only for PALETTE COLOR images. */
+  readonly palette: PaletteLuts | undefined;
   /** Native Pixel Data bytes, in the file's byte order; undefined when absent or encapsulated. */
   readonly pixelData: Uint8Array | undefined;
   /** VR of Pixel Data: 'OB' or 'OW' (for big endian, OW 8-bit data is byte-swapped per word). */
@@ -153,6 +159,9 @@ function readPixelModule(ds: Dataset, raw: RawDict, transferSyntaxUid: string): 
     throw new AppError('DICOM_INVALID', 'RescaleSlope/RescaleIntercept (0028,1053/1052) are not usable numbers.');
   }
   const pixelElement = raw[TAG_PIXEL_DATA];
+  const photometricInterpretation = photometric.trim().toUpperCase();
+  const signed = pixelRepresentation === 1;
+  const littleEndian = !isBigEndianTransferSyntax(transferSyntaxUid);
   const encapsulated = !isNativeTransferSyntax(transferSyntaxUid);
   return {
     transferSyntaxUid,
@@ -165,17 +174,32 @@ function readPixelModule(ds: Dataset, raw: RawDict, transferSyntaxUid: string): 
     highBit,
     pixelRepresentation,
     planarConfiguration,
-    photometricInterpretation: photometric.trim().toUpperCase(),
+    photometricInterpretation,
     rescaleSlope,
     rescaleIntercept,
     window: readWindow(ds),
-    hasModalityLutSequence: Array.isArray(ds['ModalityLUTSequence']) && ds['ModalityLUTSequence'].length > 0,
+    modalityLut: readSequenceLut(ds, 'ModalityLUTSequence', '0028,3000', signed, littleEndian),
+    voiLut: readVoiLut(ds, signed, littleEndian),
+    palette: photometricInterpretation === 'PALETTE COLOR' ? readPalette(ds, signed, littleEndian) : undefined,
     pixelData: pixelElement === undefined || encapsulated ? undefined : concatBuffers(pixelElement.Value),
     pixelDataVr: pixelElement?.vr,
     encapsulated,
     encapsulatedItems: pixelElement === undefined || !encapsulated ? undefined : pixelElement.Value.filter(isArrayBuffer).map((b) => new Uint8Array(b)),
     floatPixelData: raw[TAG_FLOAT_PIXEL_DATA] !== undefined || raw[TAG_DOUBLE_PIXEL_DATA] !== undefined,
   };
+}
+
+/**
+ * A VOI LUT is optional display advice: an unusable one is ignored (as an unusable window is)
+ * rather than making the image undecodable.
+ */
+function readVoiLut(ds: Dataset, signed: boolean, littleEndian: boolean): LookupTable | undefined {
+  try {
+    return readSequenceLut(ds, 'VOILUTSequence', '0028,3010', signed, littleEndian);
+  } catch (err) {
+    if (err instanceof AppError) return undefined;
+    throw err;
+  }
 }
 
 /** First window of the file; PS3.3 C.11.2.1.2 requires width ≥ 1 for LINEAR and > 0 otherwise. */

@@ -7,6 +7,7 @@
 import { AppError } from '../errors.js';
 import { assertSupportedSyntax, codestreamFamily, decodeEncapsulatedFrame, encapsulatedFrames } from './codecs/index.js';
 import type { DecodedPhotometric } from './codecs/index.js';
+import { applyLut } from './lut.js';
 import { DEFAULT_DICOM_LIMITS } from './parse.js';
 import type { ParsedDicom, PixelModule } from './parse.js';
 import { readNativeFrame } from './pixels-native.js';
@@ -94,9 +95,6 @@ function checkDecodable(px: PixelModule, limits: DicomLimits): Layout {
   const photometric = px.photometricInterpretation;
   const samplesPerPixel = checkPhotometric(px);
   checkBits(px, photometric);
-  if (px.hasModalityLutSequence && samplesPerPixel === 1) {
-    throw new AppError('DICOM_UNSUPPORTED', 'A Modality LUT Sequence (0028,3000) is not supported; only RescaleSlope/RescaleIntercept.');
-  }
   const pixelsPerFrame = px.rows * px.columns;
   const declaredSamples = pixelsPerFrame * samplesPerPixel * px.numberOfFrames;
   if (declaredSamples > limits.maxPixels) {
@@ -140,14 +138,14 @@ function nativeLayout(px: PixelModule, pixelsPerFrame: number, samplesPerPixel: 
 
 function checkPhotometric(px: PixelModule): 1 | 3 {
   const photometric = px.photometricInterpretation;
-  if (MONOCHROME.has(photometric)) {
+  if (MONOCHROME.has(photometric) || photometric === 'PALETTE COLOR') {
     if (px.samplesPerPixel !== 1) throw new AppError('DICOM_INVALID', `${photometric} requires SamplesPerPixel 1, not ${px.samplesPerPixel}.`);
     return 1;
   }
   const j2k = codestreamFamily(px.transferSyntaxUid) === 'jpeg2000';
   if (!COLOUR.has(photometric) && !(j2k && J2K_COLOUR.has(photometric))) {
     const j2kNote = j2k ? ', and YBR_RCT, YBR_ICT with JPEG 2000' : '';
-    throw new AppError('DICOM_UNSUPPORTED', `PhotometricInterpretation ${photometric} is not supported (MONOCHROME1, MONOCHROME2, RGB, YBR_FULL, YBR_FULL_422 are${j2kNote}).`);
+    throw new AppError('DICOM_UNSUPPORTED', `PhotometricInterpretation ${photometric} is not supported (MONOCHROME1, MONOCHROME2, PALETTE COLOR, RGB, YBR_FULL, YBR_FULL_422 are${j2kNote}).`);
   }
   if (px.samplesPerPixel !== 3) throw new AppError('DICOM_INVALID', `${photometric} requires SamplesPerPixel 3, not ${px.samplesPerPixel}.`);
   if (photometric === 'YBR_FULL_422' && !px.encapsulated) {
@@ -167,6 +165,9 @@ function checkBits(px: PixelModule, photometric: string): void {
   if (bitsStored < 1 || bitsStored > bitsAllocated || highBit < bitsStored - 1 || highBit >= bitsAllocated) {
     throw new AppError('DICOM_INVALID', `BitsStored ${bitsStored} / HighBit ${highBit} are inconsistent with BitsAllocated ${bitsAllocated}.`);
   }
+  if (photometric === 'PALETTE COLOR' && bitsAllocated !== 8 && bitsAllocated !== 16) {
+    throw new AppError('DICOM_INVALID', `PALETTE COLOR requires BitsAllocated 8 or 16, not ${bitsAllocated}.`);
+  }
   if (bitsAllocated === 1 && !MONOCHROME.has(photometric)) {
     throw new AppError('DICOM_INVALID', `BitsAllocated 1 is only valid for monochrome images, not ${photometric}.`);
   }
@@ -179,15 +180,28 @@ function readStoredFrame(px: PixelModule, layout: Layout, frameIndex: number): S
   if (layout.kind === 'encapsulated') return decodeEncapsulatedFrame(layout.frames[frameIndex] as Uint8Array, px);
   const values = readNativeFrame(px, layout, frameIndex);
   const p = px.photometricInterpretation;
+  if (p === 'PALETTE COLOR') return { values, photometric: 'MONOCHROME2' }; // indices; the palette is applied later
   return { values, photometric: p === 'MONOCHROME1' || p === 'MONOCHROME2' || p === 'RGB' ? p : 'YBR_FULL' };
 }
 
 function toModalityFrame(parsed: ParsedDicom, layout: Layout, frameIndex: number): ModalityFrame {
   const px = parsed.pixels;
   const stored = readStoredFrame(px, layout, frameIndex);
+  const base = { info: parsed.info, frameIndex, rows: px.rows, columns: px.columns, invert: px.photometricInterpretation === 'MONOCHROME1' };
+  if (px.palette !== undefined) {
+    // PALETTE COLOR (PS3.3 C.7.6.3.1.5): each stored index becomes R, G, B through the three tables.
+    const values = new Float32Array(stored.values.length * 3);
+    applyLut(stored.values, values, px.palette.red, 0, 3);
+    applyLut(stored.values, values, px.palette.green, 1, 3);
+    applyLut(stored.values, values, px.palette.blue, 2, 3);
+    return { ...base, samplesPerPixel: 3, values, window: undefined, invert: false, sampleMax: px.palette.maxValue };
+  }
   const values = new Float32Array(stored.values.length);
   const monochrome = layout.samplesPerPixel === 1;
-  if (monochrome) {
+  if (monochrome && px.modalityLut !== undefined) {
+    // PS3.3 C.11.1: a Modality LUT Sequence and a rescale are mutually exclusive; the LUT wins.
+    applyLut(stored.values, values, px.modalityLut);
+  } else if (monochrome) {
     const { rescaleSlope: slope, rescaleIntercept: intercept } = px;
     // Computed in double precision, as PS3.3 C.11.1.1.2 defines it, then stored as Float32.
     for (let i = 0; i < stored.values.length; i++) values[i] = (stored.values[i] as number) * slope + intercept;
@@ -197,14 +211,11 @@ function toModalityFrame(parsed: ParsedDicom, layout: Layout, frameIndex: number
     ybrFullToRgb(stored.values, values, px.bitsStored);
   }
   return {
-    info: parsed.info,
-    frameIndex,
-    rows: px.rows,
-    columns: px.columns,
+    ...base,
     samplesPerPixel: layout.samplesPerPixel,
     values,
     window: monochrome ? px.window : undefined,
-    invert: px.photometricInterpretation === 'MONOCHROME1',
+    voiLut: monochrome ? px.voiLut : undefined,
   };
 }
 

@@ -44,6 +44,19 @@ export interface VoiWindow {
 }
 
 /**
+ * A lookup table from the header (Modality or VOI LUT Sequence, Palette Color LUT): input
+ * `firstMapped + i` maps to `data[i]`; inputs outside are clamped to the first/last entry.
+ */
+export interface LookupTable {
+  /** First input value mapped (LUT Descriptor value 2). */
+  readonly firstMapped: number;
+  /** Bits per entry (LUT Descriptor value 3): the output range is 0 … 2^bits − 1. */
+  readonly bits: number;
+  /** The entries; length is the descriptor's number of entries (0 there means 65536). */
+  readonly data: Uint16Array;
+}
+
+/**
  * One decoded frame after the Modality LUT (rescale slope/intercept: CT values are HU),
  * before VOI and before MONOCHROME1 inversion. Colour frames are interleaved RGB.
  */
@@ -58,6 +71,13 @@ export interface ModalityFrame {
   readonly window: VoiWindow | undefined;
   /** True for MONOCHROME1: low values are displayed bright. */
   readonly invert: boolean;
+  /** VOI LUT Sequence from the file (first item), used by `dicom` windowing when there is no window. */
+  readonly voiLut?: LookupTable | undefined;
+  /**
+   * Colour frames: the largest value a sample can take (PALETTE COLOR: 2^LUT bits − 1). When
+   * absent it is 2^BitsStored − 1.
+   */
+  readonly sampleMax?: number | undefined;
 }
 
 /** How to map modality values to display intensity; chosen by the model manifest. */

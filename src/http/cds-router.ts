@@ -31,8 +31,12 @@ export interface CdsRouterDeps {
   readonly contextFor: (service: CdsService, request: CdsRequest, log: Logger) => HandlerContext;
 }
 
-/** Checks the JWT against `aud` = the exact URL that was called (public base + path). */
-function authenticate(deps: CdsRouterDeps): RequestHandler {
+/**
+ * Checks the JWT against `aud` = the exact URL that was called (public base + path).
+ *
+ * @param deps - the verifier (undefined in loopback-only development mode) and public base URL
+ */
+export function authenticate(deps: Pick<CdsRouterDeps, 'verifier' | 'publicBaseUrl'>): RequestHandler {
   return (req, res, next) => {
     if (deps.verifier === undefined) {
       next();

@@ -12,6 +12,8 @@ import type { CdsAction, CdsCard } from '../cds/types.js';
 import {
   BODY_PART_SNOMED,
   DEVICE_IDENTIFIER_SYSTEM,
+  PROFILES,
+  RESOURCE_KEY_SYSTEM,
   OVERRIDE_REASON_SYSTEM,
   PROJECT_CODES,
   RESULT_IDENTIFIER_SYSTEM,
@@ -114,6 +116,20 @@ function conclusionOf(input: RenderInput): string {
 }
 
 /**
+ * The card's links: the plain viewer link (absolute) and the SMART app (type `smart`, with the
+ * study in `appContext`, a string by the 2.0 spec: we send JSON so the app can parse it).
+ */
+function cardLinks(input: RenderInput): { label: string; url: string; type: 'absolute' | 'smart'; appContext?: string }[] | null {
+  const links: { label: string; url: string; type: 'absolute' | 'smart'; appContext?: string }[] = [];
+  if (input.viewerUrl !== undefined) links.push({ label: 'Open the study in the image viewer', url: input.viewerUrl, type: 'absolute' });
+  if (input.smartViewer !== undefined) {
+    const appContext = JSON.stringify({ imagingStudy: input.subject.imagingStudyReference, studyInstanceUid: input.subject.studyInstanceUid });
+    links.push({ label: input.smartViewer.label, url: input.smartViewer.url, type: 'smart', appContext });
+  }
+  return links.length === 0 ? null : links;
+}
+
+/**
  * Renders the card and resources for one study + model.
  *
  * @param templates - compiled templates
@@ -133,7 +149,7 @@ export function renderResult(templates: TemplateSet, input: RenderInput): Render
     device: `Device/${deviceId}`,
     observations: [] as { reference: string }[],
   };
-  const systems = { result: RESULT_IDENTIFIER_SYSTEM, device: DEVICE_IDENTIFIER_SYSTEM };
+  const systems = { result: RESULT_IDENTIFIER_SYSTEM, device: DEVICE_IDENTIFIER_SYSTEM, key: RESOURCE_KEY_SYSTEM };
   const bodySite = series.bodyPart === undefined ? undefined : BODY_PART_SNOMED[series.bodyPart.toUpperCase()];
 
   const observations = input.findings.map((f) => {
@@ -144,6 +160,7 @@ export function renderResult(templates: TemplateSet, input: RenderInput): Render
       id,
       identifier: `${resultKey}|${f.key}`,
       systems,
+      profiles: PROFILES,
       refs,
       codes: f.codes,
       display: f.display,
@@ -188,6 +205,7 @@ export function renderResult(templates: TemplateSet, input: RenderInput): Render
       ids: { report: reportId },
       identifiers: { report: resultKey },
       systems,
+      profiles: PROFILES,
       refs,
       issued: input.issued,
       conclusion,
@@ -218,6 +236,7 @@ export function renderResult(templates: TemplateSet, input: RenderInput): Render
     'provenance.json',
     templates.render('provenance.json', {
       id: uuidV5(`provenance|${resultKey}`),
+      keySystem: RESOURCE_KEY_SYSTEM,
       targets: [{ reference: `DiagnosticReport/${reportId}` }, ...refs.observations],
       issued: input.issued,
       refs,
@@ -240,7 +259,7 @@ export function renderResult(templates: TemplateSet, input: RenderInput): Render
       source: { label: `Imaging AI: ${model.name} ${model.version}`.slice(0, 200), topic: PROJECT_CODES.aiAlgorithm },
       actions,
       overrideReasons: OVERRIDE_REASONS,
-      links: input.viewerUrl === undefined ? null : [{ label: 'Open the study in the image viewer', url: input.viewerUrl, type: 'absolute' }],
+      links: cardLinks(input),
     }),
   );
   const checked = cardSchema.safeParse(card);

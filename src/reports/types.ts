@@ -42,6 +42,11 @@ export interface RenderInput {
   readonly issued: string;
   /** Image viewer link (a SMART app or plain URL), when configured. */
   readonly viewerUrl: string | undefined;
+  /**
+   * A SMART app (e.g. a viewer) to launch with the study in `appContext`, when configured. The
+   * URL is the app's launch URL; the EHR adds `launch` and `iss` (CDS Hooks 2.0 § Link).
+   */
+  readonly smartViewer?: { readonly url: string; readonly label: string } | undefined;
 }
 
 export interface RenderedResult {

@@ -62,6 +62,8 @@ export function sampleFiles(): string[] {
 export interface StackOptions {
   /** Extra environment for the service config (e.g. trusted issuers). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Extra environment that needs the started servers' URLs (applied after `env`). */
+  readonly envFor?: (servers: { readonly fhirBaseUrl: string; readonly dicomWebRoot: string }) => Readonly<Record<string, string>>;
   /** Which fixture files to upload (default: all). */
   readonly files?: readonly string[];
 }
@@ -104,6 +106,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         LOG_LEVEL: 'debug',
         BODY_LIMIT: '1mb',
         ...options.env,
+        ...options.envFor?.({ fhirBaseUrl: fhir.baseUrl, dicomWebRoot: orthanc.dicomWebRoot }),
       });
       const sink = new PassThrough();
       sink.on('data', (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter((l) => l !== '')));

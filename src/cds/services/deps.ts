@@ -2,7 +2,16 @@
  * What the CDS services need from the layers below, as plain functions and data.
  */
 import type { StudyAnalysis, StudyToAnalyse } from '../../analysis/types.js';
+import type { Logger } from '../../logging.js';
 import type { TemplateSet } from '../../reports/engine.js';
+import type { RenderedResult } from '../../reports/types.js';
+
+/**
+ * Where the result hook hands its rendered results after answering: the results index for
+ * GET /results/… and, when configured, background write-back. Must return at once and never
+ * throw (it runs on the answer's path).
+ */
+export type ResultSink = (imagingStudyId: string, results: readonly RenderedResult[], log: Logger) => void;
 
 export interface ServiceDeps {
   /** The analysis use case (cache included). */
@@ -10,6 +19,10 @@ export interface ServiceDeps {
   readonly templates: TemplateSet;
   readonly defaultDicomWebRoot: string | undefined;
   readonly viewerUrl: string | undefined;
+  /** A SMART app launched with the study in appContext, when configured. */
+  readonly smartViewer?: { readonly url: string; readonly label: string } | undefined;
+  /** Receives the result hook's rendered results; undefined when nothing listens. */
+  readonly resultSink?: ResultSink | undefined;
   /** A prior study this recent, of the same body region, is "a very recent equivalent study". */
   readonly recentStudyDays: number;
   /** How far back order hooks look for prior relevant studies. */

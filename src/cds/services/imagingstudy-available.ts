@@ -8,7 +8,7 @@ import { AppError } from '../../errors.js';
 import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../terminology.js';
 import { contextSchemas, parseContext } from '../request-schema.js';
 import type { CdsService } from '../service.js';
-import { resultCard } from '../study-cards.js';
+import { renderStudyResult } from '../study-cards.js';
 import { studyToAnalyse } from '../study-input.js';
 import type { ServiceDeps } from './deps.js';
 
@@ -39,7 +39,11 @@ export function imagingStudyAvailableService(deps: ServiceDeps): CdsService {
       }
       const analysis = await deps.analyse(await studyToAnalyse(study, entries, data, deps.defaultDicomWebRoot));
       log.info({ results: analysis.results.length, skipped: analysis.skipped.map((s) => s.reason), fromCache: analysis.fromCache }, 'study analysed');
-      return { cards: analysis.results.map((r) => resultCard(deps, study, r, { patientId: ctx.patientId, serviceRequestId: ctx.serviceRequestId })) };
+      const rendered = analysis.results.map((r) => renderStudyResult(deps, study, r, { patientId: ctx.patientId, serviceRequestId: ctx.serviceRequestId }));
+      // After rendering, before answering: the sink only records and schedules (write-back runs
+      // in the background), so the answer is not delayed by the FHIR server.
+      if (rendered.length > 0) deps.resultSink?.(ctx.imagingStudyId, rendered, log);
+      return { cards: rendered.map((r) => r.card) };
     },
   };
 }

@@ -47,6 +47,7 @@ export function decodeJpeg2000(data: Uint8Array, frame: FrameDescriptor): CodecO
 function photometricAfterDecode(frame: FrameDescriptor): DecodedPhotometric {
   const p = frame.photometricInterpretation;
   if (p === 'MONOCHROME1' || p === 'MONOCHROME2') return p;
+  if (p === 'PALETTE COLOR') return 'MONOCHROME2'; // indices; pixels.ts applies the palette
   // YBR_FULL(_422) coded without an MCT stays YBR; RGB, YBR_RCT and YBR_ICT come out as RGB.
   return p === 'YBR_FULL' || p === 'YBR_FULL_422' ? 'YBR_FULL' : 'RGB';
 }

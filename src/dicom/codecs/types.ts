@@ -43,5 +43,7 @@ export interface DecodedFrame {
 export function declaredPhotometric(frame: FrameDescriptor): DecodedPhotometric {
   const p = frame.photometricInterpretation;
   if (p === 'MONOCHROME1' || p === 'MONOCHROME2' || p === 'RGB') return p;
+  // Palette indices are one grey-like component to a codec; pixels.ts applies the palette.
+  if (p === 'PALETTE COLOR') return 'MONOCHROME2';
   return 'YBR_FULL';
 }

@@ -12,6 +12,10 @@ function modality(spec: ImageSpec, syntax: Syntax = 'explicit-le'): number[] {
   return decodeFrames(parseDicom(buildImage(spec, syntax))).flatMap((f) => Array.from(f.values));
 }
 
+function modalityOf(file: Uint8Array): number[] {
+  return decodeFrames(parseDicom(file)).flatMap((f) => Array.from(f.values));
+}
+
 const window = (center: string, width: string, fn?: string): Element[] => [
   { tag: 0x00281050, vr: 'DS', value: center },
   { tag: 0x00281051, vr: 'DS', value: width },
@@ -136,13 +140,30 @@ describe('the Modality LUT and VOI attributes', () => {
     expect(frame?.invert).toBe(true);
   });
 
-  it('refuses a Modality LUT Sequence rather than ignore it', () => {
-    const lut = sequenceValue([[{ tag: 0x00283002, vr: 'US', value: [2, 0, 16] }, { tag: 0x00283006, vr: 'US', value: [0, 1] }]]);
+  it('applies a Modality LUT Sequence instead of the rescale, re-reading a US first value as signed', () => {
+    // Implicit VR leaves LUT Descriptor as US: 0xFFFF is −1 because PixelRepresentation is 1.
+    const lut = sequenceValue([[{ tag: 0x00283002, vr: 'US', value: [3, 0xffff, 16] }, { tag: 0x00283006, vr: 'US', value: [7, 8, 9] }]], 'implicit-le');
+    const rescale = [{ tag: 0x00281052, vr: 'DS', value: '-100' }];
+    const file = buildImage({ ...base, pixels: u16le([-5, 0, 1000]), extra: [...rescale, { tag: 0x00283000, vr: 'SQ', value: lut }] }, 'implicit-le');
+    expect(modalityOf(file)).toEqual([7, 8, 9]);
+  });
+
+  it('refuses a Modality LUT Sequence whose data is shorter than its descriptor', () => {
+    const lut = sequenceValue([[{ tag: 0x00283002, vr: 'US', value: [4, 0, 16] }, { tag: 0x00283006, vr: 'US', value: [0, 1] }]]);
     const file = buildImage({ ...base, extra: [{ tag: 0x00283000, vr: 'SQ', value: lut }] });
     expect(thrown(() => decodeFrames(parseDicom(file)))).toMatchObject({
-      code: 'DICOM_UNSUPPORTED',
-      message: 'A Modality LUT Sequence (0028,3000) is not supported; only RescaleSlope/RescaleIntercept.',
+      code: 'DICOM_INVALID',
+      message: 'The LUT Data of ModalityLUTSequence (0028,3000) has 2 entries, fewer than the 4 its descriptor declares.',
     });
+  });
+
+  it('keeps a VOI LUT Sequence for display, and ignores an unusable one rather than fail decoding', () => {
+    const good = sequenceValue([[{ tag: 0x00283002, vr: 'US', value: [2, 0, 8] }, { tag: 0x00283006, vr: 'US', value: [0, 255] }]]);
+    const bad = sequenceValue([[{ tag: 0x00283002, vr: 'US', value: [2, 0] }]]);
+    const [withLut] = decodeFrames(parseDicom(buildImage({ ...base, extra: [{ tag: 0x00283010, vr: 'SQ', value: good }] })));
+    const [withBad] = decodeFrames(parseDicom(buildImage({ ...base, extra: [{ tag: 0x00283010, vr: 'SQ', value: bad }] })));
+    expect(withLut?.voiLut).toEqual({ firstMapped: 0, bits: 8, data: Uint16Array.of(0, 255) });
+    expect(withBad?.voiLut).toBeUndefined();
   });
 
   it('refuses a RescaleSlope of 0', () => {
@@ -153,9 +174,46 @@ describe('the Modality LUT and VOI attributes', () => {
   });
 });
 
+/** Red/Green/Blue descriptors and segmented data (a single discrete segment each), as in pydicom's spring.dcm. */
+function segmentedPalette(): Element[] {
+  return [0, 1, 2].flatMap((c) => [
+    { tag: 0x00281101 + c, vr: 'US', value: [256, 0, 8] },
+    { tag: 0x00281221 + c, vr: 'OW', value: u16le([0, 1, 0xff]) },
+  ]);
+}
+
+/** A 4-entry 8-bit palette starting at index 1; entries packed two per OW word as PS3.3 C.7.6.3.1.6 stores them. */
+function packedPalette(words: (entries: number[]) => Uint8Array): Element[] {
+  const tables = [[10, 20, 30, 40], [50, 60, 70, 80], [90, 100, 110, 120]];
+  return tables.flatMap((entries, c) => [
+    { tag: 0x00281101 + c, vr: 'US', value: [4, 1, 8] },
+    { tag: 0x00281201 + c, vr: 'OW', value: words(entries) },
+  ]);
+}
+
+describe('PALETTE COLOR', () => {
+  const spec = { rows: 1, columns: 3, bitsAllocated: 8, photometric: 'PALETTE COLOR', pixels: Uint8Array.of(0, 2, 9, 0) };
+
+  it('maps 8-bit packed entries in little and big endian to RGB, clamping indices outside the table', () => {
+    const le = packedPalette((e) => Uint8Array.from(e));
+    // Big endian OW swaps the two bytes of each word.
+    const be = packedPalette((e) => Uint8Array.of(e[1] as number, e[0] as number, e[3] as number, e[2] as number));
+    const expected = [10, 50, 90, 20, 60, 100, 40, 80, 120];
+    expect(modalityOf(buildImage({ ...spec, extra: le }))).toEqual(expected);
+    expect(modalityOf(buildImage({ ...spec, extra: be }, 'explicit-be'))).toEqual(expected);
+  });
+
+  it('gives an RGB frame whose sample range is the palette depth, never inverted', () => {
+    const [frame] = decodeFrames(parseDicom(buildImage({ ...spec, extra: packedPalette((e) => Uint8Array.from(e)) })));
+    expect(frame).toMatchObject({ samplesPerPixel: 3, sampleMax: 255, invert: false, window: undefined });
+  });
+});
+
 describe('pixel formats outside what we decode are refused precisely', () => {
   const cases: readonly (readonly [string, ImageSpec, string, string])[] = [
-    ['PALETTE COLOR', { rows: 1, columns: 1, bitsAllocated: 8, photometric: 'PALETTE COLOR', pixels: Uint8Array.of(1, 0) }, 'DICOM_UNSUPPORTED', 'PhotometricInterpretation PALETTE COLOR is not supported (MONOCHROME1, MONOCHROME2, RGB, YBR_FULL, YBR_FULL_422 are).'],
+    ['YBR_PARTIAL_420', { rows: 1, columns: 2, bitsAllocated: 8, samplesPerPixel: 3, photometric: 'YBR_PARTIAL_420', pixels: new Uint8Array(6) }, 'DICOM_UNSUPPORTED', 'PhotometricInterpretation YBR_PARTIAL_420 is not supported (MONOCHROME1, MONOCHROME2, PALETTE COLOR, RGB, YBR_FULL, YBR_FULL_422 are).'],
+    ['PALETTE COLOR without tables', { rows: 1, columns: 1, bitsAllocated: 8, photometric: 'PALETTE COLOR', pixels: Uint8Array.of(1, 0) }, 'DICOM_INVALID', 'The Red Palette Color Lookup Table Descriptor must have 3 numbers.'],
+    ['segmented PALETTE COLOR', { rows: 1, columns: 1, bitsAllocated: 8, photometric: 'PALETTE COLOR', pixels: Uint8Array.of(1, 0), extra: segmentedPalette() }, 'DICOM_UNSUPPORTED', 'Segmented Palette Color Lookup Tables (0028,1221-1223) are not supported; only the plain tables (0028,1201-1203) are.'],
     ['BitsAllocated 12', { rows: 1, columns: 2, bitsAllocated: 12, pixels: Uint8Array.of(1, 2, 3, 4) }, 'DICOM_UNSUPPORTED', 'BitsAllocated 12 is not supported (1, 8, 16 and 32 are).'],
     ['BitsStored above BitsAllocated', { rows: 1, columns: 2, bitsAllocated: 8, bitsStored: 9, highBit: 8, pixels: Uint8Array.of(1, 2) }, 'DICOM_INVALID', 'BitsStored 9 / HighBit 8 are inconsistent with BitsAllocated 8.'],
     ['RGB with one sample', { rows: 1, columns: 2, bitsAllocated: 8, photometric: 'RGB', pixels: Uint8Array.of(1, 2) }, 'DICOM_INVALID', 'RGB requires SamplesPerPixel 3, not 1.'],

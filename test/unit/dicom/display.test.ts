@@ -134,3 +134,23 @@ describe('toDisplayImage', () => {
     }
   });
 });
+
+describe('the VOI LUT Sequence in display', () => {
+  // 12-bit table from −2: inputs −5, −2, 0, 100 → indices 0 (clamped), 0, 2, 3 (clamped to the last).
+  const voiLut = { firstMapped: -2, bits: 12, data: Uint16Array.of(0, 1365, 2730, 4095) };
+  const withLut = (window?: VoiWindow): ModalityFrame => ({ ...frame([-5, -2, 0, 100], window === undefined ? {} : { window }), voiLut });
+
+  it('maps through the table and scales by 2^bits − 1 when the file has no window', () => {
+    expect(Array.from(toDisplayImage(withLut(), { kind: 'dicom' }).data)).toEqual(Array.from(Float32Array.of(0, 0, 2730 / 4095, 1)));
+  });
+
+  it('prefers the file window over the table, and ignores both for fixed and minmax windowing', () => {
+    const window: VoiWindow = { center: 0.5, width: 1, fn: 'LINEAR' };
+    expect(Array.from(toDisplayImage(withLut(window), { kind: 'dicom' }).data)).toEqual([0, 0, 0, 1]); // threshold at c − 0.5 = 0
+    expect(Array.from(toDisplayImage(withLut(), { kind: 'minmax' }).data)).toEqual(Array.from(Float32Array.of(0, 3 / 105, 5 / 105, 1)));
+  });
+
+  it('inverts a MONOCHROME1 frame after the table', () => {
+    expect(Array.from(toDisplayImage({ ...withLut(), invert: true }, { kind: 'dicom' }).data)).toEqual(Array.from(Float32Array.of(1, 1, 1 - Math.fround(2730 / 4095), 0)));
+  });
+});

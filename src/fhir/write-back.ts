@@ -1,0 +1,108 @@
+/**
+ * Write-back: POSTs a transaction Bundle of preliminary AI results to a configured FHIR server.
+ *
+ * Plain fetch rather than fhir-kit-client: a transaction is one POST, and fetch lets this module
+ * refuse redirects (a redirect could carry the service's own token elsewhere) and bound the time.
+ * The bearer token is the service's own (WRITEBACK_BEARER_TOKEN), never a CDS client's; it is
+ * used here only, and no error message or log line contains it.
+ *
+ * Idempotency is the Bundle's job (conditional creates keyed on deterministic ids, see
+ * src/reports/result-bundle.ts), so a failed attempt can simply be tried again.
+ */
+import type { Bundle } from 'fhir/r4.js';
+import { AppError } from '../errors.js';
+import { parseFhirBase } from './references.js';
+
+/** Options of {@link createFhirWriter}. */
+export interface FhirWriterOptions {
+  /** FHIR server base; the caller has checked it against the allow-list. */
+  readonly baseUrl: string;
+  /** The service's own token for that server, when it needs one. */
+  readonly bearerToken?: string | undefined;
+  /** Time limit for one attempt, body included. */
+  readonly timeoutMs: number;
+  /** Attempts for transient failures (network, timeout, 5xx, 429); default 2. */
+  readonly attempts?: number | undefined;
+  /** Pause between attempts; default 250 ms. */
+  readonly retryDelayMs?: number | undefined;
+  /** Injected for tests; default global fetch. */
+  readonly fetch?: typeof fetch | undefined;
+}
+
+/** What the server did with each entry. */
+export interface WriteOutcome {
+  /** `Type/id` as the server stored it, with the entry's HTTP status (201 created, 200 matched). */
+  readonly entries: readonly { readonly status: string; readonly location: string | undefined }[];
+  readonly attempts: number;
+}
+
+/** Writes transaction Bundles to one FHIR server. */
+export interface FhirWriter {
+  /**
+   * Sends one transaction Bundle.
+   *
+   * @param bundle - a `transaction` Bundle
+   * @throws AppError `UPSTREAM_FAILED` when every attempt failed or the server refused the Bundle
+   */
+  transaction(bundle: Bundle): Promise<WriteOutcome>;
+}
+
+class Transient extends Error {}
+
+/**
+ * Creates a writer for one server.
+ *
+ * @param options - base URL, token, timeout, retries
+ * @throws AppError `OUTBOUND_NOT_ALLOWED` when `baseUrl` is not a plain absolute http(s) URL
+ */
+export function createFhirWriter(options: FhirWriterOptions): FhirWriter {
+  const base = parseFhirBase(options.baseUrl).href;
+  const attempts = Math.max(1, options.attempts ?? 2);
+  const delayMs = options.retryDelayMs ?? 250;
+  const doFetch = options.fetch ?? fetch;
+  const headers: Record<string, string> = { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' };
+  if (options.bearerToken !== undefined && options.bearerToken !== '') headers.authorization = `Bearer ${options.bearerToken}`;
+
+  async function attempt(body: string): Promise<WriteOutcome['entries']> {
+    let res: Response;
+    try {
+      res = await doFetch(base, { method: 'POST', headers, body, redirect: 'error', signal: AbortSignal.timeout(options.timeoutMs) });
+    } catch (err) {
+      // Only the error's name: messages of fetch failures can echo the request.
+      throw new Transient(`the FHIR server could not be reached (${err instanceof Error ? err.name : 'error'})`);
+    }
+    let json: unknown;
+    try {
+      json = await res.json();
+    } catch {
+      json = undefined;
+    }
+    if (res.status >= 500 || res.status === 429) throw new Transient(`the FHIR server answered ${res.status}`);
+    const bundle = json as Bundle | undefined;
+    if (!res.ok || bundle?.resourceType !== 'Bundle' || bundle.type !== 'transaction-response') {
+      throw new AppError('UPSTREAM_FAILED', `the FHIR server refused the write-back transaction (HTTP ${res.status}${bundle?.resourceType === 'Bundle' ? '' : `, ${String((json as { resourceType?: unknown } | undefined)?.resourceType ?? 'no resource')}`})`);
+    }
+    const entries = (bundle.entry ?? []).map((e) => ({ status: e.response?.status ?? '', location: e.response?.location }));
+    const failed = entries.find((e) => !/^2\d\d/.test(e.status));
+    if (failed !== undefined) throw new AppError('UPSTREAM_FAILED', `the FHIR server answered an entry of the write-back transaction with ${failed.status}`);
+    return entries;
+  }
+
+  return {
+    async transaction(bundle) {
+      if (bundle.type !== 'transaction') throw new TypeError('write-back needs a transaction Bundle');
+      const body = JSON.stringify(bundle);
+      let last: Error | undefined;
+      for (let n = 1; n <= attempts; n += 1) {
+        try {
+          return { entries: await attempt(body), attempts: n };
+        } catch (err) {
+          if (!(err instanceof Transient)) throw err;
+          last = err;
+          if (n < attempts) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        }
+      }
+      throw new AppError('UPSTREAM_FAILED', `write-back failed after ${attempts} attempt(s): ${last?.message ?? 'unknown'}`);
+    },
+  };
+}
