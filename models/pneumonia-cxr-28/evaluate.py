@@ -306,18 +306,21 @@ def main():
         ],
     }
     manifest['templates'] = {'card': 'classification-card', 'report': 'classification-report'}
+    # The card shows manifest.metrics to physicians: it must be the number for images as the
+    # service feeds them (whole image, area-averaged), not the MedMNIST centre crops.
     manifest['metrics'] = {
-        'dataset': 'PneumoniaMNIST test split (n=624)',
-        'auc': test['auc'], 'auc95': test['auc95'],
-        'accuracy': test['accuracy'], 'accuracy95': test['accuracy95'],
-        'sensitivity': test['sensitivity'], 'sensitivity95': test['sensitivity95'],
-        'specificity': test['specificity'], 'specificity95': test['specificity95'],
-        'accuracyAt05Argmax': test['accuracy_at_0.5_argmax'],
-        'eceBeforeTemperature': test['ece15_before_temperature'],
-        'eceAfterTemperature': test['ece15_after_temperature'],
-        'domainCheck': {'dataset': 'Kermany ChestXRay2017 test, 224x224 area-averaged to 28x28 (n=624)',
-                        'auc': dom['auc'], 'auc95': dom['auc95'], 'accuracy': dom['accuracy'],
-                        'sensitivity': dom['sensitivity'], 'specificity': dom['specificity']},
+        'dataset': 'Kermany ChestXRay2017 test split as the service sees it: whole image area-averaged to 28x28 (n=624)',
+        'auc': dom['auc'], 'auc95': dom['auc95'],
+        'accuracy': dom['accuracy'], 'accuracy95': dom['accuracy95'],
+        'sensitivity': dom['sensitivity'], 'sensitivity95': dom['sensitivity95'],
+        'specificity': dom['specificity'], 'specificity95': dom['specificity95'],
+        'eceAfterTemperature': dom['ece15_after_temperature'],
+        'benchmark': {'dataset': 'PneumoniaMNIST test split (n=624), comparable with MedMNIST v2',
+                      'auc': test['auc'], 'auc95': test['auc95'], 'accuracy': test['accuracy'],
+                      'sensitivity': test['sensitivity'], 'specificity': test['specificity'],
+                      'accuracyAt05Argmax': test['accuracy_at_0.5_argmax'],
+                      'eceBeforeTemperature': test['ece15_before_temperature'],
+                      'eceAfterTemperature': test['ece15_after_temperature']},
     }
     # The rounded threshold must still lie in the rounded band (the service checks low <= t <= high).
     lab = manifest['output']['labels'][1]
