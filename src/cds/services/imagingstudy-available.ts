@@ -34,7 +34,9 @@ export function imagingStudyAvailableService(deps: ServiceDeps): CdsService {
       const study = entries.find((r): r is ImagingStudy => r.resourceType === 'ImagingStudy' && r.id === ctx.imagingStudyId);
       if (study === undefined) throw new AppError('DATA_UNAVAILABLE', 'the ImagingStudy named in context.imagingStudyId was not found', { expression: 'context.imagingStudyId' });
       // The study must belong to the patient in context: never analyse or report across patients.
-      if (study.subject.reference !== `Patient/${ctx.patientId}`) {
+      // Relative (`Patient/1`) or absolute (`https://ehr/fhir/Patient/1`) references both count.
+      const subject = study.subject.reference ?? '';
+      if (subject !== `Patient/${ctx.patientId}` && !subject.endsWith(`/Patient/${ctx.patientId}`)) {
         throw new AppError('CDS_BAD_REQUEST', 'the ImagingStudy does not belong to context.patientId', { expression: 'context.patientId' });
       }
       const analysis = await deps.analyse(await studyToAnalyse(study, entries, data, deps.defaultDicomWebRoot));
