@@ -1,11 +1,14 @@
 /**
  * A DICOMweb client (PS3.18): QIDO-RS searches and WADO-RS retrieves over the global fetch.
- * Every call checks the origin allow-list first, runs under a per-attempt timeout and a
- * response size limit, and retries only what is likely transient (5xx, connection failures).
+ * Every call checks the origin allow-list first, waits for one of the origin's request slots
+ * (at most `maxConcurrentPerOrigin` in flight), runs under a per-attempt timeout and a
+ * response size limit (multipart answers are parsed as they stream in, never buffered whole), and retries only what is likely transient (5xx, connection failures).
  * Error messages name the operation, origin and status: never credentials, UIDs or bodies.
  */
 import { AppError } from '../errors.js';
-import { parseMultipart } from './multipart.js';
+import { streamMultipart } from './multipart-stream.js';
+import type { ByteBudget } from './multipart-stream.js';
+import { createOriginLimiter } from './origin-limiter.js';
 import { assertAllowed, authorizationHeader, checkedRoot, checkedUid, readBodyLimited } from './outbound.js';
 import type { AllowList, PacsAuth } from './outbound.js';
 import type { DicomJsonDataset } from './types.js';
@@ -31,6 +34,8 @@ export interface DicomWebClientOptions {
    * `1.2.840.10008.1.2.1` makes a transcoding PACS send compressed images uncompressed.
    */
   readonly acceptTransferSyntax?: string;
+  /** Most requests in flight at once per origin (scheme, host, port), across all calls of this client. Default 4. */
+  readonly maxConcurrentPerOrigin?: number;
 }
 
 /** Search filters, e.g. `{ Modality: 'CT', includefield: '00200013' }`. */
@@ -44,51 +49,60 @@ export interface DicomWebClient {
   searchInstances(root: string, studyUid: string, seriesUid: string, query?: QidoQuery): Promise<DicomJsonDataset[]>;
   /** WADO-RS `GET {root}/studies/{study}/series/{series}/metadata` (pixel data as BulkDataURI). */
   retrieveSeriesMetadata(root: string, studyUid: string, seriesUid: string): Promise<DicomJsonDataset[]>;
-  /** WADO-RS `GET {root}/studies/{study}/series/{series}/instances/{sop}`: one Part 10 file. */
-  retrieveInstance(root: string, studyUid: string, seriesUid: string, sopUid: string): Promise<Uint8Array>;
+  /**
+   * WADO-RS `GET {root}/studies/{study}/series/{series}/instances/{sop}`: one Part 10 file.
+   * `budget`, when given, is charged with the bytes received (a per-study cap across instances).
+   */
+  retrieveInstance(root: string, studyUid: string, seriesUid: string, sopUid: string, budget?: ByteBudget): Promise<Uint8Array>;
   /** WADO-RS `GET {root}/studies/{study}/series/{series}`: every instance of the series. */
-  retrieveSeriesInstances(root: string, studyUid: string, seriesUid: string): Promise<Uint8Array[]>;
+  retrieveSeriesInstances(root: string, studyUid: string, seriesUid: string, budget?: ByteBudget): Promise<Uint8Array[]>;
   /** WADO-RS `GET {root}/studies/{study}`: every instance of the study. */
-  retrieveStudyInstances(root: string, studyUid: string): Promise<Uint8Array[]>;
+  retrieveStudyInstances(root: string, studyUid: string, budget?: ByteBudget): Promise<Uint8Array[]>;
 }
 
-const DEFAULTS = { timeoutMs: 30_000, maxResponseBytes: 512 * 1024 * 1024, retries: 2, retryBaseDelayMs: 200, acceptTransferSyntax: '*' };
+const DEFAULTS = { timeoutMs: 30_000, maxResponseBytes: 512 * 1024 * 1024, retries: 2, retryBaseDelayMs: 200, acceptTransferSyntax: '*', maxConcurrentPerOrigin: 4 };
 const RETRYABLE_STATUS: ReadonlySet<number> = new Set([500, 502, 503, 504]);
 
-type Attempt =
-  | { readonly ok: true; readonly body: Uint8Array; readonly contentType: string; readonly status: number }
+type Attempt<T> =
+  | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly message: string; readonly retryable: boolean; readonly cause?: unknown };
+
+/** Reads a successful response; runs while the origin slot is held and under the attempt's timeout. */
+type Consume<T> = (response: Response) => Promise<T>;
 
 /**
  * Creates a client. Options are validated once here.
  *
- * @throws RangeError for a non-positive timeout/limit or a negative retry count
+ * @throws RangeError for a non-positive timeout/limit, a negative retry count or a concurrency cap below 1
  */
 export function createDicomWebClient(options: DicomWebClientOptions): DicomWebClient {
   const config = { ...DEFAULTS, ...stripUndefined(options) };
   if (!(config.timeoutMs > 0) || !(config.maxResponseBytes > 0) || !Number.isInteger(config.retries) || config.retries < 0 || !(config.retryBaseDelayMs >= 0)) {
     throw new RangeError('DICOMweb client options: timeoutMs and maxResponseBytes must be > 0, retries an integer ≥ 0, retryBaseDelayMs ≥ 0.');
   }
+  // createOriginLimiter checks maxConcurrentPerOrigin (an integer ≥ 1).
+  const limiter = createOriginLimiter(config.maxConcurrentPerOrigin);
   const authorization = authorizationHeader(options.auth);
   const allowList = options.allowList;
   const instanceAccept = `multipart/related; type="application/dicom"; transfer-syntax=${config.acceptTransferSyntax}`;
 
-  async function get(operation: string, url: string, accept: string): Promise<{ body: Uint8Array; contentType: string; status: number }> {
+  async function get<T>(operation: string, url: string, accept: string, consume: Consume<T>): Promise<T> {
     const origin = new URL(url).origin;
     const attempts = config.retries + 1;
     for (let n = 1; ; n++) {
-      const result = await attempt(operation, origin, url, accept);
-      if (result.ok) return result;
+      const result = await limiter.run(origin, () => attempt(operation, origin, url, accept, consume));
+      if (result.ok) return result.value;
       if (!result.retryable || n >= attempts) {
         const suffix = n > 1 ? ` (after ${n} attempts)` : '';
         throw new AppError('UPSTREAM_FAILED', `${result.message}${suffix}.`, { cause: result.cause });
       }
+      // The slot is released while backing off, so other calls to the origin are not held up.
       const delay = config.retryBaseDelayMs * 2 ** (n - 1) * (1 + Math.random() * 0.25);
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
 
-  async function attempt(operation: string, origin: string, url: string, accept: string): Promise<Attempt> {
+  async function attempt<T>(operation: string, origin: string, url: string, accept: string, consume: Consume<T>): Promise<Attempt<T>> {
     const headers: Record<string, string> = { accept };
     if (authorization !== undefined) headers['authorization'] = authorization;
     const where = `${operation} at ${origin}`;
@@ -103,10 +117,9 @@ export function createDicomWebClient(options: DicomWebClientOptions): DicomWebCl
         await response.body?.cancel().catch(() => undefined);
         return { ok: false, message: `The PACS answered ${statusLine(response)} to ${where}`, retryable: RETRYABLE_STATUS.has(response.status) };
       }
-      const body = await readBodyLimited(response, config.maxResponseBytes);
-      return { ok: true, body, contentType: response.headers.get('content-type') ?? '', status: response.status };
+      return { ok: true, value: await consume(response) };
     } catch (err) {
-      if (err instanceof AppError) throw err; // DICOM_TOO_LARGE: not transient, not wrapped
+      if (err instanceof AppError) throw err; // DICOM_TOO_LARGE, malformed multipart: not transient, not wrapped
       if (errorName(err) === 'TimeoutError') {
         return { ok: false, message: `The PACS did not complete ${where} within ${config.timeoutMs} ms`, retryable: false, cause: err };
       }
@@ -114,8 +127,13 @@ export function createDicomWebClient(options: DicomWebClientOptions): DicomWebCl
     }
   }
 
+  const readWhole: Consume<{ body: Uint8Array; status: number }> = async (response) => ({
+    body: await readBodyLimited(response, config.maxResponseBytes),
+    status: response.status,
+  });
+
   async function json(operation: string, url: string): Promise<DicomJsonDataset[]> {
-    const { body, status } = await get(operation, url, 'application/dicom+json');
+    const { body, status } = await get(operation, url, 'application/dicom+json', readWhole);
     if (status === 204 || body.byteLength === 0) return [];
     let parsed: unknown;
     try {
@@ -129,15 +147,31 @@ export function createDicomWebClient(options: DicomWebClientOptions): DicomWebCl
     return parsed as DicomJsonDataset[];
   }
 
-  async function instances(operation: string, url: string): Promise<Uint8Array[]> {
-    const { body, contentType } = await get(operation, url, instanceAccept);
-    const mediaType = contentType.split(';')[0]?.trim().toLowerCase();
-    // Some servers answer a single instance as a bare application/dicom body; accept that too.
-    if (mediaType === 'application/dicom') return [body];
-    const parts = parseMultipart(body, contentType);
-    const wrong = parts.find((p) => p.mediaType !== undefined && p.mediaType !== 'application/dicom');
-    if (wrong !== undefined) throw new AppError('UPSTREAM_FAILED', `${operation} returned a ${wrong.mediaType ?? ''} part where application/dicom was expected.`);
-    return parts.map((p) => p.body);
+  async function instances(operation: string, url: string, budget: ByteBudget | undefined): Promise<Uint8Array[]> {
+    return get(operation, url, instanceAccept, async (response) => {
+      const contentType = response.headers.get('content-type') ?? '';
+      const mediaType = contentType.split(';')[0]?.trim().toLowerCase();
+      // Some servers answer a single instance as a bare application/dicom body; accept that too.
+      if (mediaType === 'application/dicom') {
+        const body = await readBodyLimited(response, config.maxResponseBytes);
+        budget?.charge(body.byteLength);
+        return [body];
+      }
+      const declared = Number(response.headers.get('content-length') ?? NaN);
+      if (Number.isFinite(declared) && declared > config.maxResponseBytes) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new AppError('DICOM_TOO_LARGE', `The PACS response exceeds the limit of ${config.maxResponseBytes} bytes.`);
+      }
+      const parts: Uint8Array[] = [];
+      if (response.body === null) throw new AppError('UPSTREAM_FAILED', `${operation} returned an empty multipart body.`);
+      for await (const part of streamMultipart(response.body, contentType, { maxBytes: config.maxResponseBytes, budget })) {
+        if (part.mediaType !== undefined && part.mediaType !== 'application/dicom') {
+          throw new AppError('UPSTREAM_FAILED', `${operation} returned a ${part.mediaType} part where application/dicom was expected.`);
+        }
+        parts.push(part.body);
+      }
+      return parts;
+    });
   }
 
   /** `{root}/studies/{uid}/…` with every UID checked, then the allow-list check on the whole URL. */
@@ -161,16 +195,17 @@ export function createDicomWebClient(options: DicomWebClientOptions): DicomWebCl
       json('QIDO-RS search instances', url(root, [study(studyUid), series(seriesUid)], '/instances', query)),
     retrieveSeriesMetadata: async (root, studyUid, seriesUid) =>
       json('WADO-RS retrieve series metadata', url(root, [study(studyUid), series(seriesUid)], '/metadata')),
-    retrieveInstance: async (root, studyUid, seriesUid, sopUid) => {
+    retrieveInstance: async (root, studyUid, seriesUid, sopUid, budget) => {
       const target = url(root, [study(studyUid), series(seriesUid), ['instances', sopUid, 'SOP Instance UID']]);
-      const parts = await instances('WADO-RS retrieve instance', target);
+      const parts = await instances('WADO-RS retrieve instance', target, budget);
       if (parts.length !== 1 || parts[0] === undefined) {
         throw new AppError('UPSTREAM_FAILED', `WADO-RS retrieve instance returned ${parts.length} parts where exactly 1 was expected.`);
       }
       return parts[0];
     },
-    retrieveSeriesInstances: async (root, studyUid, seriesUid) => instances('WADO-RS retrieve series', url(root, [study(studyUid), series(seriesUid)])),
-    retrieveStudyInstances: async (root, studyUid) => instances('WADO-RS retrieve study', url(root, [study(studyUid)])),
+    retrieveSeriesInstances: async (root, studyUid, seriesUid, budget) =>
+      instances('WADO-RS retrieve series', url(root, [study(studyUid), series(seriesUid)]), budget),
+    retrieveStudyInstances: async (root, studyUid, budget) => instances('WADO-RS retrieve study', url(root, [study(studyUid)]), budget),
   };
 }
 

@@ -9,6 +9,8 @@ export type { DicomImageSource, DicomImageSourceOptions } from './image-source.j
 export { fetchSeriesImages, loadInstanceFrames } from './load.js';
 export type { FetchSeriesOptions, LoadedInstance } from './load.js';
 export { applyVoi, resizeArea, toDisplayImage } from './display.js';
+export { createByteBudget, streamMultipart } from './multipart-stream.js';
+export type { ByteBudget, StreamMultipartOptions } from './multipart-stream.js';
 export { isAllowedOrigin } from './outbound.js';
 export type { AllowList, PacsAuth, UrlAllowList } from './outbound.js';
 export { DEFAULT_DICOM_LIMITS, parseDicom } from './parse.js';
@@ -29,6 +31,7 @@ export type {
   DicomJsonElement,
   DicomLimits,
   DisplayImage,
+  LookupTable,
   ModalityFrame,
   VoiWindow,
   WindowingSpec,

@@ -5,6 +5,7 @@
 import { AppError } from '../errors.js';
 import { jsonString, TAG } from './dicom-json.js';
 import type { DicomWebClient } from './dicomweb-client.js';
+import { createByteBudget } from './multipart-stream.js';
 import { DEFAULT_DICOM_LIMITS, parseDicom } from './parse.js';
 import { decodeFrames } from './pixels.js';
 import { sortBySlicePosition } from './series.js';
@@ -23,8 +24,10 @@ export interface FetchSeriesOptions {
   readonly maxInstances?: number;
   /** Most decoded samples over the whole series (4 bytes each in memory). Default 256 Mi. */
   readonly maxTotalSamples?: number;
-  /** Instances retrieved at once. Default 4. */
+  /** Instances retrieved at once (the client's per-origin cap applies on top). Default 4. */
   readonly concurrency?: number;
+  /** Most bytes received over all instances of the series, counted as they arrive. Default 2 GiB. */
+  readonly maxStudyBytes?: number;
 }
 
 /** Fills unset limits with the defaults. */
@@ -65,7 +68,7 @@ export function assertRequestedInstance(info: DicomImageInfo, studyUid: string, 
  * instances ordered along the slice normal (see {@link sortBySlicePosition}).
  *
  * @throws AppError from the client (UPSTREAM_FAILED, OUTBOUND_NOT_ALLOWED, DICOM_TOO_LARGE), from
- *   decoding, or DICOM_TOO_LARGE when the series exceeds `maxInstances` or `maxTotalSamples`
+ *   decoding, or DICOM_TOO_LARGE when the series exceeds `maxInstances`, `maxTotalSamples` or `maxStudyBytes`
  */
 export async function fetchSeriesImages(
   client: DicomWebClient,
@@ -77,6 +80,7 @@ export async function fetchSeriesImages(
   const maxInstances = options.maxInstances ?? 2000;
   const maxTotalSamples = options.maxTotalSamples ?? 256 * 1024 * 1024;
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
+  const budget = createByteBudget(options.maxStudyBytes ?? 2 * 1024 ** 3, 'The study retrieval');
   const listed = await client.searchInstances(root, studyUid, seriesUid);
   const sopUids = [...new Set(listed.map((ds) => jsonString(ds, TAG.SOPInstanceUID)).filter((uid): uid is string => uid !== undefined))];
   if (sopUids.length > maxInstances) {
@@ -92,7 +96,7 @@ export async function fetchSeriesImages(
       const index = next++;
       const sopUid = sopUids[index] as string;
       try {
-        const instance = loadInstanceFrames(await client.retrieveInstance(root, studyUid, seriesUid, sopUid), options.limits);
+        const instance = loadInstanceFrames(await client.retrieveInstance(root, studyUid, seriesUid, sopUid, budget), options.limits);
         assertRequestedInstance(instance.info, studyUid, seriesUid, sopUid);
         totalSamples += instance.frames.reduce((n, f) => n + f.values.length, 0);
         if (totalSamples > maxTotalSamples) {

@@ -145,18 +145,19 @@ export class MultipartScanner {
         if (!this.openingChecked) {
           if (end - start < this.dashBoundary.length) return 'more';
           this.openingChecked = true;
-        }
-        if (start === 0 && buf.subarray(0, this.dashBoundary.length).equals(this.dashBoundary)) {
-          this.start = this.dashBoundary.length;
-        } else {
-          const first = buf.subarray(0, end).indexOf(this.delimiter, start);
-          if (first < 0) {
-            // Keep only what could be the start of a delimiter: the preamble is discarded as it streams.
-            this.start = Math.max(start, end - this.delimiter.length + 1);
-            return 'more';
+          if (buf.subarray(start, start + this.dashBoundary.length).equals(this.dashBoundary)) {
+            this.start = start + this.dashBoundary.length;
+            this.state = 'delimiter';
+            return undefined;
           }
-          this.start = first + this.delimiter.length;
         }
+        const first = buf.subarray(0, end).indexOf(this.delimiter, start);
+        if (first < 0) {
+          // Keep only what could be the start of a delimiter: the preamble is discarded as it streams.
+          this.start = Math.max(start, end - this.delimiter.length + 1);
+          return 'more';
+        }
+        this.start = first + this.delimiter.length;
         this.state = 'delimiter';
         return undefined;
       }

@@ -1,8 +1,10 @@
 /**
  * `multipart/related` bodies (RFC 2387 over RFC 2046 5.1), as WADO-RS returns them
- * (PS3.18 8.6.1.2). Parts are views into the body, not copies.
+ * (PS3.18 8.6.1.2). Parts are views into the body, not copies. The parsing itself is the
+ * incremental scanner of multipart-stream.ts, fed the whole body at once.
  */
 import { AppError } from '../errors.js';
+import { MultipartScanner } from './multipart-stream.js';
 
 /** One body part. */
 export interface MultipartPart {
@@ -21,8 +23,6 @@ export interface ContentType {
   readonly params: ReadonlyMap<string, string>;
 }
 
-const CRLF = Buffer.from('\r\n');
-const HEADER_END = Buffer.from('\r\n\r\n');
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
@@ -79,59 +79,15 @@ export function parseContentType(value: string): ContentType {
  * @throws AppError UPSTREAM_FAILED when the content type or the body is malformed
  */
 export function parseMultipart(body: Uint8Array, contentType: string): MultipartPart[] {
-  const { mediaType, params } = parseContentType(contentType);
-  if (!mediaType.startsWith('multipart/')) throw malformed(`expected a multipart response, got ${mediaType}`);
-  const boundary = params.get('boundary');
-  // RFC 2046 5.1.1: 1 to 70 characters, not ending with a space.
-  if (boundary === undefined || boundary.length === 0 || boundary.length > 70 || boundary.endsWith(' ')) {
-    throw malformed('the multipart boundary parameter is missing or invalid');
-  }
-  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const dashBoundary = Buffer.from(`--${boundary}`, 'latin1');
-  const delimiter = Buffer.concat([CRLF, dashBoundary]);
-
-  // The first delimiter may open the body (no preceding CRLF) or follow a preamble.
-  let pos: number;
-  if (buf.subarray(0, dashBoundary.length).equals(dashBoundary)) {
-    pos = dashBoundary.length;
-  } else {
-    const first = buf.indexOf(delimiter);
-    if (first < 0) throw malformed('the multipart body has no boundary delimiter');
-    pos = first + delimiter.length;
-  }
-
-  const parts: MultipartPart[] = [];
-  for (;;) {
-    if (buf[pos] === 0x2d && buf[pos + 1] === 0x2d) return parts; // close delimiter "--"; the rest is epilogue
-    while (buf[pos] === 0x20 || buf[pos] === 0x09) pos++; // transport padding
-    if (buf[pos] !== 0x0d || buf[pos + 1] !== 0x0a) {
-      throw malformed(pos >= buf.length ? 'the multipart body ends before its close delimiter' : 'a boundary delimiter is not followed by CRLF');
-    }
-    pos += 2;
-    let headers = new Map<string, string>();
-    let bodyStart: number;
-    if (buf[pos] === 0x0d && buf[pos + 1] === 0x0a) {
-      bodyStart = pos + 2; // no header fields
-    } else {
-      const headerEnd = buf.indexOf(HEADER_END, pos);
-      if (headerEnd < 0) throw malformed('the multipart body ends inside part headers');
-      headers = parseHeaders(buf.toString('latin1', pos, headerEnd));
-      bodyStart = headerEnd + HEADER_END.length;
-    }
-    const next = buf.indexOf(delimiter, bodyStart - 2);
-    if (next < 0) throw malformed('the multipart body ends before its close delimiter');
-    const contentTypeHeader = headers.get('content-type');
-    parts.push({
-      headers,
-      mediaType: contentTypeHeader === undefined ? undefined : parseContentType(contentTypeHeader).mediaType,
-      body: body.subarray(Math.min(bodyStart, next), next),
-    });
-    pos = next + delimiter.length;
-  }
+  // One push of the whole body: the scanner looks at it in place, so parts are views into it.
+  const scanner = new MultipartScanner(contentType);
+  const parts = scanner.push(body);
+  scanner.finish();
+  return parts;
 }
 
-/** Header fields of one part; continuation lines (obsolete folding) are unfolded. */
-function parseHeaders(text: string): Map<string, string> {
+/** Header fields of one part; continuation lines (obsolete folding) are unfolded. Shared with multipart-stream.ts. */
+export function parseHeaders(text: string): Map<string, string> {
   const headers = new Map<string, string>();
   const lines: string[] = [];
   for (const line of text.split('\r\n')) {
@@ -151,6 +107,7 @@ function parseHeaders(text: string): Map<string, string> {
   return headers;
 }
 
-function malformed(detail: string): AppError {
+/** The error for a malformed multipart response. */
+export function malformed(detail: string): AppError {
   return new AppError('UPSTREAM_FAILED', `The PACS sent a malformed multipart response: ${detail}.`);
 }

@@ -80,7 +80,8 @@ export function createFhirWriter(options: FhirWriterOptions): FhirWriter {
     if (res.status >= 500 || res.status === 429) throw new Transient(`the FHIR server answered ${res.status}`);
     const bundle = json as Bundle | undefined;
     if (!res.ok || bundle?.resourceType !== 'Bundle' || bundle.type !== 'transaction-response') {
-      throw new AppError('UPSTREAM_FAILED', `the FHIR server refused the write-back transaction (HTTP ${res.status}${bundle?.resourceType === 'Bundle' ? '' : `, ${String((json as { resourceType?: unknown } | undefined)?.resourceType ?? 'no resource')}`})`);
+      const got = typeof (json as { resourceType?: unknown } | undefined)?.resourceType === 'string' ? (json as { resourceType: string }).resourceType : 'no resource';
+      throw new AppError('UPSTREAM_FAILED', `the FHIR server refused the write-back transaction (HTTP ${res.status}, ${got})`);
     }
     const entries = (bundle.entry ?? []).map((e) => ({ status: e.response?.status ?? '', location: e.response?.location }));
     const failed = entries.find((e) => !/^2\d\d/.test(e.status));

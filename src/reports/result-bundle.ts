@@ -75,7 +75,6 @@ export function resultBundle(results: readonly RenderedResult[], type: ResultBun
     if (type === 'collection') return { fullUrl, resource: rewritten };
     // A create's id is the server's to assign; ours travels as the key identifier/tag.
     const { id: _ignored, ...withoutId } = rewritten;
-    void _ignored;
     return {
       fullUrl,
       resource: withoutId as FhirResource,

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { createDicomWebClient, createDicomWebImageSource, fetchSeriesImages, jsonString, loadInstanceFrames } from '../../src/dicom/index.js';
+import { createByteBudget, createDicomWebClient, createDicomWebImageSource, fetchSeriesImages, jsonString, loadInstanceFrames } from '../../src/dicom/index.js';
 import type { DicomWebClient, DicomWebClientOptions } from '../../src/dicom/index.js';
 import { startOrthanc } from '../support/orthanc.js';
 import type { OrthancServer } from '../support/orthanc.js';
@@ -289,6 +289,63 @@ describe('DICOMweb client failure modes', () => {
       expect(written).toBeLessThan(64 * 1024 * 1024);
     } finally {
       await endless.close();
+    }
+  });
+
+  it('never has more than maxConcurrentPerOrigin requests in flight to one origin', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const slow = await localServer((_req, res) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        res.writeHead(200, { 'content-type': 'multipart/related; type="application/dicom"; boundary=b' });
+        res.end(Buffer.concat([Buffer.from('--b\r\nContent-Type: application/dicom\r\n\r\n'), CT.file, Buffer.from('\r\n--b--')]));
+      }, 40);
+    });
+    try {
+      const client = createDicomWebClient({ ...base, allowList: [slow.origin], maxConcurrentPerOrigin: 2 });
+      const files = await Promise.all(Array.from({ length: 8 }, () => client.retrieveInstance(slow.origin, CT.study, CT.series, CT.sop)));
+      expect(files.map((f) => f.byteLength)).toEqual(Array<number>(8).fill(CT.file.byteLength));
+      expect(slow.requests).toHaveLength(8);
+      expect(peak).toBe(2);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('parses a study answer split into tiny chunks, and stops an endless multipart study at the per-study byte cap', async () => {
+    let written = 0;
+    const server = await localServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'multipart/related; type="application/dicom"; boundary=b' });
+      const part = Buffer.concat([Buffer.from('--b\r\nContent-Type: application/dicom\r\n\r\n'), CT.file, Buffer.from('\r\n')]);
+      if (req.url?.includes('/series/') === true) {
+        // Three instances, written 7 bytes at a time: delimiters straddle chunk boundaries.
+        const whole = Buffer.concat([part, part, part, Buffer.from('--b--')]);
+        for (let i = 0; i < whole.length; i += 7) res.write(whole.subarray(i, i + 7));
+        res.end();
+        return;
+      }
+      const pump = (): void => {
+        while (!res.destroyed && written < 1024 * 1024 * 1024 && res.write(part)) written += part.length;
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      pump();
+    });
+    try {
+      const client = createDicomWebClient({ ...base, allowList: [server.origin] });
+      const series = await client.retrieveSeriesInstances(server.origin, CT.study, CT.series);
+      expect(series.map((f) => Buffer.from(f).equals(CT.file))).toEqual([true, true, true]);
+      const budget = createByteBudget(2_000_000, 'The study retrieval');
+      await expect(client.retrieveStudyInstances(server.origin, CT.study, budget)).rejects.toMatchObject({
+        code: 'DICOM_TOO_LARGE',
+        message: 'The study retrieval exceeds the limit of 2000000 bytes.',
+      });
+      expect(budget.used).toBeLessThan(2_000_000 + 1024 * 1024);
+      expect(written).toBeLessThan(64 * 1024 * 1024);
+    } finally {
+      await server.close();
     }
   });
 

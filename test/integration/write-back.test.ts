@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { DiagnosticReport, Observation, Provenance, Resource } from 'fhir/r4.js';
 import { IMAGINGSTUDY_AVAILABLE_HOOK, RESOURCE_KEY_SYSTEM } from '../../src/terminology.js';
+import { loadConfig } from '../../src/config.js';
 import { startFhirServer, type TestFhirServer } from '../support/fhir-server.js';
 import { EHR_TOKEN, PATIENT_ID, startStack, type Stack } from '../support/stack.js';
 
@@ -127,5 +128,14 @@ describe('write-back after the result hook', () => {
     expect(all).not.toContain(WRITE_TOKEN);
     expect(all).not.toContain(EHR_TOKEN);
     expect(all).not.toContain(PATIENT_ID);
+  });
+});
+
+describe('write-back configuration', () => {
+  it('refuses a write-back server that is not on FHIR_SERVER_ALLOWLIST, and a token without a server', () => {
+    expect(() => loadConfig({ WRITEBACK_FHIR_SERVER: 'https://elsewhere.example.org/fhir', FHIR_SERVER_ALLOWLIST: 'https://ehr.example.org/fhir' })).toThrow(/WRITEBACK_FHIR_SERVER must be on FHIR_SERVER_ALLOWLIST/);
+    expect(() => loadConfig({ WRITEBACK_BEARER_TOKEN: 't' })).toThrow(/WRITEBACK_FHIR_SERVER is not/);
+    expect(loadConfig({ WRITEBACK_FHIR_SERVER: 'https://ehr.example.org/fhir/', FHIR_SERVER_ALLOWLIST: 'https://ehr.example.org/fhir' }).writeBack).toEqual({ fhirServer: 'https://ehr.example.org/fhir', bearerToken: undefined, timeoutMs: 5000 });
+    expect(loadConfig({}).writeBack).toBeUndefined();
   });
 });

@@ -122,7 +122,9 @@ beforeAll(() => {
   cases = JSON.parse(stdout) as string[];
 });
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function reference(name: string): Float64Array {
   const bytes = readFileSync(join(dir, `${name}.f64`));

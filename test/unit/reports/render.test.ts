@@ -2,6 +2,8 @@ import path from 'node:path';
 import { loadTemplates, unsafeJsonInterpolations, markdownEscape } from '../../../src/reports/engine.js';
 import { composeSummary, renderResult } from '../../../src/reports/render.js';
 import { renderPriorFindingCard, renderRecentStudyCard } from '../../../src/reports/context-cards.js';
+import { conditionalCreateQuery, resultBundle } from '../../../src/reports/result-bundle.js';
+import { RESOURCE_KEY_SYSTEM } from '../../../src/terminology.js';
 import type { RenderInput, Finding } from '../../../src/reports/types.js';
 import { validateCdsResponse } from '../../../src/cds/response-schema.js';
 import { validateR4 } from '../../support/fhir-validator.js';
@@ -132,6 +134,36 @@ describe('report rendering', () => {
     const result = renderResult(templates, input({ viewerUrl: 'https://viewer.example.org/study' }));
     expect(result.card.links).toEqual([{ label: 'Open the study in the image viewer', url: 'https://viewer.example.org/study', type: 'absolute' }]);
     expectAllValid(result);
+  });
+
+  it('adds a smart link with the study in appContext when a SMART viewer is configured', () => {
+    const result = renderResult(templates, input({ viewerUrl: 'https://viewer.example.org/study', smartViewer: { url: 'https://smart.example.org/launch', label: 'Open in viewer app' } }));
+    expectAllValid(result);
+    expect(result.card.links?.map((l) => l.type)).toEqual(['absolute', 'smart']);
+    const smart = result.card.links?.[1];
+    expect(smart).toMatchObject({ url: 'https://smart.example.org/launch', label: 'Open in viewer app' });
+    expect(JSON.parse(smart?.appContext ?? '{}')).toEqual({ imagingStudy: 'ImagingStudy/s1', studyInstanceUid: '1.2.826.0.1.3680043.8.498.1' });
+    expect(result.card.links?.[0]?.appContext).toBeUndefined();
+  });
+
+  it('packs results into a transaction of conditional creates linked by urn:uuid, Device once', () => {
+    const a = renderResult(templates, input());
+    const other = input();
+    const b = renderResult(templates, { ...other, subject: { ...other.subject, studyInstanceUid: '1.2.3.999' } });
+    const bundle = resultBundle([a, b], 'transaction', '2026-11-23T12:00:00.000Z');
+    expect(validateR4(bundle)).toEqual([]);
+    const entries = bundle.entry ?? [];
+    expect(entries.map((e) => e.resource?.resourceType)).toEqual(['Device', 'Observation', 'Observation', 'DiagnosticReport', 'DiagnosticReport', 'Provenance', 'Provenance']);
+    for (const e of entries) {
+      expect(e.resource?.id).toBeUndefined();
+      expect(e.request?.method).toBe('POST');
+      expect(e.request?.ifNoneExist).toMatch(/^(identifier|_tag)=/);
+      expect(decodeURIComponent(e.request?.ifNoneExist ?? '')).toBe(`${e.resource?.resourceType === 'Provenance' ? '_tag' : 'identifier'}=${RESOURCE_KEY_SYSTEM}|${e.fullUrl?.slice('urn:uuid:'.length) ?? ''}`);
+    }
+    const report = entries[3]?.resource as unknown as { result: { reference: string }[]; subject: { reference: string } };
+    expect(report.result).toEqual([{ reference: entries[1]?.fullUrl }]);
+    expect(report.subject).toEqual({ reference: 'Patient/p1' });
+    expect(conditionalCreateQuery(a.device)).toBe(`identifier=${encodeURIComponent(`${RESOURCE_KEY_SYSTEM}|${a.device.id ?? ''}`)}`);
   });
 
   it('keeps summaries under 140 characters however long the labels', () => {

@@ -1,0 +1,317 @@
+#!/usr/bin/python3
+"""Train the breast-us-28 classifier (malignant vs benign-or-normal, 28x28 breast ultrasound).
+
+Reproduce (Debian's python with torch 1.13, from the repository root):
+
+    /usr/bin/python3 models/breast-us-28/train.py
+    /usr/bin/python3 models/breast-us-28/evaluate.py
+
+Data (see ../../../shared/data/README.md): BreastMNIST (MedMNIST v2, CC BY 4.0; source BUSI,
+Al-Dhabyani et al., Data in Brief 2020), official train / val / test splits, 28x28 uint8.
+MedMNIST's label order is 0 = malignant, 1 = normal/benign. This model's output index 1 is
+**malignant** (the reported finding), index 0 benign-or-normal: y_model = 1 - y_medmnist.
+
+The test split is NOT read here; only evaluate.py reads it, once.
+
+Everything (width of the network among CANDIDATES, epoch, temperature, threshold, review band)
+is chosen on the official val split (n=78, 21 malignant: small, so these choices are noisy).
+Preprocessing is exactly the runtime's (models/MANIFEST.md): pixel/255 -> [0,1] -> (already
+28x28, the area resize is the identity) -> (v - 0.5) / 0.5.
+"""
+import argparse
+import json
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.environ.get('MEDMNIST_DATA_DIR', os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
+NPZ = os.path.join(DATA, 'medmnist', 'breastmnist.npz')
+MEAN, STD = 0.5, 0.5
+SEED = 20240611
+MODEL_ID = 'breast-us-28'
+
+BASE = {
+    'epochs': 60,
+    'batch_size': 64,
+    'lr': 2e-3,
+    'weight_decay': 1e-3,
+    'dropout': 0.3,
+    'aug': {'rot_deg': 15.0, 'scale': [0.85, 1.15], 'aspect': [0.9, 1.1], 'translate': 0.10,
+            'hflip': 0.5, 'gamma': [0.8, 1.25], 'contrast': [0.8, 1.2], 'brightness': 0.05},
+    'sensitivity_target': 0.90,
+    'review_band_lower_sensitivity': 0.95,
+}
+# Candidate networks, compared on val (best-epoch val NLL); the winner is exported.
+CANDIDATES = [
+    {'name': 'cnn-16-32-64', 'widths': [16, 32, 64]},
+    {'name': 'cnn-32-64-128', 'widths': [32, 64, 128]},
+]
+
+
+# ----------------------------------------------------------------------------- data
+def load_split(split):
+    d = np.load(NPZ)
+    x = d[f'{split}_images'].astype(np.float32) / 255.0
+    y = 1 - d[f'{split}_labels'][:, 0].astype(np.int64)      # 1 = malignant
+    return x, y
+
+
+# ----------------------------------------------------------------------------- model
+class Net(nn.Module):
+    def __init__(self, widths=(16, 32, 64), dropout=0.3, in_ch=1, n_out=2):
+        super().__init__()
+        a, b, c = widths
+
+        def blk(i, o):
+            return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
+        self.features = nn.Sequential(*blk(in_ch, a), *blk(a, a), nn.MaxPool2d(2),    # 28 -> 14
+                                      *blk(a, b), *blk(b, b), nn.MaxPool2d(2),        # 14 -> 7
+                                      *blk(b, c), *blk(c, c), nn.AdaptiveAvgPool2d(1))
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(c, n_out))
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def normalise(v01):
+    return (v01 - MEAN) / STD
+
+
+def augment(x, g, cfg):
+    """x: [B,C,28,28] in [0,1]. Random affine (+ horizontal flip) and intensity jitter."""
+    B = x.shape[0]
+    a = cfg['aug']
+
+    def U(lo, hi):
+        return lo + (hi - lo) * torch.rand(B, generator=g)
+    th = U(-a['rot_deg'], a['rot_deg']) * np.pi / 180
+    s = U(*a['scale'])
+    asp = U(*a['aspect'])
+    sx, sy = s * asp, s
+    flip = torch.where(torch.rand(B, generator=g) < a['hflip'], -1.0, 1.0)
+    tx, ty = U(-a['translate'], a['translate']) * 2, U(-a['translate'], a['translate']) * 2
+    cos, sin = torch.cos(th), torch.sin(th)
+    theta = torch.stack([torch.stack([flip * cos / sx, -sin / sx, tx], 1),
+                         torch.stack([flip * sin / sy, cos / sy, ty], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode='bilinear', padding_mode='border', align_corners=False)
+    gam = torch.exp(U(np.log(a['gamma'][0]), np.log(a['gamma'][1]))).view(B, 1, 1, 1)
+    x = x.clamp(0, 1) ** gam
+    con = U(*a['contrast']).view(B, 1, 1, 1)
+    bri = U(-a['brightness'], a['brightness']).view(B, 1, 1, 1)
+    m = x.mean((1, 2, 3), keepdim=True)
+    return ((x - m) * con + m + bri).clamp(0, 1)
+
+
+@torch.no_grad()
+def predict_logits(model, x01, bs=512):
+    model.eval()
+    out = []
+    for i in range(0, len(x01), bs):
+        out.append(model(normalise(torch.from_numpy(x01[i:i + bs]).unsqueeze(1))))
+    return torch.cat(out).double().numpy()
+
+
+# ----------------------------------------------------------------------------- metrics
+sys.dont_write_bytecode = True
+
+
+def _load_shared():
+    """The shipped pneumonia model's evaluate.py: its float64 NumPy ONNX executor and metrics."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'pneumonia_evaluate', os.path.join(HERE, '..', 'pneumonia-cxr-28', 'evaluate.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+SHARED = _load_shared()
+auc = SHARED.auc  # tie-aware rank AUC
+
+
+def softmax1(logits, T=1.0):
+    z = logits / T
+    z = z - z.max(1, keepdims=True)
+    e = np.exp(z)
+    return e[:, 1] / e.sum(1)
+
+
+def nll(logits, y, T):
+    z = logits / T
+    z = z - z.max(1, keepdims=True)
+    lse = np.log(np.exp(z).sum(1))
+    return float(np.mean(lse - z[np.arange(len(y)), y]))
+
+
+def fit_temperature(logits, y):
+    """Minimise val NLL over T (golden-section on log T in [0.05, 20])."""
+    lo, hi = np.log(0.05), np.log(20.0)
+    gr = (np.sqrt(5) - 1) / 2
+    c, d = hi - gr * (hi - lo), lo + gr * (hi - lo)
+    for _ in range(200):
+        if nll(logits, y, np.exp(c)) < nll(logits, y, np.exp(d)):
+            hi = d
+        else:
+            lo = c
+        c, d = hi - gr * (hi - lo), lo + gr * (hi - lo)
+    return float(np.exp((lo + hi) / 2))
+
+
+def sens_spec(y, p, t):
+    pos = p >= t
+    return float((pos & (y == 1)).sum() / (y == 1).sum()), float((~pos & (y == 0)).sum() / (y == 0).sum())
+
+
+def largest_threshold_with_sensitivity(y, p, target):
+    """Largest t (midpoint between adjacent distinct scores) with sensitivity(t) >= target."""
+    n1 = (y == 1).sum()
+    k = int(np.ceil(target * n1 - 1e-9))
+    t_pos = np.sort(p[y == 1])[::-1][k - 1]
+    below = p[p < t_pos]
+    return float((t_pos + below.max()) / 2 if len(below) else t_pos)
+
+
+# ----------------------------------------------------------------------------- training
+def train_one(cfg, x_tr, y_tr, x_val, y_val, log):
+    random.seed(SEED)
+    np.random.seed(SEED)
+    torch.manual_seed(SEED)
+    model = Net(cfg['widths'], cfg['dropout'])
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg['lr'], weight_decay=cfg['weight_decay'])
+    spe = int(np.ceil(len(y_tr) / cfg['batch_size']))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg['lr'], total_steps=spe * cfg['epochs'], pct_start=0.15)
+    g = torch.Generator().manual_seed(SEED)
+    X = torch.from_numpy(x_tr).unsqueeze(1)
+    Y = torch.from_numpy(y_tr)
+    best, history = None, []
+    t0 = time.time()
+    for ep in range(cfg['epochs']):
+        model.train()
+        perm = torch.randperm(len(Y), generator=g)
+        tot = 0.0
+        for i in range(spe):
+            idx = perm[i * cfg['batch_size']:(i + 1) * cfg['batch_size']]
+            loss = F.cross_entropy(model(normalise(augment(X[idx], g, cfg))), Y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            tot += float(loss) * len(idx)
+        lv = predict_logits(model, x_val)
+        row = {'epoch': ep + 1, 'train_loss': tot / len(Y), 'val_nll': nll(lv, y_val, 1.0),
+               'val_auc': auc(y_val, softmax1(lv)), 'val_acc_argmax': float(((softmax1(lv) >= 0.5) == y_val).mean())}
+        history.append(row)
+        if (ep + 1) % 10 == 0:
+            log(cfg['name'], json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}),
+                f'{time.time() - t0:.0f}s')
+        if best is None or row['val_nll'] < best[0]:
+            best = (row['val_nll'], ep + 1, {k: v.clone() for k, v in model.state_dict().items()})
+    model.load_state_dict(best[2])
+    model.eval()
+    return model, {'name': cfg['name'], 'best_val_nll': best[0], 'selected_epoch': best[1],
+                   'val_auc_at_selected': history[best[1] - 1]['val_auc'],
+                   'seconds': round(time.time() - t0, 1), 'history': history}
+
+
+def export_onnx(model, path):
+    model.eval()
+    torch.onnx.export(model, torch.zeros(1, 1, 28, 28), path, input_names=['image'], output_names=['logits'],
+                      dynamic_axes={'image': {0: 'batch'}, 'logits': {0: 'batch'}},
+                      opset_version=13, do_constant_folding=True, training=torch.onnx.TrainingMode.EVAL)
+    import onnx
+    onnx.checker.check_model(onnx.load(path))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--out', default=HERE)
+    ap.add_argument('--epochs', type=int, default=None)
+    args = ap.parse_args()
+    base = json.loads(json.dumps(BASE))
+    if args.epochs:
+        base['epochs'] = args.epochs
+
+    def log(*a):
+        print(*a, flush=True)
+
+    torch.set_num_threads(1)  # faster than 2 on the shared 2-core machine
+    torch.use_deterministic_algorithms(True)
+    t_start = time.time()
+    x_tr, y_tr = load_split('train')
+    x_val, y_val = load_split('val')
+    log(f'BreastMNIST train {len(y_tr)} ({int(y_tr.sum())} malignant), val {len(y_val)} ({int(y_val.sum())} malignant)')
+
+    runs = []
+    for cand in CANDIDATES:
+        cfg = {**base, **cand}
+        model, info = train_one(cfg, x_tr, y_tr, x_val, y_val, log)
+        log(f"{cand['name']}: best val NLL {info['best_val_nll']:.4f} at epoch {info['selected_epoch']} "
+            f"(val AUC {info['val_auc_at_selected']:.4f}), {info['seconds']}s")
+        runs.append((info['best_val_nll'], cfg, model, info))
+    runs.sort(key=lambda r: r[0])
+    _, cfg, model, info = runs[0]
+    log(f"selected {cfg['name']} (lowest best-epoch val NLL)")
+    n_params = sum(p.numel() for p in model.parameters())
+
+    # ---- calibration and operating point, on val; rounded to 4 decimals as the manifest holds them
+    lv = predict_logits(model, x_val)
+    T = round(fit_temperature(lv, y_val), 4)
+    pv = softmax1(lv, T)
+    thr = np.floor(largest_threshold_with_sensitivity(y_val, pv, cfg['sensitivity_target']) * 1e4) / 1e4
+    lo_raw = min(largest_threshold_with_sensitivity(y_val, pv, cfg['review_band_lower_sensitivity']), thr)
+    logit = lambda q: np.log(q / (1 - q))  # noqa: E731
+    hi_raw = 1 / (1 + np.exp(-(2 * logit(thr) - logit(lo_raw))))
+    lo = float(np.floor(lo_raw * 1e4) / 1e4)
+    hi = float(min(np.ceil(hi_raw * 1e4) / 1e4, 0.9999))
+    thr = float(thr)
+    se, sp = sens_spec(y_val, pv, thr)
+    val_report = {'n': int(len(y_val)), 'n_malignant': int(y_val.sum()),
+                  'nll_T1': nll(lv, y_val, 1.0), 'nll_T': nll(lv, y_val, T), 'auc': auc(y_val, pv),
+                  'sensitivity': se, 'specificity': sp, 'accuracy': float(((pv >= thr) == y_val).mean()),
+                  'accuracy_at_0.5_T1': float(((softmax1(lv) >= 0.5) == y_val).mean()),
+                  'fraction_in_review_band': float(((pv >= lo) & (pv <= hi)).mean())}
+    log('val', json.dumps(val_report, indent=1))
+    log(f'temperature {T:.4f} threshold {thr:.4f} review band [{lo:.4f}, {hi:.4f}]')
+
+    onnx_path = os.path.join(args.out, 'model.onnx')
+    export_onnx(model, onnx_path)
+    runner = SHARED.OnnxNumpy(onnx_path)
+    max_diff = float(np.abs(predict_logits(model, x_val) - runner.run(normalise(x_val[:, None].astype(np.float64)))).max())
+    log(f'onnx (numpy reference executor) vs torch, max |logit diff| on val: {max_diff:.2e}')
+    assert max_diff < 1e-4, max_diff
+
+    metrics = {
+        'model': MODEL_ID, 'version': '1.0.0', 'seed': SEED, 'torch': torch.__version__,
+        'label_mapping': 'output index 1 = malignant = BreastMNIST label 0; index 0 = benign or normal = BreastMNIST label 1',
+        'config': cfg, 'parameters': int(n_params),
+        'onnx_bytes': os.path.getsize(onnx_path), 'onnx_vs_torch_max_abs_logit_diff': max_diff,
+        'training_data': {'breastmnist_train': int(len(y_tr))},
+        'model_selection': [{k: v for k, v in r[3].items() if k != 'history'} for r in runs],
+        'selected_epoch': info['selected_epoch'], 'history': info['history'],
+        'calibration': {'method': 'temperature scaling, minimise NLL on val', 'temperature': T},
+        'operating_point': {
+            'threshold': thr,
+            'threshold_rule': f"largest threshold with val sensitivity >= {cfg['sensitivity_target']} "
+                              '(probability of malignancy after temperature scaling)',
+            'review_band': [lo, hi],
+            'review_band_rule': f"lower = largest threshold with val sensitivity >= {cfg['review_band_lower_sensitivity']}; "
+                                'upper = its mirror image around the threshold in logit space',
+        },
+        'val': val_report,
+        'train_seconds': round(time.time() - t_start, 1),
+    }
+    with open(os.path.join(args.out, 'metrics.json'), 'w') as f:
+        json.dump(metrics, f, indent=2)
+    log(f'wrote {onnx_path} and metrics.json in {time.time() - t_start:.0f}s')
+
+
+if __name__ == '__main__':
+    main()
