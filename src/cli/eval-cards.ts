@@ -170,7 +170,7 @@ export async function evaluateModelCards(options: EvaluateOptions): Promise<Card
         });
         checks.push({
           ...base,
-          dataset: `${set.description}; manifest ${spec.section}.dataset: ${String(stated['dataset'] ?? '(none)')}`,
+          dataset: `${set.description}; manifest ${spec.section}.dataset: ${typeof stated['dataset'] === 'string' ? stated['dataset'] : '(none)'}`,
           threshold: label.threshold,
           computed,
           checks: metricChecks,

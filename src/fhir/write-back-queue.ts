@@ -8,7 +8,7 @@
  *   conditional).
  * - At most `maxInFlight` writes run at once; beyond that a write is skipped and logged rather
  *   than queued without bound.
- * - Log lines carry the key's hash-free parts only (counts, statuses, the error code), never the
+ * - Log lines carry the result key (a UUIDv5, not a patient identifier), counts and the error code, never the
  *   token, the Bundle, or patient references.
  */
 import type { Bundle } from 'fhir/r4.js';

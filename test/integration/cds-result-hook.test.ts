@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
+import type { OperationOutcome } from 'fhir/r4.js';
 import type { DiagnosticReport, FhirResource, Observation } from 'fhir/r4.js';
 import { validateCdsResponse } from '../../src/cds/response-schema.js';
 import type { CdsCard, CdsResponse } from '../../src/cds/types.js';
@@ -23,6 +24,9 @@ interface Expected {
 const expected: Expected[] = (JSON.parse(readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as { files: Expected[] }).files;
 
 let stack: Stack;
+
+/** The OperationOutcome body of an error answer. */
+const oo = (res: request.Response): OperationOutcome => res.body as OperationOutcome;
 
 beforeAll(async () => {
   stack = await startStack();
@@ -128,7 +132,7 @@ describe('result hook against Orthanc and a FHIR server', () => {
     stack.fhir.requests.length = 0;
     const res = await callHook(hookBody('cxr-1', { fhirServer: 'https://attacker.example.com/fhir' }));
     expect(res.status).toBe(412);
-    expect(res.body.issue[0].diagnostics).toContain('OUTBOUND_NOT_ALLOWED');
+    expect(oo(res).issue[0]?.diagnostics).toContain('OUTBOUND_NOT_ALLOWED');
     expect(stack.fhir.requests).toEqual([]);
   });
 
@@ -141,13 +145,13 @@ describe('result hook against Orthanc and a FHIR server', () => {
   it('answers 412 for an unknown study', async () => {
     const res = await callHook(hookBody('no-such-study'));
     expect(res.status).toBe(412);
-    expect(res.body.issue[0].expression).toEqual(['context.imagingStudyId']);
+    expect(oo(res).issue[0]?.expression).toEqual(['context.imagingStudyId']);
   });
 
   it('refuses a study that belongs to another patient', async () => {
     const res = await callHook({ ...hookBody('cxr-1'), context: { patientId: 'someone-else', imagingStudyId: 'cxr-1' } });
     expect(res.status).toBe(400);
-    expect(res.body.issue[0].expression).toEqual(['context.patientId']);
+    expect(oo(res).issue[0]?.expression).toEqual(['context.patientId']);
   });
 
   it('answers 412 when the PACS is down', async () => {
@@ -158,7 +162,7 @@ describe('result hook against Orthanc and a FHIR server', () => {
     const prefetch = { imagingStudy: { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: study }, { resource: deadEndpoint, search: { mode: 'include' } }] } };
     const res = await callHook({ ...hookBody('dead-pacs-study', { prefetch }) });
     expect(res.status).toBe(412);
-    expect(res.body.issue[0].diagnostics).toContain('UPSTREAM_FAILED');
+    expect(oo(res).issue[0]?.diagnostics).toContain('UPSTREAM_FAILED');
   });
 });
 
@@ -185,7 +189,7 @@ describe('undecodable images', () => {
     const res = await callHook(hookBody('bad-rows-study', { prefetch }));
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'processing' }] });
-    expect(res.body.issue[0].diagnostics).toMatch(/^DICOM_INVALID: /);
+    expect(oo(res).issue[0]?.diagnostics).toMatch(/^DICOM_INVALID: /);
   });
 });
 
@@ -197,19 +201,19 @@ describe('malformed requests', () => {
   it('answers 400 with an OperationOutcome for invalid JSON', async () => {
     const res = await request(stack.app).post('/cds-services/imaging-ai-result').set('content-type', 'application/json').send('{"hook": ');
     expect(res.status).toBe(400);
-    expect(res.body.resourceType).toBe('OperationOutcome');
+    expect(oo(res).resourceType).toBe('OperationOutcome');
   });
 
   it('answers 400 naming the field when hookInstance is not a UUID', async () => {
     const res = await callHook({ ...hookBody('cxr-1'), hookInstance: 'abc' });
     expect(res.status).toBe(400);
-    expect(res.body.issue[0].expression).toEqual(['hookInstance']);
+    expect(oo(res).issue[0]?.expression).toEqual(['hookInstance']);
   });
 
   it('answers 400 when the context lacks imagingStudyId', async () => {
     const res = await callHook({ ...hookBody('cxr-1'), context: { patientId: PATIENT_ID } });
     expect(res.status).toBe(400);
-    expect(res.body.issue[0].expression).toEqual(['context.imagingStudyId']);
+    expect(oo(res).issue[0]?.expression).toEqual(['context.imagingStudyId']);
   });
 
   it('answers 400 when a context id could escape its path', async () => {
@@ -227,7 +231,7 @@ describe('malformed requests', () => {
     delete body.fhirServer;
     const res = await callHook(body);
     expect(res.status).toBe(400);
-    expect(res.body.issue[0].expression).toEqual(['fhirServer']);
+    expect(oo(res).issue[0]?.expression).toEqual(['fhirServer']);
   });
 
   it('answers 400 for a body over the limit', async () => {

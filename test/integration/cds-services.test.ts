@@ -8,13 +8,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { SignJWT, exportJWK, importPKCS8 } from 'jose';
-import type { Bundle, ServiceRequest } from 'fhir/r4.js';
+import type { Bundle, OperationOutcome, ServiceRequest } from 'fhir/r4.js';
 import { validateCdsResponse } from '../../src/cds/response-schema.js';
 import type { CdsResponse, CdsServiceDefinition } from '../../src/cds/types.js';
 import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../src/terminology.js';
 import { EHR_TOKEN, FIXTURES, NOW, PATIENT_ID, imagingStudyFor, startStack, type Stack } from '../support/stack.js';
 
 let stack: Stack;
+
+/** The OperationOutcome body of an error answer. */
+const oo = (res: request.Response): OperationOutcome => res.body as OperationOutcome;
 
 beforeAll(async () => {
   stack = await startStack();
@@ -124,7 +127,7 @@ describe('order-sign and order-select', () => {
     const send = (selections: string[]): request.Test =>
       request(stack.app)
         .post('/cds-services/imaging-ai-order-select')
-        .send({ hook: 'order-select', hookInstance: randomUUID(), ...auth(), context: { userId: 'Practitioner/doc1', patientId: PATIENT_ID, selections, draftOrders: draftOrders(chestOrder('o1'), { ...chestOrder('o2'), bodySite: undefined, code: { text: 'XR Knee' } } as ServiceRequest) } });
+        .send({ hook: 'order-select', hookInstance: randomUUID(), ...auth(), context: { userId: 'Practitioner/doc1', patientId: PATIENT_ID, selections, draftOrders: draftOrders(chestOrder('o1'), { ...chestOrder('o2'), bodySite: undefined, code: { text: 'XR Knee' } }) } });
     expect(valid((await send(['ServiceRequest/o2'])).body).cards).toEqual([]);
     expect(valid((await send(['ServiceRequest/o1'])).body).cards.length).toBeGreaterThan(0);
   });
@@ -134,7 +137,7 @@ describe('order-sign and order-select', () => {
       .post('/cds-services/imaging-ai-order-select')
       .send({ hook: 'order-select', hookInstance: randomUUID(), ...auth(), context: { userId: 'Practitioner/doc1', patientId: PATIENT_ID, draftOrders: draftOrders(chestOrder('o1')) } });
     expect(res.status).toBe(400);
-    expect(res.body.issue[0].expression).toEqual(['context.selections']);
+    expect(oo(res).issue[0]?.expression).toEqual(['context.selections']);
   });
 });
 
@@ -182,7 +185,7 @@ describe('feedback', () => {
   it('answers 400 for accepted feedback without acceptedSuggestions', async () => {
     const res = await request(stack.app).post('/cds-services/imaging-ai-result/feedback').send({ feedback: [{ card: 'x', outcome: 'accepted', outcomeTimestamp: '2026-11-23T12:01:00Z' }] });
     expect(res.status).toBe(400);
-    expect(res.body.issue[0].diagnostics).toContain('acceptedSuggestions');
+    expect(oo(res).issue[0]?.diagnostics).toContain('acceptedSuggestions');
   });
 
   it('answers 404 for feedback to an unknown service', async () => {
@@ -196,7 +199,7 @@ describe('operability', () => {
     expect((await request(stack.app).get('/healthz')).body).toEqual({ status: 'ok' });
     const ready = await request(stack.app).get('/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body.models).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'pneumonia-cxr-28', status: 'ready' })]));
+    expect((ready.body as { models: unknown[] }).models).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'pneumonia-cxr-28', status: 'ready' })]));
     const metrics = await request(stack.app).get('/metrics');
     expect(metrics.text).toMatch(/cds_requests_total\{service="imaging-ai-order-sign",status="200"\} \d+/);
     expect(metrics.text).toMatch(/cds_request_duration_seconds_bucket\{le="0.5",service="imaging-ai-patient-view"\}/);
@@ -222,7 +225,7 @@ describe('operability', () => {
     try {
       const res = await request(createApp(deps)).get('/readyz');
       expect(res.status).toBe(200);
-      expect(res.body.models).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'broken', status: 'unavailable', reason: expect.any(String) as string })]));
+      expect((res.body as { models: unknown[] }).models).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'broken', status: 'unavailable', reason: expect.any(String) as string })]));
     } finally {
       await deps.close();
     }

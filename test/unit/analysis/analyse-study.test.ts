@@ -140,7 +140,7 @@ describe('result cache', () => {
 describe('analyseStudy without models', () => {
   it('answers MODEL_UNAVAILABLE rather than an empty result', async () => {
     const f = fakes();
-    const models: ModelRunner = { profiles: () => [], run: f.models.run };
+    const models: ModelRunner = { profiles: () => [], run: (id, image) => f.models.run(id, image) };
     await expect(analyseStudy({ images: f.images, models, cache: createMemoryResultCache(10) }, study)).rejects.toMatchObject({ code: 'MODEL_UNAVAILABLE', status: 503 });
   });
 });
