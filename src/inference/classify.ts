@@ -54,6 +54,10 @@ export function toFindings(output: ManifestOutput, logits: ArrayLike<number>): F
     if (!label.report) continue;
     const probability = p[label.index] as number;
     const [low, high] = label.reviewBand;
+    const positive = probability >= label.threshold;
+    const needsReview = probability >= low && probability <= high;
+    const follow = label.followUp;
+    const wantsFollowUp = follow !== undefined && ((positive && !needsReview) || (follow.when === 'positive-or-review' && needsReview));
     findings.push({
       key: label.key,
       display: label.display,
@@ -61,10 +65,11 @@ export function toFindings(output: ManifestOutput, logits: ArrayLike<number>): F
       probability,
       threshold: label.threshold,
       reviewBand: label.reviewBand,
-      interpretation: probability >= label.threshold ? 'positive' : 'negative',
+      interpretation: positive ? 'positive' : 'negative',
       // Inclusive on both ends, as the manifest format says.
-      needsReview: probability >= low && probability <= high,
+      needsReview,
       urgency: label.urgency,
+      ...(wantsFollowUp ? { followUp: { code: follow.code, text: follow.text } } : {}),
     });
   }
   return findings;

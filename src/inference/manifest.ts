@@ -18,6 +18,17 @@ export interface ReportedLabel {
   /** Inclusive [low, high] around the threshold; a probability inside needs a radiologist's review. */
   readonly reviewBand: readonly [number, number];
   readonly urgency: 'info' | 'warning' | 'critical';
+  /** A follow-up order the card may suggest when the finding is positive (or needs review). */
+  readonly followUp?: FollowUp | undefined;
+}
+
+/** A suggested follow-up order: a ServiceRequest code, offered as a draft the clinician may accept. */
+export interface FollowUp {
+  readonly code: Coding;
+  /** One line for the suggestion label, e.g. "Order a follow-up chest radiograph". */
+  readonly text: string;
+  /** `positive`: only above threshold; `positive-or-review`: also inside the review band. */
+  readonly when: 'positive' | 'positive-or-review';
 }
 
 /** A label the model outputs (softmax needs it) but that never becomes a finding. */
@@ -120,6 +131,7 @@ const ReportedLabelSchema = z.strictObject({
   urgency: z.enum(['info', 'warning', 'critical'], {
     error: (iss) => (iss.input === undefined ? 'required when report is true' : 'must be info, warning or critical'),
   }),
+  followUp: z.strictObject({ code: CodingSchema, text: text.max(100, 'must be at most 100 characters'), when: z.enum(['positive', 'positive-or-review']) }).optional(),
 });
 
 const SilentLabelSchema = z.strictObject({

@@ -28,6 +28,8 @@ export interface Finding {
   readonly needsReview: boolean;
   /** Urgency the manifest assigns to a positive finding of this label. */
   readonly urgency: 'info' | 'warning' | 'critical';
+  /** Present when the manifest recommends a follow-up order for this finding in its current state. */
+  readonly followUp?: { readonly code: Coding; readonly text: string } | undefined;
 }
 
 /** What reports need to know about the model that produced findings. */

@@ -23,6 +23,7 @@ import {
 import type { TemplateSet } from './engine.js';
 import { percent } from './engine.js';
 import { uuidV5 } from './ids.js';
+import { followUpSuggestion } from './follow-up.js';
 import type { Finding, RenderInput, RenderedResult } from './types.js';
 
 /** SNOMED CT qualifier values for Observation.valueCodeableConcept. */
@@ -251,6 +252,12 @@ export function renderResult(templates: TemplateSet, input: RenderInput): Render
     { type: 'create', description: 'Record the Provenance of the AI result', resource: provenance },
   ];
 
+  const followUp = followUpSuggestion(templates, input.findings, {
+    resultKey,
+    patientReference: subject.patientReference,
+    imagingStudyReference: subject.imagingStudyReference,
+    observationReferences: refs.observations.map((o) => o.reference),
+  });
   const card = parseJson<CdsCard>(
     `${model.templates.card}.json`,
     templates.render(`${model.templates.card}.json`, {
@@ -258,6 +265,9 @@ export function renderResult(templates: TemplateSet, input: RenderInput): Render
       card: { uuid: uuidV5(`card|${resultKey}`), suggestionUuid: uuidV5(`suggestion|${resultKey}`), summary: composeSummary(input.findings), indicator: indicatorOf(input.findings) },
       source: { label: `Imaging AI: ${model.name} ${model.version}`.slice(0, 200), topic: PROJECT_CODES.aiAlgorithm },
       actions,
+      followUp: followUp ?? null,
+      // Saving the report and proposing an order are independent choices.
+      selectionBehavior: followUp === undefined ? 'at-most-one' : 'any',
       overrideReasons: OVERRIDE_REASONS,
       links: cardLinks(input),
     }),

@@ -84,3 +84,32 @@ describe('toFindings', () => {
     expect(findings[0]?.probability).toBeCloseTo(sigmoid(1), 15); // temperature 2
   });
 });
+
+describe('follow-up recommendations', () => {
+  const withFollowUp = (when: 'positive' | 'positive-or-review') => {
+    const json = fixtureManifest('tiny-mean') as { output: { labels: Record<string, unknown>[] } };
+    const label = json.output.labels[1];
+    if (label !== undefined) label.followUp = { code: { system: 'http://loinc.org', code: '36643-5', display: 'XR Chest 2V' }, text: 'Follow-up chest radiograph', when };
+    return parseManifest(json, path.join(FIXTURE_MODELS, 'tiny-mean'));
+  };
+  // tiny-mean: threshold 0.5, review band [0.35, 0.65]; logit 3 → p 0.95, logit 0 → p 0.5 (band), logit -3 → p 0.05.
+  it('attaches the follow-up to a clearly positive finding only, by default', () => {
+    const m = withFollowUp('positive');
+    expect(toFindings(m.output, [0, 3])[0]?.followUp?.text).toBe('Follow-up chest radiograph');
+    expect(toFindings(m.output, [0, 0])[0]?.followUp).toBeUndefined();
+    expect(toFindings(m.output, [0, -3])[0]?.followUp).toBeUndefined();
+  });
+
+  it('also attaches it inside the review band when the manifest says so', () => {
+    const m = withFollowUp('positive-or-review');
+    expect(toFindings(m.output, [0, 0])[0]?.followUp?.code.code).toBe('36643-5');
+    expect(toFindings(m.output, [0, -3])[0]?.followUp).toBeUndefined();
+  });
+
+  it('rejects a follow-up without a code', () => {
+    const json = fixtureManifest('tiny-mean') as { output: { labels: Record<string, unknown>[] } };
+    const label = json.output.labels[1];
+    if (label !== undefined) label.followUp = { text: 'x', when: 'positive' };
+    expect(() => parseManifest(json, path.join(FIXTURE_MODELS, 'tiny-mean'))).toThrow(/followUp\.code/);
+  });
+});

@@ -5,6 +5,7 @@ import { renderPriorFindingCard, renderRecentStudyCard } from '../../../src/repo
 import { conditionalCreateQuery, resultBundle } from '../../../src/reports/result-bundle.js';
 import { RESOURCE_KEY_SYSTEM } from '../../../src/terminology.js';
 import type { RenderInput, Finding } from '../../../src/reports/types.js';
+import type { ServiceRequest } from 'fhir/r4.js';
 import { validateCdsResponse } from '../../../src/cds/response-schema.js';
 import { validateR4 } from '../../support/fhir-validator.js';
 
@@ -193,5 +194,26 @@ describe('template engine', () => {
 
   it('escapes Markdown control characters and folds newlines', () => {
     expect(markdownEscape('# a\n- b | *c*')).toBe('\\# a - b \\| \\*c\\*');
+  });
+});
+
+describe('follow-up order suggestion', () => {
+  const followUp = { code: { system: 'http://loinc.org', code: '36643-5', display: 'XR Chest 2V' }, text: HOSTILE.slice(0, 60) };
+
+  it('offers a draft ServiceRequest beside the report when a positive finding recommends one', () => {
+    const result = renderResult(templates, input({ findings: [finding({ followUp })] }));
+    expectAllValid(result);
+    expect(result.card.selectionBehavior).toBe('any');
+    expect(result.card.suggestions).toHaveLength(2);
+    const order = result.card.suggestions?.[1]?.actions?.[0]?.resource as ServiceRequest;
+    expect(validateR4(order)).toEqual([]);
+    expect(order).toMatchObject({ resourceType: 'ServiceRequest', status: 'draft', intent: 'proposal', subject: { reference: 'Patient/p1' }, code: { coding: [followUp.code], text: followUp.text } });
+    expect(order.reasonReference).toEqual([{ reference: `Observation/${result.observations[0]?.id ?? ''}` }]);
+  });
+
+  it('offers only the report when no finding recommends a follow-up', () => {
+    const result = renderResult(templates, input());
+    expect(result.card.selectionBehavior).toBe('at-most-one');
+    expect(result.card.suggestions).toHaveLength(1);
   });
 });
