@@ -8,7 +8,6 @@
  * checked-in examples cannot drift from what the service emits. Analysis times are pinned to
  * {@link EXAMPLE_INSTANT} (they are the only values that change from run to run).
  */
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,9 +18,8 @@ import { loadConfig, PROJECT_ROOT } from '../src/config.js';
 import { createLogger } from '../src/logging.js';
 import { createApp } from '../src/app.js';
 import { buildDependencies } from '../src/wiring.js';
-import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../src/terminology.js';
 import { startDemoPacs } from '../src/cli/demo-pacs.js';
-import { sampleImagingStudy, studyPrefetchBundle, wadoRsEndpoint } from '../src/cli/sample-fhir.js';
+import { resultHookRequest, sampleImagingStudy, wadoRsEndpoint } from '../src/cli/sample-fhir.js';
 
 /** The instant every analysis-time field is set to in the examples. */
 export const EXAMPLE_INSTANT = '2026-01-01T00:00:00.000Z';
@@ -67,12 +65,7 @@ export async function generateExampleBundles(): Promise<Map<string, Bundle>> {
       const res = await fetch(`${base}/cds-services/imaging-ai-result`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          hook: IMAGINGSTUDY_AVAILABLE_HOOK,
-          hookInstance: randomUUID(),
-          context: { patientId: 'example-patient', imagingStudyId: study.id },
-          prefetch: { imagingStudy: studyPrefetchBundle(study, wadoRsEndpoint('example-pacs', pacs.root)) },
-        }),
+        body: JSON.stringify(resultHookRequest(study, wadoRsEndpoint('example-pacs', pacs.root))),
       });
       if (res.status !== 200) throw new Error(`result hook answered ${res.status} for ${instance.file}`);
       const bundle = deps.results(study.id ?? '');

@@ -4,7 +4,6 @@
  * calls the result hook over HTTP with the ImagingStudy and Endpoint in prefetch (so no FHIR
  * server is needed), and prints the cards and the preliminary DiagnosticReport.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,10 +13,9 @@ import { loadConfig, PROJECT_ROOT } from '../config.js';
 import { createLogger } from '../logging.js';
 import { createApp } from '../app.js';
 import { buildDependencies } from '../wiring.js';
-import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../terminology.js';
 import type { CdsResponse } from '../cds/types.js';
 import { startDemoPacs } from './demo-pacs.js';
-import { sampleImagingStudy, studyPrefetchBundle, wadoRsEndpoint } from './sample-fhir.js';
+import { resultHookRequest, sampleImagingStudy, wadoRsEndpoint } from './sample-fhir.js';
 
 async function main(): Promise<void> {
   const pacs = await startDemoPacs(path.join(PROJECT_ROOT, 'test', 'fixtures', 'cxr'));
@@ -41,12 +39,7 @@ async function main(): Promise<void> {
       const res = await fetch(`${base}/cds-services/imaging-ai-result`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          hook: IMAGINGSTUDY_AVAILABLE_HOOK,
-          hookInstance: randomUUID(),
-          context: { patientId: 'demo-patient', imagingStudyId: study.id },
-          prefetch: { imagingStudy: studyPrefetchBundle(study, endpoint) },
-        }),
+        body: JSON.stringify(resultHookRequest(study, endpoint)),
       });
       const ms = performance.now() - started;
       const body = (await res.json()) as CdsResponse;

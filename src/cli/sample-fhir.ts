@@ -5,7 +5,8 @@
  */
 import type { Bundle, Endpoint, ImagingStudy } from 'fhir/r4.js';
 import type { DicomImageInfo } from '../dicom/types.js';
-import { BODY_PART_SNOMED, DCM, DICOM_UID_SYSTEM, ENDPOINT_CONNECTION_TYPE, SNOMED } from '../terminology.js';
+import { randomUUID } from 'node:crypto';
+import { BODY_PART_SNOMED, DCM, DICOM_UID_SYSTEM, ENDPOINT_CONNECTION_TYPE, IMAGINGSTUDY_AVAILABLE_HOOK, SNOMED } from '../terminology.js';
 
 /** An active WADO-RS Endpoint for a DICOMweb root. */
 export function wadoRsEndpoint(id: string, root: string): Endpoint {
@@ -54,4 +55,15 @@ export function sampleImagingStudy(info: DicomImageInfo, o: SampleStudyOptions):
 /** The searchset an EHR sends as the result hook's `imagingStudy` prefetch. */
 export function studyPrefetchBundle(study: ImagingStudy, endpoint: Endpoint): Bundle {
   return { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: study, search: { mode: 'match' } }, { resource: endpoint, search: { mode: 'include' } }] };
+}
+
+/** The result hook's request body for a study, with the study and its Endpoint prefetched. */
+export function resultHookRequest(study: ImagingStudy, endpoint: Endpoint): Record<string, unknown> {
+  const patientId = (study.subject.reference ?? '').replace(/^Patient\//, '');
+  return {
+    hook: IMAGINGSTUDY_AVAILABLE_HOOK,
+    hookInstance: randomUUID(),
+    context: { patientId, imagingStudyId: study.id },
+    prefetch: { imagingStudy: studyPrefetchBundle(study, endpoint) },
+  };
 }

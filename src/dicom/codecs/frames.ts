@@ -59,7 +59,8 @@ function startsCodestream(item: Uint8Array, family: CodestreamFamily): boolean {
   }
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
+/** Concatenates byte arrays (returns the one array itself when there is only one). */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0] as Uint8Array;
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let offset = 0;

@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 
 import { AppError } from '../../errors.js';
 import { readJpegHeader } from './codestream-header.js';
+import { concat } from './frames.js';
 import type { JpegHeader } from './codestream-header.js';
 import { decodeJpegDct } from './jpeg-dct.js';
 import type { CodecOutput, DecodedPhotometric, FrameDescriptor } from './types.js';
@@ -151,11 +152,5 @@ function withAdobeTransform(data: Uint8Array, transform: 0 | 1): Uint8Array {
     pos += 2 + length;
   }
   parts.push(data.subarray(copyFrom));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
+  return concat(parts);
 }
