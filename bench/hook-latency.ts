@@ -19,8 +19,7 @@ import { createLogger } from '../src/logging.js';
 import { createApp } from '../src/app.js';
 import { buildDependencies } from '../src/wiring.js';
 import { parseDicom } from '../src/dicom/parse.js';
-import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../src/terminology.js';
-import { sampleImagingStudy, studyPrefetchBundle, wadoRsEndpoint } from '../src/cli/sample-fhir.js';
+import { resultHookRequest, sampleImagingStudy, wadoRsEndpoint } from '../src/cli/sample-fhir.js';
 import { startOrthanc, type OrthancServer } from '../test/support/orthanc.js';
 
 const COLD = Number(process.env.BENCH_COLD ?? 30);
@@ -50,12 +49,7 @@ async function reidentified(orthanc: OrthancServer, instanceId: string): Promise
 
 function hookBody(bytes: Uint8Array, root: string): object {
   const study = sampleImagingStudy(parseDicom(bytes).info, { id: 'bench', patientId: 'bench', endpointId: 'pacs' });
-  return {
-    hook: IMAGINGSTUDY_AVAILABLE_HOOK,
-    hookInstance: randomUUID(),
-    context: { patientId: 'bench', imagingStudyId: 'bench' },
-    prefetch: { imagingStudy: studyPrefetchBundle(study, wadoRsEndpoint('pacs', root)) },
-  };
+  return resultHookRequest(study, wadoRsEndpoint('pacs', root));
 }
 
 async function main(): Promise<void> {
