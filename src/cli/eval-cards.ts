@@ -6,6 +6,7 @@
  * Which test set belongs to which manifest section is declared in {@link EVAL_SPECS}: the
  * manifest says it only in prose (`metrics.dataset`).
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInferenceEngine } from '../inference/index.js';
 import type { InputImage } from '../inference/index.js';
@@ -210,4 +211,15 @@ export function formatChecks(checks: readonly CardCheck[], tolerance = 0.002): s
   const failed = checks.filter((c) => !c.ok).length;
   lines.push(failed === 0 ? `all ${checks.length} model cards agree within ${tolerance}` : `${failed} of ${checks.length} model cards disagree`);
   return lines.join('\n');
+}
+
+/**
+ * Where the shared data sets are: `shared/data` inside the checkout when there is one (how the
+ * device machine and some CI runners lay it out), else `../shared/data` beside it.
+ *
+ * @param root - the repository root
+ */
+export function defaultDataDir(root: string): string {
+  const inside = path.join(root, 'shared', 'data');
+  return existsSync(path.join(inside, 'medmnist')) ? inside : path.join(root, '..', 'shared', 'data');
 }

@@ -7,12 +7,12 @@
  *
  *   npm run build && node dist/src/cli/evaluate.js [--models DIR] [--data DIR] [--tolerance 0.002] [--only id,id]
  *
- * Defaults: models/ and ../shared/data relative to the repository root.
+ * Defaults: models/ and shared/data (inside the checkout, else beside it).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { evaluateModelCards, formatChecks } from './eval-cards.js';
+import { defaultDataDir, evaluateModelCards, formatChecks } from './eval-cards.js';
 
 /** Repository root: this file is src/cli/evaluate.ts or dist/src/cli/evaluate.js. */
 function repoRoot(): string {
@@ -35,7 +35,7 @@ async function main(): Promise<number> {
   if (!(tolerance >= 0)) throw new Error(`--tolerance must be a number ≥ 0, not ${values.tolerance}`);
   const checks = await evaluateModelCards({
     modelsDir: path.resolve(values.models ?? path.join(root, 'models')),
-    dataDir: path.resolve(values.data ?? path.join(root, '..', 'shared', 'data')),
+    dataDir: path.resolve(values.data ?? defaultDataDir(root)),
     tolerance,
     only: values.only?.split(',').map((s) => s.trim()),
   });

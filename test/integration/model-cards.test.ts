@@ -9,12 +9,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EVAL_SPECS, evaluateModelCards, formatChecks } from '../../src/cli/eval-cards.js';
+import { EVAL_SPECS, defaultDataDir, evaluateModelCards, formatChecks } from '../../src/cli/eval-cards.js';
 import type { CardCheck } from '../../src/cli/eval-cards.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const modelsDir = path.join(root, 'models');
-const dataDir = path.join(root, '..', 'shared', 'data');
+const dataDir = defaultDataDir(root);
 
 describe('model cards agree with the TypeScript inference pipeline on the test splits', () => {
   let checks: CardCheck[] = [];
