@@ -16,6 +16,7 @@
  *   npx tsc -p tsconfig.build.json && node dist/bench/decode.js
  *   (BENCH_PASSES=5 to change passes; needs python3-pydicom, dcmtk and Orthanc: scripts/provision-test-deps.sh)
  */
+import { createOriginAllowList } from '../src/auth/outbound-allow-list.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -177,7 +178,7 @@ async function pacsBenchmark(): Promise<void> {
     for (const f of readdirSync(jlsDir)) execFileSync('dcmcjpls', ['+el', join(jlsDir, f), join(jlsDir, f)]);
     for (const d of [nativeDir, jlsDir]) for (const f of readdirSync(d)) await orthanc.upload(readFileSync(join(d, f)));
     const study = loadInstanceFrames(readFileSync(join(nativeDir, '0000.dcm'))).info.studyInstanceUid;
-    const client = createDicomWebClient({ allowList: [orthanc.baseUrl], auth: { kind: 'basic', username: orthanc.username, password: orthanc.password } });
+    const client = createDicomWebClient({ allowList: createOriginAllowList([orthanc.baseUrl]), auth: { kind: 'basic', username: orthanc.username, password: orthanc.password } });
     console.log(`\nPACS: ${SLICES}-slice CT series (re-identified copies of pydicom CT_small.dcm, 128 × 128, 1.25 mm steps) in Orthanc on loopback`);
     for (const [label, series] of [['Explicit VR LE', nativeSeries], ['JPEG-LS lossless', jlsSeries]] as const) {
       for (const concurrency of [4, 8]) {

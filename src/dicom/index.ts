@@ -11,7 +11,6 @@ export type { FetchSeriesOptions, LoadedInstance } from './load.js';
 export { applyVoi, resizeArea, toDisplayImage } from './display.js';
 export { createByteBudget, streamMultipart } from './multipart-stream.js';
 export type { ByteBudget, StreamMultipartOptions } from './multipart-stream.js';
-export { isAllowedOrigin } from './outbound.js';
 export type { AllowList, PacsAuth, UrlAllowList } from './outbound.js';
 export { DEFAULT_DICOM_LIMITS, parseDicom } from './parse.js';
 export type { ParsedDicom, PixelModule } from './parse.js';

@@ -11,25 +11,15 @@ export type PacsAuth =
   | { readonly kind: 'bearer'; readonly token: string };
 
 /**
- * True when `url`'s origin (scheme, host, port) equals the origin of one of `allowed`.
- * Entries may be origins or full URLs; unparsable entries match nothing. Only http(s) counts.
- *
- * @param url - the URL about to be called
- * @param allowed - allow-listed origins, e.g. `https://pacs.example.org`
+ * Judges a full request URL. The service passes src/auth's origin/path-prefix allow-list, the
+ * same mechanism that guards the FHIR server, so both outbound paths follow one rule.
  */
-export function isAllowedOrigin(url: string, allowed: readonly string[]): boolean {
-  const target = parseHttpUrl(url);
-  if (target === undefined) return false;
-  return allowed.some((entry) => parseHttpUrl(entry)?.origin === target.origin);
-}
-
-/** Any allow-list that can judge a full URL (e.g. one with path prefixes, from src/auth). */
 export interface UrlAllowList {
   isAllowed(url: string): boolean;
 }
 
-/** Allowed origins as strings, or an allow-list object. */
-export type AllowList = readonly string[] | UrlAllowList;
+/** The allow-list a DICOMweb client checks every request URL against. */
+export type AllowList = UrlAllowList;
 
 /**
  * Validates a DICOMweb root (absolute http(s), no embedded credentials, no query) and returns
@@ -55,15 +45,10 @@ export function checkedRoot(root: string): string {
  * @throws AppError OUTBOUND_NOT_ALLOWED naming the origin only (paths can carry UIDs)
  */
 export function assertAllowed(url: string, allowList: AllowList): void {
-  const allowed = isUrlAllowList(allowList) ? allowList.isAllowed(url) : isAllowedOrigin(url, allowList);
-  if (!allowed) {
+  if (!allowList.isAllowed(url)) {
     const origin = parseHttpUrl(url)?.origin ?? 'of this URL';
     throw new AppError('OUTBOUND_NOT_ALLOWED', `The DICOMweb origin ${origin} is not on the allow-list.`);
   }
-}
-
-function isUrlAllowList(list: AllowList): list is UrlAllowList {
-  return !Array.isArray(list);
 }
 
 /** The Authorization header value for the PACS, or undefined for `none`. */

@@ -2,6 +2,7 @@
  * The DICOMweb client against a real Orthanc (started by the suite), and against tiny local
  * servers for the failure modes a PACS cannot be told to produce (dead, slow, flaky, huge).
  */
+import { createOriginAllowList } from '../../src/auth/outbound-allow-list.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -77,7 +78,7 @@ describe('DICOMweb client against a real Orthanc', () => {
     await orthanc.upload(CT.file);
     await orthanc.upload(MR.file);
     options = {
-      allowList: [orthanc.baseUrl],
+      allowList: createOriginAllowList([orthanc.baseUrl]),
       auth: { kind: 'basic', username: orthanc.username, password: orthanc.password },
       timeoutMs: 10_000,
       retries: 1,
@@ -214,7 +215,7 @@ describe('compressed instances through a real Orthanc', () => {
     const original = loadInstanceFrames(file);
     const { ID } = await orthanc.upload(file);
     try {
-      const source = createDicomWebImageSource({ allowList: [orthanc.baseUrl], auth: { kind: 'basic', username: orthanc.username, password: orthanc.password } });
+      const source = createDicomWebImageSource({ allowList: createOriginAllowList([orthanc.baseUrl]), auth: { kind: 'basic', username: orthanc.username, password: orthanc.password } });
       const { studyInstanceUid: study, seriesInstanceUid: series, sopInstanceUid: sop } = original.info;
       const fromPacs = await source.loadInstance(orthanc.dicomWebRoot, study, series, sop);
       expect(fromPacs.info.transferSyntaxUid).toBe(original.info.transferSyntaxUid);
@@ -233,7 +234,7 @@ describe('DICOMweb client failure modes', () => {
   it('gives up on a dead server (closed port) with UPSTREAM_FAILED after its retries', async () => {
     const dead = await localServer(() => undefined);
     await dead.close();
-    const client = createDicomWebClient({ ...base, allowList: [dead.origin] });
+    const client = createDicomWebClient({ ...base, allowList: createOriginAllowList([dead.origin]) });
     await expect(client.searchSeries(dead.origin, CT.study)).rejects.toMatchObject({
       code: 'UPSTREAM_FAILED',
       message: `The PACS could not be reached for QIDO-RS search series at ${dead.origin} (ECONNREFUSED) (after 3 attempts).`,
@@ -243,7 +244,7 @@ describe('DICOMweb client failure modes', () => {
   it('times out on a server that never answers, without retrying', async () => {
     const silent = await localServer(() => undefined);
     try {
-      const client = createDicomWebClient({ ...base, allowList: [silent.origin], timeoutMs: 300 });
+      const client = createDicomWebClient({ ...base, allowList: createOriginAllowList([silent.origin]), timeoutMs: 300 });
       const started = Date.now();
       await expect(client.searchSeries(silent.origin, CT.study)).rejects.toMatchObject({
         code: 'UPSTREAM_FAILED',
@@ -262,7 +263,7 @@ describe('DICOMweb client failure modes', () => {
       res.write('--b\r\n\r\npartial');
     });
     try {
-      const client = createDicomWebClient({ ...base, allowList: [stalling.origin], timeoutMs: 300 });
+      const client = createDicomWebClient({ ...base, allowList: createOriginAllowList([stalling.origin]), timeoutMs: 300 });
       await expect(client.retrieveInstance(stalling.origin, CT.study, CT.series, CT.sop)).rejects.toMatchObject({
         code: 'UPSTREAM_FAILED',
         message: `The PACS did not complete WADO-RS retrieve instance at ${stalling.origin} within 300 ms.`,
@@ -284,7 +285,7 @@ describe('DICOMweb client failure modes', () => {
       pump();
     });
     try {
-      const client = createDicomWebClient({ ...base, allowList: [endless.origin], maxResponseBytes: 1_000_000 });
+      const client = createDicomWebClient({ ...base, allowList: createOriginAllowList([endless.origin]), maxResponseBytes: 1_000_000 });
       await expect(client.searchSeries(endless.origin, CT.study)).rejects.toMatchObject({ code: 'DICOM_TOO_LARGE' });
       expect(written).toBeLessThan(64 * 1024 * 1024);
     } finally {
@@ -305,7 +306,7 @@ describe('DICOMweb client failure modes', () => {
       }, 40);
     });
     try {
-      const client = createDicomWebClient({ ...base, allowList: [slow.origin], maxConcurrentPerOrigin: 2 });
+      const client = createDicomWebClient({ ...base, allowList: createOriginAllowList([slow.origin]), maxConcurrentPerOrigin: 2 });
       const files = await Promise.all(Array.from({ length: 8 }, () => client.retrieveInstance(slow.origin, CT.study, CT.series, CT.sop)));
       expect(files.map((f) => f.byteLength)).toEqual(Array<number>(8).fill(CT.file.byteLength));
       expect(slow.requests).toHaveLength(8);
@@ -334,7 +335,7 @@ describe('DICOMweb client failure modes', () => {
       pump();
     });
     try {
-      const client = createDicomWebClient({ ...base, allowList: [server.origin] });
+      const client = createDicomWebClient({ ...base, allowList: createOriginAllowList([server.origin]) });
       const series = await client.retrieveSeriesInstances(server.origin, CT.study, CT.series);
       expect(series.map((f) => Buffer.from(f).equals(CT.file))).toEqual([true, true, true]);
       const budget = createByteBudget(2_000_000, 'The study retrieval');
@@ -359,7 +360,7 @@ describe('DICOMweb client failure modes', () => {
       res.end(multipart('x y', [CT.file]));
     });
     try {
-      const client = createDicomWebClient({ ...base, allowList: [flaky.origin] });
+      const client = createDicomWebClient({ ...base, allowList: createOriginAllowList([flaky.origin]) });
       const bytes = await client.retrieveInstance(flaky.origin, CT.study, CT.series, CT.sop);
       expect(Buffer.from(bytes).equals(CT.file)).toBe(true);
       expect(flaky.requests.map((r) => r.headers.authorization)).toEqual(Array(3).fill('Bearer secret-pacs-token'));
@@ -375,7 +376,7 @@ describe('DICOMweb client failure modes', () => {
       res.writeHead(403).end('secret-pacs-token');
     });
     try {
-      const client = createDicomWebClient({ ...base, allowList: [forbidden.origin] });
+      const client = createDicomWebClient({ ...base, allowList: createOriginAllowList([forbidden.origin]) });
       const err: unknown = await client.searchInstances(forbidden.origin, CT.study, CT.series).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'UPSTREAM_FAILED', message: `The PACS answered 403 Forbidden to QIDO-RS search instances at ${forbidden.origin}.` });
       expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.toContain('secret-pacs-token');
@@ -393,7 +394,7 @@ describe('DICOMweb client failure modes', () => {
       res.writeHead(302, { location: `${target.origin}/studies` }).end();
     });
     try {
-      const client = createDicomWebClient({ ...base, allowList: [redirecting.origin, target.origin] });
+      const client = createDicomWebClient({ ...base, allowList: createOriginAllowList([redirecting.origin, target.origin]) });
       await expect(client.searchSeries(redirecting.origin, CT.study)).rejects.toMatchObject({
         code: 'UPSTREAM_FAILED',
         message: `The PACS answered 302 Found (a redirect, not followed) to QIDO-RS search series at ${redirecting.origin}.`,
@@ -409,7 +410,7 @@ describe('DICOMweb client failure modes', () => {
       res.writeHead(200, { 'content-type': 'application/dicom+json' }).end('{"resourceType":"Bundle"}');
     });
     try {
-      const client = createDicomWebClient({ ...base, allowList: [odd.origin] });
+      const client = createDicomWebClient({ ...base, allowList: createOriginAllowList([odd.origin]) });
       await expect(client.searchSeries(odd.origin, CT.study)).rejects.toMatchObject({
         code: 'UPSTREAM_FAILED',
         message: 'QIDO-RS search series returned JSON that is not an array of DICOM JSON data sets.',
@@ -424,7 +425,7 @@ describe('DICOMweb client failure modes', () => {
       res.end('[]');
     });
     try {
-      const client = createDicomWebClient({ ...base, allowList: [pacs.origin] });
+      const client = createDicomWebClient({ ...base, allowList: createOriginAllowList([pacs.origin]) });
       await expect(client.searchSeries(pacs.origin, '../../admin')).rejects.toMatchObject({
         code: 'DICOM_INVALID',
         message: 'Study Instance UID is not a valid DICOM UID.',
