@@ -148,11 +148,13 @@ describe('patient-view', () => {
       .send({ hook: 'patient-view', hookInstance: randomUUID(), ...auth(), context: { userId: 'Practitioner/doc1', patientId: PATIENT_ID } });
     expect(res.status).toBe(200);
     const body = valid(res.body);
-    // Only the study of 3 days ago is recent (the samples are 41+ days old).
-    for (const c of body.cards) {
-      expect(c.detail).toContain('Preliminary AI result');
-      expect(c.indicator).not.toBe('info');
-    }
+    // Only the study of 3 days ago is recent (the samples are 41+ days old), and it carries the
+    // pixels of a clearly positive sample: exactly one card, and it must say so.
+    expect(body.cards).toHaveLength(1);
+    const card = body.cards[0];
+    expect(card?.detail).toContain('Preliminary AI result');
+    expect(card?.indicator).toBe('warning');
+    expect(card?.summary).toMatch(/^Preliminary AI: possible pneumonia/);
   });
 
   it('answers 412 without prefetch and without FHIR access', async () => {
