@@ -52,13 +52,15 @@ export function performanceLine(m: AvailableModel): string {
 }
 
 function modelRunner(engine: InferenceEngine): ModelRunner {
+  // The set of loaded models is fixed once the engine is built: derive the profiles once, not
+  // on every hook call (engine.models() copies every manifest).
+  const profiles: ModelProfile[] = engine.models().map((m) => ({
+    model: { id: m.id, version: m.version, name: m.name, manufacturer: m.manufacturer, task: m.task, intendedUse: m.intendedUse, templates: m.templates, performance: performanceLine(m) },
+    accepts: m.accepts,
+    windowing: m.input.windowing,
+  }));
   return {
-    profiles: (): ModelProfile[] =>
-      engine.models().map((m) => ({
-        model: { id: m.id, version: m.version, name: m.name, manufacturer: m.manufacturer, task: m.task, intendedUse: m.intendedUse, templates: m.templates, performance: performanceLine(m) },
-        accepts: m.accepts,
-        windowing: m.input.windowing,
-      })),
+    profiles: () => profiles,
     run: (modelId, image) => engine.run(modelId, image),
   };
 }

@@ -73,7 +73,6 @@ const MAX_SUMMARY = 139;
  * One sentence under 140 characters, most urgent finding first.
  *
  * @param findings - the reportable findings
- * @param modelName - used only when there are no findings
  */
 export function composeSummary(findings: readonly Finding[]): string {
   const prefix = 'Preliminary AI: ';
