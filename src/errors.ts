@@ -39,6 +39,7 @@ export const ERRORS = {
   DICOM_INVALID: { status: 422, issue: 'processing', description: 'The DICOM object is corrupt or inconsistent.' },
   DICOM_UNSUPPORTED: { status: 422, issue: 'not-supported', description: 'The DICOM transfer syntax or pixel format is not supported.' },
   DICOM_TOO_LARGE: { status: 422, issue: 'too-costly', description: 'The DICOM data exceeds the configured size limits.' },
+  IMAGE_UNSUITABLE: { status: 422, issue: 'not-supported', description: 'The image decoded but a model cannot measure it (e.g. no field of view).' },
   NO_SUITABLE_SERIES: { status: 422, issue: 'not-supported', description: 'No series of the study fits any available model.' },
   RESULT_NOT_FOUND: { status: 404, issue: 'not-found', description: 'No AI result is known for this ImagingStudy.' },
   MODEL_UNAVAILABLE: { status: 503, issue: 'transient', description: 'The model is not loaded.' },

@@ -85,11 +85,14 @@ export function toFindings(output: ManifestOutput, logits: ArrayLike<number>): F
  *   or late run
  */
 export async function classify(model: LoadedModel, images: readonly InputImage[]): Promise<ModelResult[]> {
-  const inputs = images.map((image) => preprocess(image, model.manifest.input));
+  const { manifest } = model;
+  if (manifest.task !== 'classification') throw new AppError('INFERENCE_FAILED', `Model ${manifest.id} is a ${manifest.task} model, not a classifier.`);
+  const inputs = images.map((image) => preprocess(image, manifest.input));
   const outputs = await model.batcher.submit(inputs);
   return outputs.map((o) => ({
     model: model.description,
-    findings: toFindings(model.manifest.output, o.logits),
+    findings: toFindings(manifest.output, o.logits),
+    measurements: [],
     inferenceMs: o.inferenceMs,
   }));
 }

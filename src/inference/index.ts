@@ -3,9 +3,10 @@
  * Everything it returns is plain data; no onnxruntime type crosses this boundary.
  */
 import { AppError } from '../errors.js';
-import { classify } from './classify.js';
 import type { ModelManifest } from './manifest.js';
 import { loadModelRegistry } from './registry.js';
+import { runImage } from './run-image.js';
+import type { SaliencyPolicy } from './run-image.js';
 import type { BatchingOptions } from './registry.js';
 import type { ExecutionProvider } from './session.js';
 import type { AvailableModel, InferenceLog, InputImage, ModelResult, ModelStatus } from './types.js';
@@ -15,16 +16,20 @@ export type {
   Coding,
   Finding,
   FindingInterpretation,
+  ImageMap,
   InferenceLog,
   InputImage,
   ModelAccepts,
   ModelDescription,
   ModelInputSummary,
+  Measurement,
   ModelMetrics,
   ModelResult,
   ModelStatus,
+  ModelTask,
   Windowing,
 } from './types.js';
+export type { SaliencyPolicy } from './run-image.js';
 export type { ExecutionProvider } from './session.js';
 export type { BatchEvent } from './batcher.js';
 export { ManifestError, parseManifest } from './manifest.js';
@@ -47,6 +52,8 @@ export interface InferenceEngineOptions {
   readonly queueCapacity?: number | undefined;
   /** Deadline per image from submit to result (queue wait included); past it INFERENCE_FAILED. */
   readonly timeoutMs?: number | undefined;
+  /** When classifier results carry an occlusion saliency map. Default `flagged`. */
+  readonly saliency?: SaliencyPolicy | undefined;
   /** Structured log callback; default: silent. */
   readonly log?: InferenceLog | undefined;
   /** Called after every batch with its model, size and duration (metrics). */
@@ -67,12 +74,14 @@ export interface InferenceEngine {
   /** Ready models with what the analysis layer needs to choose series and render images. */
   models(): readonly AvailableModel[];
   /**
-   * Classifies one image. Concurrent calls for a model share batches.
+   * Runs one image: findings (and a saliency map per the policy) from a classifier,
+   * measurements and a mask map from a segmentation model. Concurrent calls share batches.
    *
    * @param modelId - id of a ready model
    * @param image - display-ready pixels rendered with the model's `input.windowing`, any size
    * @throws AppError MODEL_UNAVAILABLE (unknown or unavailable model, or closed engine),
-   *   INFERENCE_BUSY (queue full), INFERENCE_FAILED (run failed or exceeded timeoutMs)
+   *   INFERENCE_BUSY (queue full), INFERENCE_FAILED (run failed or exceeded timeoutMs),
+   *   IMAGE_UNSUITABLE (a segmentation model found no field of view)
    */
   run(modelId: string, image: InputImage): Promise<ModelResult>;
   /** Refuses new work, lets running batches finish, releases the sessions. Idempotent. */
@@ -99,7 +108,10 @@ function toAvailable(m: ModelManifest): AvailableModel {
       viewPositions: [...accepts.viewPositions],
     },
     input: { width: input.width, height: input.height, channels: input.channels, windowing: { ...input.windowing }, resize: input.resize },
-    findings: m.output.labels.filter((l) => l.report).map((l) => ({ key: l.key, display: l.display })),
+    findings:
+      m.task === 'classification'
+        ? m.output.labels.filter((l) => l.report).map((l) => ({ key: l.key, display: l.display }))
+        : m.output.classes.map((c) => ({ key: c.key, display: c.display })),
     // Only the metrics the manifest states: an absent metric is absent, not `undefined`.
     metrics: {
       dataset: metrics.dataset,
@@ -108,6 +120,8 @@ function toAvailable(m: ModelManifest): AvailableModel {
       ...(metrics.accuracy === undefined ? {} : { accuracy: metrics.accuracy }),
       ...(metrics.sensitivity === undefined ? {} : { sensitivity: metrics.sensitivity }),
       ...(metrics.specificity === undefined ? {} : { specificity: metrics.specificity }),
+      ...(metrics.dice === undefined ? {} : { dice: metrics.dice }),
+      ...(metrics.dice95 === undefined ? {} : { dice95: [metrics.dice95[0], metrics.dice95[1]] as const }),
     },
   };
 }
@@ -145,10 +159,7 @@ export async function createInferenceEngine(options: InferenceEngineOptions): Pr
         const why = closed ? 'the inference engine is closed' : 'it is not loaded (see /readyz)';
         throw new AppError('MODEL_UNAVAILABLE', `Model ${modelId} is not available: ${why}.`);
       }
-      const [result] = await classify(model, [image]);
-      // classify returns one result per image; the guard satisfies noUncheckedIndexedAccess.
-      if (result === undefined) throw new AppError('INFERENCE_FAILED', `Model ${modelId} returned no result.`);
-      return result;
+      return runImage(model, image, options.saliency ?? 'flagged', log);
     },
     async close() {
       closed = true;

@@ -65,25 +65,66 @@ export interface ManifestOutput {
   readonly labels: readonly ManifestLabel[];
 }
 
-/** A validated manifest, plus where it was found. Deeply frozen. */
-export interface ModelManifest {
+/** One class of a segmentation model: one output channel, thresholded per pixel. */
+export interface SegmentationClass {
+  readonly index: number;
+  readonly key: string;
+  readonly display: string;
+  readonly codes: readonly Coding[];
+  /** A pixel belongs to the class when its probability is ≥ this. */
+  readonly threshold: number;
+}
+
+export interface SegmentationOutput {
+  /** Name of the ONNX graph output: logits `[N, classes, height, width]` at the input size. */
+  readonly name: string;
+  /** Per pixel and class, independent: a pixel may belong to several classes. */
+  readonly activation: 'sigmoid';
+  readonly temperature: number;
+  /** Exactly one class per output channel 0 … n-1. */
+  readonly classes: readonly SegmentationClass[];
+  /**
+   * How to find the imaged region that densities are measured against: pixels whose mean
+   * channel value (in [0, 1]) is at least `minIntensity` (e.g. the bright disc of a fundus
+   * photograph). Absent: the whole image.
+   */
+  readonly fieldOfView?: { readonly minIntensity: number } | undefined;
+}
+
+interface ManifestCommon {
   readonly schemaVersion: 1;
   readonly id: string;
   readonly version: string;
   readonly name: string;
   readonly manufacturer: string;
-  readonly task: 'classification';
   readonly file: string;
   readonly intendedUse: string;
   readonly accepts: ModelAccepts;
   readonly input: ManifestInput;
-  readonly output: ManifestOutput;
   readonly templates: { readonly card: string; readonly report: string };
   readonly metrics: ModelMetrics;
   /** Absolute path of the model folder. */
   readonly dir: string;
   /** Absolute path of the .onnx file. */
   readonly modelPath: string;
+}
+
+export interface ClassificationManifest extends ManifestCommon {
+  readonly task: 'classification';
+  readonly output: ManifestOutput;
+}
+
+export interface SegmentationManifest extends ManifestCommon {
+  readonly task: 'segmentation';
+  readonly output: SegmentationOutput;
+}
+
+/** A validated manifest, plus where it was found. Deeply frozen. */
+export type ModelManifest = ClassificationManifest | SegmentationManifest;
+
+/** Values the model writes per image: one logit per label, or per class and pixel. */
+export function outputValuesPerImage(m: ModelManifest): number {
+  return m.task === 'classification' ? m.output.labels.length : m.output.classes.length * m.input.width * m.input.height;
 }
 
 /** One problem in a manifest, located by a path such as `output.labels[1].threshold`. */
@@ -150,13 +191,12 @@ const WindowingSchema = z.discriminatedUnion(
   { error: 'kind must be dicom, fixed or minmax' },
 );
 
-const ManifestSchema = z.strictObject({
+const common = {
   schemaVersion: z.literal(1, 'must be 1'),
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be lower-case letters, digits, ".", "_" or "-"'),
   version: z.string().regex(/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)*$/, 'must be a semantic version like 1.0.0'),
   name: text,
   manufacturer: text,
-  task: z.literal('classification', 'must be "classification"'),
   // A bare file name: the model folder is the unit of deployment, nothing outside it is read.
   file: z.string().regex(/^(?!\.\.?$)[^/\\]+\.onnx$/, 'must be a file name inside the model folder ending in .onnx'),
   intendedUse: text,
@@ -178,14 +218,6 @@ const ManifestSchema = z.strictObject({
       std: z.array(z.number().positive('must be > 0')).min(1, 'must list one value per channel'),
     }),
   }),
-  output: z.strictObject({
-    name: text,
-    activation: z.enum(['softmax', 'sigmoid'], 'must be softmax or sigmoid'),
-    temperature: z.number().positive('must be > 0').default(1),
-    labels: z
-      .array(z.discriminatedUnion('report', [ReportedLabelSchema, SilentLabelSchema], { error: 'report must be true or false' }))
-      .min(1, 'must list at least one label'),
-  }),
   templates: z.strictObject({ card: text, report: text }),
   // Loose: training may record more metrics than the service shows; the known ones are typed.
   metrics: z.looseObject({
@@ -195,44 +227,96 @@ const ManifestSchema = z.strictObject({
     accuracy: probability.optional(),
     sensitivity: probability.optional(),
     specificity: probability.optional(),
+    dice: probability.optional(),
+    dice95: z.tuple([probability, probability]).optional(),
+  }),
+};
+
+const ClassificationSchema = z.strictObject({
+  ...common,
+  task: z.literal('classification'),
+  output: z.strictObject({
+    name: text,
+    activation: z.enum(['softmax', 'sigmoid'], 'must be softmax or sigmoid'),
+    temperature: z.number().positive('must be > 0').default(1),
+    labels: z
+      .array(z.discriminatedUnion('report', [ReportedLabelSchema, SilentLabelSchema], { error: 'report must be true or false' }))
+      .min(1, 'must list at least one label'),
   }),
 });
 
-type ManifestBody = Omit<ModelManifest, 'dir' | 'modelPath'>;
+const SegmentationSchema = z.strictObject({
+  ...common,
+  task: z.literal('segmentation'),
+  output: z.strictObject({
+    name: text,
+    activation: z.literal('sigmoid', 'must be sigmoid (one independent probability per pixel and class)'),
+    temperature: z.number().positive('must be > 0').default(1),
+    classes: z
+      .array(
+        z.strictObject({
+          ...labelBase,
+          codes: z.array(CodingSchema).min(1, 'a class needs at least one code'),
+          threshold: probability,
+        }),
+      )
+      .min(1, 'must list at least one class'),
+    fieldOfView: z.strictObject({ minIntensity: probability }).optional(),
+  }),
+});
+
+const ManifestSchema = z.discriminatedUnion('task', [ClassificationSchema, SegmentationSchema], {
+  error: 'task must be "classification" or "segmentation"',
+});
+
+type ManifestBody = Omit<ClassificationManifest, 'dir' | 'modelPath'> | Omit<SegmentationManifest, 'dir' | 'modelPath'>;
 type Issue = { path: (string | number)[]; message: string };
 
-/** The rules between fields. Runs only on a structurally valid manifest. */
-function crossFieldIssues(m: ManifestBody): Issue[] {
+/**
+ * Each output index has exactly one entry, and keys are unique. For softmax a missing or extra
+ * index would silently change every probability; for segmentation it would read the wrong plane.
+ */
+function indexIssues(entries: readonly { index: number; key: string }[], field: 'labels' | 'classes', noun: string): Issue[] {
   const issues: Issue[] = [];
-  const { labels } = m.output;
   const byIndex = new Map<number, number>();
   const byKey = new Map<string, number>();
-  labels.forEach((label, i) => {
-    const at = ['output', 'labels', i];
-    // Every output index has exactly one label: softmax runs over all of them, so a missing
-    // or extra index would silently change every probability.
-    if (label.index >= labels.length) {
-      issues.push({ path: [...at, 'index'], message: `${label.index} is outside the model output (${labels.length} labels → indices 0..${labels.length - 1})` });
+  entries.forEach((entry, i) => {
+    const at = ['output', field, i];
+    if (entry.index >= entries.length) {
+      issues.push({ path: [...at, 'index'], message: `${entry.index} is outside the model output (${entries.length} ${noun} → indices 0..${entries.length - 1})` });
     }
-    const dupIndex = byIndex.get(label.index);
-    if (dupIndex !== undefined) issues.push({ path: [...at, 'index'], message: `${label.index} is already used by output.labels[${dupIndex}]` });
-    else byIndex.set(label.index, i);
-    const dupKey = byKey.get(label.key);
-    if (dupKey !== undefined) issues.push({ path: [...at, 'key'], message: `"${label.key}" is already used by output.labels[${dupKey}]` });
-    else byKey.set(label.key, i);
-    if (label.report) {
-      const [low, high] = label.reviewBand;
-      if (!(low <= label.threshold && label.threshold <= high)) {
-        issues.push({ path: [...at, 'reviewBand'], message: `must satisfy low ≤ threshold ≤ high, got [${low}, ${high}] with threshold ${label.threshold}` });
-      }
+    const dupIndex = byIndex.get(entry.index);
+    if (dupIndex !== undefined) issues.push({ path: [...at, 'index'], message: `${entry.index} is already used by output.${field}[${dupIndex}]` });
+    else byIndex.set(entry.index, i);
+    const dupKey = byKey.get(entry.key);
+    if (dupKey !== undefined) issues.push({ path: [...at, 'key'], message: `"${entry.key}" is already used by output.${field}[${dupKey}]` });
+    else byKey.set(entry.key, i);
+  });
+  return issues;
+}
+
+function classificationIssues(output: ManifestOutput): Issue[] {
+  const { labels } = output;
+  const issues = indexIssues(labels, 'labels', 'labels');
+  labels.forEach((label, i) => {
+    if (!label.report) return;
+    const [low, high] = label.reviewBand;
+    if (!(low <= label.threshold && label.threshold <= high)) {
+      issues.push({ path: ['output', 'labels', i, 'reviewBand'], message: `must satisfy low ≤ threshold ≤ high, got [${low}, ${high}] with threshold ${label.threshold}` });
     }
   });
   if (!labels.some((l) => l.report)) {
     issues.push({ path: ['output', 'labels'], message: 'no label has report: true, so the model can never produce a finding' });
   }
-  if (m.output.activation === 'softmax' && labels.length < 2) {
+  if (output.activation === 'softmax' && labels.length < 2) {
     issues.push({ path: ['output', 'activation'], message: 'softmax needs at least two labels (it would always give 1)' });
   }
+  return issues;
+}
+
+/** The rules between fields. Runs only on a structurally valid manifest. */
+function crossFieldIssues(m: ManifestBody): Issue[] {
+  const issues = m.task === 'classification' ? classificationIssues(m.output) : indexIssues(m.output.classes, 'classes', 'classes');
   const { mean, std } = m.input.normalization;
   for (const [name, values] of [['mean', mean], ['std', std]] as const) {
     if (values.length !== m.input.channels) {

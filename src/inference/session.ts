@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 import type { InferenceSession } from 'onnxruntime-node';
+import { outputValuesPerImage } from './manifest.js';
 import type { ModelManifest } from './manifest.js';
 import type { InferenceLog } from './types.js';
 
@@ -30,7 +31,7 @@ export interface ModelSession {
   /**
    * Runs one batch.
    * @param items - preprocessed CHW images, each `channels × height × width` long
-   * @returns one logits vector per item (length = number of labels) and the run's wall time
+   * @returns one logits array per item (one per label, or per class and pixel for segmentation) and the run's wall time
    */
   run(items: readonly Float32Array[]): Promise<{ readonly logits: Float32Array[]; readonly ms: number }>;
   close(): Promise<void>;
@@ -99,10 +100,14 @@ async function runRaw(session: InferenceSession, manifest: ModelManifest, batch:
   const result = await session.run({ [input.name]: tensor }, [output.name]);
   const out = result[output.name];
   if (out === undefined || out.type !== 'float32') throw new ModelLoadError(`model output "${output.name}" is missing or not float32`);
-  const labels = manifest.output.labels.length;
+  const per = outputValuesPerImage(manifest);
   const data = out.data as Float32Array;
-  if (data.length !== n * labels) {
-    throw new ModelLoadError(`model output "${output.name}" has ${data.length / n} values per image but the manifest lists ${labels} labels`);
+  if (data.length !== n * per) {
+    const expected =
+      manifest.task === 'classification'
+        ? `the manifest lists ${per} labels`
+        : `the manifest expects ${manifest.output.classes.length} class(es) × ${manifest.input.height} × ${manifest.input.width} = ${per}`;
+    throw new ModelLoadError(`model output "${output.name}" has ${data.length / n} values per image but ${expected}`);
   }
   return data;
 }
@@ -186,7 +191,7 @@ export async function createModelSession(manifest: ModelManifest, options: Sessi
 function wrap(session: InferenceSession, manifest: ModelManifest, provider: ExecutionProvider, maxBatch: number): ModelSession {
   const { channels, height, width } = manifest.input;
   const per = channels * height * width;
-  const labels = manifest.output.labels.length;
+  const outPer = outputValuesPerImage(manifest);
   return {
     provider,
     maxBatch,
@@ -201,7 +206,7 @@ function wrap(session: InferenceSession, manifest: ModelManifest, provider: Exec
       const started = performance.now();
       const data = await runRaw(session, manifest, batch, n);
       const ms = performance.now() - started;
-      const logits = Array.from({ length: n }, (_, i) => data.subarray(i * labels, (i + 1) * labels));
+      const logits = Array.from({ length: n }, (_, i) => data.subarray(i * outPer, (i + 1) * outPer));
       return { logits, ms };
     },
     async close() {

@@ -32,13 +32,51 @@ export interface Finding {
   readonly followUp?: { readonly code: Coding; readonly text: string } | undefined;
 }
 
+/** What a model does with an image: name classes of the whole image, or outline them per pixel. */
+export type ModelTask = 'classification' | 'segmentation';
+
+/**
+ * A measurement of one segmented class, taken from the thresholded mask at the model's input
+ * resolution and scaled back to the source image.
+ */
+export interface Measurement {
+  /** Class key from the manifest, e.g. `vessel`. */
+  readonly key: string;
+  readonly display: string;
+  readonly codes: readonly Coding[];
+  /** The per-pixel probability threshold the mask used. */
+  readonly threshold: number;
+  /** Share of the field of view inside the mask, in [0, 1]. */
+  readonly fractionOfFieldOfView: number;
+  /** Share of the whole image taken by the field of view, in [0, 1] (1 when the manifest declares none). */
+  readonly fieldOfViewFraction: number;
+  /** Mask area in mm², present only when the image states its pixel spacing. */
+  readonly areaMm2?: number | undefined;
+}
+
+/**
+ * A map over the model's input image, values in [0, 1] row-major at `width`×`height`, for an
+ * overlay a report can attach: where occluding the image changed a classifier's output most
+ * (`saliency`), or a segmentation class's probability (`mask`).
+ */
+export interface ImageMap {
+  readonly kind: 'saliency' | 'mask';
+  /** How the map was made, one sentence for the report (method, parameters, what 1 means). */
+  readonly method: string;
+  readonly width: number;
+  readonly height: number;
+  readonly values: Float32Array;
+  /** For a mask: values at or above this are inside it. */
+  readonly threshold?: number | undefined;
+}
+
 /** What reports need to know about the model that produced findings. */
 export interface ModelDescription {
   readonly id: string;
   readonly version: string;
   readonly name: string;
   readonly manufacturer: string;
-  readonly task: 'classification';
+  readonly task: ModelTask;
   readonly intendedUse: string;
   /** Templates that render this model's output, by output type. */
   readonly templates: { readonly card: string; readonly report: string };
@@ -46,7 +84,12 @@ export interface ModelDescription {
 
 export interface ModelResult {
   readonly model: ModelDescription;
+  /** Classification findings; empty for a segmentation model. */
   readonly findings: readonly Finding[];
+  /** Segmentation measurements, one per class; empty for a classifier. */
+  readonly measurements: readonly Measurement[];
+  /** The saliency map (classifier, when explained) or the first class's probability map. */
+  readonly map?: ImageMap | undefined;
   /** Wall time spent inside onnxruntime, for metrics. */
   readonly inferenceMs: number;
 }
@@ -63,6 +106,8 @@ export interface InputImage {
   readonly height: number;
   readonly channels: 1 | 3;
   readonly data: Float32Array;
+  /** [between rows, between columns] in mm, when the image states it (areas need it). */
+  readonly pixelSpacingMm?: readonly [number, number] | undefined;
 }
 
 /**
@@ -101,13 +146,16 @@ export interface ModelMetrics {
   readonly accuracy?: number | undefined;
   readonly sensitivity?: number | undefined;
   readonly specificity?: number | undefined;
+  /** Segmentation overlap with the reference annotation (Dice / F1), when the model segments. */
+  readonly dice?: number | undefined;
+  readonly dice95?: readonly [number, number] | undefined;
 }
 
 /** A loaded, runnable model as the analysis layer sees it. Plain data. */
 export interface AvailableModel extends ModelDescription {
   readonly accepts: ModelAccepts;
   readonly input: ModelInputSummary;
-  /** Label keys and displays of the findings this model can report. */
+  /** Label keys and displays of the findings (classifier) or classes (segmentation) it reports. */
   readonly findings: readonly { readonly key: string; readonly display: string }[];
   readonly metrics: ModelMetrics;
 }

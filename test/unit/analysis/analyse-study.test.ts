@@ -61,7 +61,7 @@ function fakes(header = info(), fail?: AppError): { images: ImageSource; models:
       profiles: () => [profile],
       run: (id) => {
         calls.push(`run ${id}`);
-        return Promise.resolve({ model: profile.model, inferenceMs: 1, findings: [] });
+        return Promise.resolve({ model: profile.model, inferenceMs: 1, findings: [], measurements: [] });
       },
     },
   };

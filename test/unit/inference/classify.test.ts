@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { probabilities, toFindings } from '../../../src/inference/classify.js';
 import { parseManifest } from '../../../src/inference/manifest.js';
-import { fixtureManifest, FIXTURE_MODELS, sigmoid } from './support/models.js';
+import { classifier, fixtureManifest, FIXTURE_MODELS, sigmoid } from './support/models.js';
 
-const mean = parseManifest(fixtureManifest('tiny-mean'), path.join(FIXTURE_MODELS, 'tiny-mean'));
-const rgb = parseManifest(fixtureManifest('tiny-rgb'), path.join(FIXTURE_MODELS, 'tiny-rgb'));
+const mean = classifier(parseManifest(fixtureManifest('tiny-mean'), path.join(FIXTURE_MODELS, 'tiny-mean')));
+const rgb = classifier(parseManifest(fixtureManifest('tiny-rgb'), path.join(FIXTURE_MODELS, 'tiny-rgb')));
 
 function closeTo(actual: ArrayLike<number>, wanted: readonly number[]): void {
   expect(actual).toHaveLength(wanted.length);
@@ -90,7 +90,7 @@ describe('follow-up recommendations', () => {
     const json = fixtureManifest('tiny-mean') as { output: { labels: Record<string, unknown>[] } };
     const label = json.output.labels[1];
     if (label !== undefined) label.followUp = { code: { system: 'http://loinc.org', code: '36643-5', display: 'XR Chest 2V' }, text: 'Follow-up chest radiograph', when };
-    return parseManifest(json, path.join(FIXTURE_MODELS, 'tiny-mean'));
+    return classifier(parseManifest(json, path.join(FIXTURE_MODELS, 'tiny-mean')));
   };
   // tiny-mean: threshold 0.5, review band [0.35, 0.65]; logit 3 → p 0.95, logit 0 → p 0.5 (band), logit -3 → p 0.05.
   it('attaches the follow-up to a clearly positive finding only, by default', () => {

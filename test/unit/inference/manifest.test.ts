@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManifestError, parseManifest } from '../../../src/inference/manifest.js';
 import type { ManifestIssue } from '../../../src/inference/manifest.js';
-import { edit, fixtureManifest, FIXTURE_MODELS, REMOVE } from './support/models.js';
+import { classifier, edit, fixtureManifest, FIXTURE_MODELS, REMOVE } from './support/models.js';
 import type { JsonObject } from './support/models.js';
 
 const DIR = path.join(FIXTURE_MODELS, 'tiny-mean');
@@ -22,7 +22,7 @@ function issuesOf(value: unknown, dir = DIR): readonly ManifestIssue[] {
 
 describe('parseManifest', () => {
   it('Accepts the documented format and resolves the model file in its folder', () => {
-    const m = parseManifest(JSON.stringify(valid), DIR);
+    const m = classifier(parseManifest(JSON.stringify(valid), DIR));
     expect(m).toMatchObject({
       id: 'tiny-mean',
       dir: DIR,
@@ -39,13 +39,13 @@ describe('parseManifest', () => {
     const doc = readFileSync(fileURLToPath(new URL('../../../models/MANIFEST.md', import.meta.url)), 'utf8');
     const example = /```json\n([\s\S]*?)\n```/.exec(doc)?.[1];
     expect(example).toBeDefined();
-    const m = parseManifest(example, '/models/pneumonia-cxr-28');
+    const m = classifier(parseManifest(example, '/models/pneumonia-cxr-28'));
     expect(m.output.labels[1]).toMatchObject({ key: 'pneumonia', threshold: 0.5, reviewBand: [0.35, 0.65], urgency: 'warning' });
     expect(m.metrics).toMatchObject({ auc: 0.95, auc95: [0.93, 0.97] });
   });
 
   it('Returns a deeply frozen manifest, so no consumer can change what another sees', () => {
-    const m = parseManifest(valid, DIR);
+    const m = classifier(parseManifest(valid, DIR));
     expect(Object.isFrozen(m)).toBe(true);
     expect(Object.isFrozen(m.output.labels[1])).toBe(true);
     expect(Object.isFrozen(m.input.normalization.mean)).toBe(true);
@@ -135,7 +135,7 @@ describe('parseManifest', () => {
   });
 
   it('Accepts the 3-channel sigmoid fixture with per-channel normalisation', () => {
-    const m = parseManifest(fixtureManifest('tiny-rgb'), path.join(FIXTURE_MODELS, 'tiny-rgb'));
+    const m = classifier(parseManifest(fixtureManifest('tiny-rgb'), path.join(FIXTURE_MODELS, 'tiny-rgb')));
     expect(m.input.channels).toBe(3);
     expect(m.output.labels.map((l) => l.report && l.urgency)).toEqual(['info', 'warning', 'critical']);
   });

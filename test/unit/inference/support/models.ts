@@ -7,6 +7,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ClassificationManifest, ModelManifest } from '../../../../src/inference/manifest.js';
 import type { InferenceLog, InputImage } from '../../../../src/inference/types.js';
 
 export const FIXTURE_MODELS = fileURLToPath(new URL('../../../fixtures/models', import.meta.url));
@@ -129,4 +130,10 @@ export function must<T>(value: T | undefined, what = 'value'): T {
 /** The logistic function, in float64. */
 export function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
+}
+
+/** Narrows a parsed manifest to a classifier's, failing the test when it is not one. */
+export function classifier(m: ModelManifest): ClassificationManifest {
+  if (m.task !== 'classification') throw new Error(`${m.id} is a ${m.task} manifest`);
+  return m;
 }

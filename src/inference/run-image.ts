@@ -1,0 +1,68 @@
+/**
+ * One image through one model, whatever its task: classification gives findings (and, when the
+ * policy asks, an occlusion saliency map), segmentation gives measurements and a mask map.
+ */
+import { isAppError } from '../errors.js';
+import { toFindings } from './classify.js';
+import { occlusionSaliency } from './explain.js';
+import { preprocess } from './preprocess.js';
+import type { LoadedModel } from './registry.js';
+import { segmentationResult } from './segment.js';
+import type { Finding, ImageMap, InferenceLog, InputImage, ModelResult } from './types.js';
+
+/**
+ * When a classifier's result carries a saliency map. `flagged`: only when some finding is
+ * positive or needs review (the cases a physician will look at), so a normal study costs one
+ * run, not 170.
+ */
+export type SaliencyPolicy = 'never' | 'flagged' | 'always';
+
+function wantsSaliency(policy: SaliencyPolicy, findings: readonly Finding[]): boolean {
+  if (policy === 'never') return false;
+  return policy === 'always' || findings.some((f) => f.interpretation === 'positive' || f.needsReview);
+}
+
+/** The finding to explain: the most probable one among those flagged (else the most probable). */
+function findingToExplain(findings: readonly Finding[]): Finding | undefined {
+  const flagged = findings.filter((f) => f.interpretation === 'positive' || f.needsReview);
+  const pool = flagged.length > 0 ? flagged : findings;
+  return pool.reduce<Finding | undefined>((best, f) => (best === undefined || f.probability > best.probability ? f : best), undefined);
+}
+
+/**
+ * Runs one image.
+ *
+ * @param model - a loaded model
+ * @param image - display-ready pixels in [0, 1], any size
+ * @param saliency - when a classifier's result is explained
+ * @param log - where a failed explanation is reported (the finding stands without it)
+ * @throws AppError INFERENCE_BUSY, INFERENCE_FAILED, IMAGE_UNSUITABLE (segmentation without a
+ *   field of view)
+ */
+export async function runImage(model: LoadedModel, image: InputImage, saliency: SaliencyPolicy, log: InferenceLog): Promise<ModelResult> {
+  const { manifest } = model;
+  const tensor = preprocess(image, manifest.input);
+  const [output] = await model.batcher.submit([tensor]);
+  // submit returns one output per input; the guard satisfies noUncheckedIndexedAccess.
+  if (output === undefined) throw new Error(`model ${manifest.id} returned no output`);
+
+  if (manifest.task === 'segmentation') {
+    const { measurements, map } = segmentationResult(manifest, tensor, output.logits, image);
+    return { model: model.description, findings: [], measurements, map, inferenceMs: output.inferenceMs };
+  }
+
+  const findings = toFindings(manifest.output, output.logits);
+  let map: ImageMap | undefined;
+  const target = wantsSaliency(saliency, findings) ? findingToExplain(findings) : undefined;
+  if (target !== undefined) {
+    const label = manifest.output.labels.find((l) => l.key === target.key);
+    try {
+      if (label !== undefined) map = await occlusionSaliency({ manifest, batcher: model.batcher }, tensor, label.index, target.probability);
+    } catch (err) {
+      // An explanation is an extra: a busy queue must not cost the physician the finding.
+      if (!isAppError(err)) throw err;
+      log('warn', 'saliency map skipped', { modelId: manifest.id, code: err.code });
+    }
+  }
+  return { model: model.description, findings, measurements: [], ...(map === undefined ? {} : { map }), inferenceMs: output.inferenceMs };
+}

@@ -1,0 +1,121 @@
+/**
+ * Segmentation: per-pixel class probabilities from the model's logits, thresholded masks and
+ * the measurements a report states (share of the field of view, area in mm² when the image
+ * states its pixel spacing). Everything is computed at the model's input resolution; areas are
+ * scaled back to the source image by the resize ratio.
+ */
+import { AppError } from '../errors.js';
+import type { SegmentationManifest } from './manifest.js';
+import type { ImageMap, InputImage, Measurement } from './types.js';
+
+/** Below this share of the image the field of view is not a photograph's, but a dark frame. */
+const MIN_FIELD_OF_VIEW = 0.05;
+
+function sigmoid(x: number): number {
+  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+}
+
+/**
+ * The field of view at model resolution: pixels whose mean channel value, before
+ * normalisation, is at least `minIntensity`; every pixel when the manifest declares none.
+ *
+ * @param manifest - gives the input size, normalisation and the field-of-view rule
+ * @param tensor - the preprocessed CHW input the model saw
+ */
+export function fieldOfView(manifest: SegmentationManifest, tensor: Float32Array): Uint8Array {
+  const { width, height, channels, normalization } = manifest.input;
+  const plane = width * height;
+  const inside = new Uint8Array(plane);
+  const rule = manifest.output.fieldOfView;
+  if (rule === undefined) return inside.fill(1);
+  for (let i = 0; i < plane; i++) {
+    let sum = 0;
+    // Undo `(v − mean) / std` to judge brightness in the image's own [0, 1] scale.
+    for (let c = 0; c < channels; c++) sum += (tensor[c * plane + i] as number) * (normalization.std[c] as number) + (normalization.mean[c] as number);
+    inside[i] = sum / channels >= rule.minIntensity ? 1 : 0;
+  }
+  return inside;
+}
+
+/**
+ * Class probabilities for one image: `sigmoid(logit / temperature)` per pixel and class.
+ *
+ * @returns one plane per class, in class-index order, each `width × height`
+ * @throws AppError INFERENCE_FAILED when a logit is not finite
+ */
+export function classProbabilities(manifest: SegmentationManifest, logits: Float32Array): Float32Array[] {
+  const plane = manifest.input.width * manifest.input.height;
+  const t = manifest.output.temperature;
+  return manifest.output.classes.map((_, c) => {
+    const out = new Float32Array(plane);
+    for (let i = 0; i < plane; i++) {
+      const z = logits[c * plane + i] as number;
+      if (!Number.isFinite(z)) throw new AppError('INFERENCE_FAILED', 'The model produced a non-finite output.');
+      out[i] = sigmoid(z / t);
+    }
+    return out;
+  });
+}
+
+/**
+ * Measurements per class and the first class's probability map for the overlay.
+ *
+ * @param manifest - the segmentation model's manifest
+ * @param tensor - the preprocessed input (for the field of view)
+ * @param logits - the model's output for this image
+ * @param image - the source image (its size and pixel spacing scale areas back)
+ * @throws AppError IMAGE_UNSUITABLE when the field of view is (nearly) empty, so a share of it
+ *   would be meaningless; INFERENCE_FAILED on non-finite output
+ */
+export function segmentationResult(
+  manifest: SegmentationManifest,
+  tensor: Float32Array,
+  logits: Float32Array,
+  image: Pick<InputImage, 'width' | 'height' | 'pixelSpacingMm'>,
+): { measurements: Measurement[]; map: ImageMap } {
+  const { width, height } = manifest.input;
+  const plane = width * height;
+  const fov = fieldOfView(manifest, tensor);
+  let fovPixels = 0;
+  for (const v of fov) fovPixels += v;
+  if (fovPixels < MIN_FIELD_OF_VIEW * plane) {
+    throw new AppError(
+      'IMAGE_UNSUITABLE',
+      `The image shows no field of view for ${manifest.id} (${((100 * fovPixels) / plane).toFixed(1)}% of pixels reach the manifest's minimum intensity ${manifest.output.fieldOfView?.minIntensity ?? 0}).`,
+    );
+  }
+  const probabilities = classProbabilities(manifest, logits);
+  // One model pixel stands for (source/model) source pixels along each axis.
+  const spacing = image.pixelSpacingMm;
+  const pixelAreaMm2 = spacing === undefined ? undefined : ((spacing[0] * image.height) / height) * ((spacing[1] * image.width) / width);
+  const measurements = manifest.output.classes.map((cls, c) => {
+    const p = probabilities[c] as Float32Array;
+    let count = 0;
+    // Only inside the field of view: outside it there is no tissue to classify.
+    for (let i = 0; i < plane; i++) if (fov[i] === 1 && (p[i] as number) >= cls.threshold) count++;
+    return {
+      key: cls.key,
+      display: cls.display,
+      codes: cls.codes,
+      threshold: cls.threshold,
+      fractionOfFieldOfView: count / fovPixels,
+      fieldOfViewFraction: fovPixels / plane,
+      ...(pixelAreaMm2 === undefined ? {} : { areaMm2: count * pixelAreaMm2 }),
+    };
+  });
+  const first = manifest.output.classes[0];
+  const firstPlane = probabilities[0];
+  if (first === undefined || firstPlane === undefined) throw new AppError('INFERENCE_FAILED', `Model ${manifest.id} has no class.`);
+  const masked = firstPlane.map((v, i) => (fov[i] === 1 ? v : 0));
+  return {
+    measurements,
+    map: {
+      kind: 'mask',
+      method: `Pixels the model labels ${first.display.toLowerCase()} (probability ≥ ${Math.round(first.threshold * 100)}%) inside the field of view, at the model's ${width}×${height} input resolution.`,
+      width,
+      height,
+      values: masked,
+      threshold: first.threshold,
+    },
+  };
+}
