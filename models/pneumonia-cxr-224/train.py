@@ -60,7 +60,7 @@ BT601 = (0.299, 0.587, 0.114)
 
 CONFIG = {
     'widths': [16, 32, 64, 128],
-    'epochs': 16,
+    'epochs': 18,
     'batch_size': 32,
     'lr': 2e-3,
     'weight_decay': 5e-4,

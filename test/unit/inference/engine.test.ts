@@ -19,7 +19,8 @@ describe('createInferenceEngine', () => {
   const batches: (BatchEvent & { modelId: string })[] = [];
 
   async function start(over: Partial<InferenceEngineOptions> = {}): Promise<InferenceEngine> {
-    engine = await createInferenceEngine({ modelsDir: models.dir, maxWaitMs: 0, onBatch: (e) => batches.push(e), ...over });
+    // No saliency by default: these tests count batches, and an explanation adds ~170 runs.
+    engine = await createInferenceEngine({ modelsDir: models.dir, maxWaitMs: 0, saliency: 'never', onBatch: (e) => batches.push(e), ...over });
     return engine;
   }
 

@@ -81,7 +81,7 @@ describe('parseManifest', () => {
     ['a misspelt field (strict objects catch typos)', edit(valid, 'output.labels.1.treshold', 0.5), { path: 'output.labels[1]', message: 'Unrecognized key: "treshold"' }],
     ['an id that is not a folder-safe name', edit(valid, 'id', 'Tiny Mean'), { path: 'id', message: 'must be lower-case letters, digits, ".", "_" or "-"' }],
     ['a version that is not semantic', edit(valid, 'version', 'v1'), { path: 'version', message: 'must be a semantic version like 1.0.0' }],
-    ['another task', edit(valid, 'task', 'segmentation'), { path: 'task', message: 'must be "classification"' }],
+    ['an unknown task', edit(valid, 'task', 'detection'), { path: 'task', message: 'task must be "classification" or "segmentation"' }],
     ['a model file outside the folder', edit(valid, 'file', '../other/model.onnx'), { path: 'file', message: 'must be a file name inside the model folder ending in .onnx' }],
     ['no modalities', edit(valid, 'accepts.modalities', []), { path: 'accepts.modalities', message: 'must list at least one value' }],
     ['a channel count other than 1 or 3', edit(valid, 'input.channels', 2), { path: 'input.channels', message: 'must be 1 or 3' }],

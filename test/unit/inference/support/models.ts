@@ -12,7 +12,7 @@ import type { InferenceLog, InputImage } from '../../../../src/inference/types.j
 
 export const FIXTURE_MODELS = fileURLToPath(new URL('../../../fixtures/models', import.meta.url));
 
-export type FixtureName = 'tiny-mean' | 'tiny-mean-b1' | 'tiny-rgb' | 'tiny-noshape';
+export type FixtureName = 'tiny-mean' | 'tiny-mean-b1' | 'tiny-rgb' | 'tiny-noshape' | 'tiny-seg';
 
 export type JsonObject = Record<string, unknown>;
 
