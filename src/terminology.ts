@@ -41,6 +41,7 @@ export const RESOURCE_KEY_SYSTEM = `${CANONICAL_BASE}/sid/ai-resource-key`;
 export const PROFILES = {
   diagnosticReport: `${CANONICAL_BASE}/StructureDefinition/ai-preliminary-diagnostic-report`,
   observation: `${CANONICAL_BASE}/StructureDefinition/ai-finding-observation`,
+  measurement: `${CANONICAL_BASE}/StructureDefinition/ai-measurement-observation`,
 } as const;
 /** Card override reasons. */
 export const OVERRIDE_REASON_SYSTEM = `${CANONICAL_BASE}/CodeSystem/override-reason`;
@@ -52,6 +53,8 @@ export const PROJECT_CODES = {
   aiReviewBandLow: { system: PROJECT_CODESYSTEM, code: 'ai-review-band-low', display: 'AI review band lower bound' },
   aiReviewBandHigh: { system: PROJECT_CODESYSTEM, code: 'ai-review-band-high', display: 'AI review band upper bound' },
   aiAlgorithm: { system: PROJECT_CODESYSTEM, code: 'ai-algorithm', display: 'AI image analysis algorithm' },
+  aiFieldOfView: { system: PROJECT_CODESYSTEM, code: 'ai-field-of-view-fraction', display: 'AI field of view share' },
+  aiArea: { system: PROJECT_CODESYSTEM, code: 'ai-segmented-area', display: 'AI segmented area' },
 } as const;
 
 /** LOINC 18748-4 "Diagnostic imaging study": DiagnosticReport.code for our reports. */

@@ -20,7 +20,8 @@ Runtime contract (the TypeScript service feeds the model exactly this way):
   4 decimals; those rounded values are used in training too). No other preprocessing.
   output `logits` float32 [N, 1, 584, 565]; vessel probability = sigmoid(logit / temperature).
 The U-Net needs sizes divisible by 8: forward() reflect-pads the right/bottom edge inside the
-graph (565 -> 568 columns; 584 rows already divisible) and crops the logits back.
+graph (565 -> 568 columns, the mirrored columns 563, 562, 561; 584 rows are already divisible)
+and crops the logits back, so the graph's input and output are exactly 584x565.
 
 Network: U-Net, 4 levels 16-32-64-128 channels, two 3x3 conv + batch norm + ReLU per level,
 2x2 max pooling, 2x2 stride-2 transposed convolutions, skip concatenations, 1x1 head (482,737
@@ -79,7 +80,7 @@ CONFIG = {
     'widths': [16, 32, 64, 128],
     'patch': 96,
     'batch_size': 8,
-    'iterations': 2400,
+    'iterations': 2000,
     'eval_every': 200,
     'lr': 2e-3,
     'weight_decay': 1e-5,
@@ -117,8 +118,12 @@ class UNet(nn.Module):
         # Sizes as Python ints: the exported graph has fixed pads/crop for 584x565 (the contract).
         h, w = int(x.shape[2]), int(x.shape[3])
         ph, pw = (-h) % PAD_MULTIPLE, (-w) % PAD_MULTIPLE
-        if ph or pw:
-            x = F.pad(x, (0, pw, 0, ph), mode='reflect')
+        # Reflect padding (as F.pad mode='reflect') written as constant slices + concat, so the
+        # exported graph has static shapes (no computed Pad pads).
+        if ph:
+            x = torch.cat([x] + [x[:, :, h - 1 - i:h - i] for i in range(1, ph + 1)], 2)
+        if pw:
+            x = torch.cat([x] + [x[:, :, :, w - 1 - i:w - i] for i in range(1, pw + 1)], 3)
         skips = []
         for i, enc in enumerate(self.enc):
             if i:
@@ -193,7 +198,7 @@ def nll(y, z, T):
 
 def fit_temperature(y, z):
     """argmin_T NLL(sigmoid(z / T)) on a log grid, refined by golden-section search."""
-    grid = np.exp(np.linspace(np.log(0.25), np.log(4.0), 61))
+    grid = np.exp(np.linspace(np.log(0.1), np.log(10.0), 93))
     vals = [nll(y, z, t) for t in grid]
     i = int(np.argmin(vals))
     lo, hi = np.log(grid[max(i - 1, 0)]), np.log(grid[min(i + 1, len(grid) - 1)])

@@ -5,6 +5,7 @@
  * version. Time budgets and the job queue wrap this function; they do not change it.
  */
 import { AppError, isAppError } from '../errors.js';
+import { buildOverlay } from './overlay.js';
 import type { ResultCache } from './result-cache.js';
 import { acceptanceReason, preselectSeries, rejectImage } from './series-selection.js';
 import type { ImageSource, ModelProfile, ModelRunner, ModelStudyResult, SkipReason, StudyAnalysis, StudyToAnalyse } from './types.js';
@@ -42,8 +43,20 @@ async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profi
       skipped.push({ seriesUid: series.uid, modelId, reason: rejection ?? 'the image has no frames' });
       continue;
     }
-    const image = deps.images.toDisplay(frame, profile.windowing);
-    const result = await deps.models.run(modelId, image);
+    const display = deps.images.toDisplay(frame, profile.windowing);
+    // Spacing lets a segmentation model state areas in mm²; Imager Pixel Spacing is not used
+    // because it is measured at the detector, not the patient.
+    const image = info.pixelSpacing === undefined ? display : { ...display, pixelSpacingMm: info.pixelSpacing };
+    let result;
+    try {
+      result = await deps.models.run(modelId, image);
+    } catch (err) {
+      // This image does not suit this model (e.g. no field of view): another series may.
+      if (!isAppError(err) || err.code !== 'IMAGE_UNSUITABLE') throw err;
+      skipped.push({ seriesUid: series.uid, modelId, reason: err.message });
+      continue;
+    }
+    const mapSubject = result.findings.find((f) => f.interpretation === 'positive' || f.needsReview)?.display ?? result.measurements[0]?.display ?? profile.model.name;
     return {
       studyInstanceUid: study.studyInstanceUid,
       model: profile.model,
@@ -57,6 +70,8 @@ async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profi
         selectionReason: acceptanceReason(info),
       },
       findings: result.findings,
+      measurements: result.measurements,
+      ...(result.map === undefined ? {} : { overlay: buildOverlay(display, result.map, mapSubject) }),
       inferenceMs: result.inferenceMs,
       analysedAt: (deps.now?.() ?? new Date()).toISOString(),
     };

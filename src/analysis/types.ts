@@ -5,7 +5,7 @@
  */
 import type { DicomImageInfo, DisplayImage, ModalityFrame, WindowingSpec } from '../dicom/types.js';
 import type { ModelResult } from '../inference/types.js';
-import type { ModelForReport, SeriesForReport } from '../reports/types.js';
+import type { ModelForReport, ReportOverlay, SeriesForReport } from '../reports/types.js';
 
 /** A series as the ImagingStudy describes it. */
 export interface SeriesToAnalyse {
@@ -51,7 +51,8 @@ export interface ImageSource {
 export interface ModelRunner {
   /** Models that are loaded and ready. */
   profiles(): readonly ModelProfile[];
-  run(modelId: string, image: DisplayImage): Promise<ModelResult>;
+  /** Runs one image; `pixelSpacingMm` ([rows, columns]) lets a segmentation model state areas. */
+  run(modelId: string, image: DisplayImage & { readonly pixelSpacingMm?: readonly [number, number] | undefined }): Promise<ModelResult>;
 }
 
 /** One model's result on one study. */
@@ -60,6 +61,9 @@ export interface ModelStudyResult {
   readonly model: ModelForReport;
   readonly series: SeriesForReport;
   readonly findings: ModelResult['findings'];
+  readonly measurements: ModelResult['measurements'];
+  /** The saliency or mask overlay, when the model produced a map. */
+  readonly overlay?: ReportOverlay | undefined;
   readonly inferenceMs: number;
   /** FHIR instant when the analysis finished. */
   readonly analysedAt: string;

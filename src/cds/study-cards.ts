@@ -45,6 +45,8 @@ export function renderStudyResult(deps: ServiceDeps, study: ImagingStudy, result
     series: result.series,
     model: result.model,
     findings: result.findings,
+    measurements: result.measurements,
+    overlay: result.overlay,
     issued: result.analysedAt,
     viewerUrl: deps.viewerUrl,
     smartViewer: deps.smartViewer,

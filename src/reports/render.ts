@@ -5,7 +5,7 @@
  * data, parses what the templates produced and checks it before anyone sees it.
  */
 import { createHash } from 'node:crypto';
-import type { Device, DiagnosticReport, Observation, Provenance } from 'fhir/r4.js';
+import type { Attachment, Device, DiagnosticReport, Observation, Provenance } from 'fhir/r4.js';
 import { AppError } from '../errors.js';
 import { cardSchema } from '../cds/response-schema.js';
 import type { CdsAction, CdsCard } from '../cds/types.js';
@@ -24,7 +24,9 @@ import type { TemplateSet } from './engine.js';
 import { percent } from './engine.js';
 import { uuidV5 } from './ids.js';
 import { followUpSuggestion } from './follow-up.js';
-import type { Finding, RenderInput, RenderedResult } from './types.js';
+import { fractionText, measurementConclusion, measurementObservations, measurementSummary, measurementViews } from './measurements.js';
+import type { ObservationContext } from './measurements.js';
+import type { Finding, RenderInput, RenderedResult, ReportOverlay } from './types.js';
 
 /** SNOMED CT qualifier values for Observation.valueCodeableConcept. */
 const PRESENT = { system: SNOMED, code: '52101004', display: 'Present' };
@@ -130,6 +132,57 @@ function cardLinks(input: RenderInput): { label: string; url: string; type: 'abs
 }
 
 /**
+ * The report's attachments: the rendered HTML, and the overlay PNG when the model made a map.
+ * Each states its size and SHA-1 so a receiver can check what it stores.
+ */
+function presentedForms(html: Buffer, overlay: ReportOverlay | undefined): Attachment[] {
+  const sha1 = (b: Buffer): string => createHash('sha1').update(b).digest('base64');
+  const forms: Attachment[] = [
+    { contentType: 'text/html; charset=utf-8', language: 'en', data: html.toString('base64'), size: html.length, hash: sha1(html), title: 'Preliminary AI image analysis report' },
+  ];
+  if (overlay !== undefined) {
+    const png = Buffer.from(overlay.png, 'base64');
+    forms.push({ contentType: 'image/png', data: overlay.png, size: png.length, hash: sha1(png), title: `${overlay.title} (preliminary AI output, not a diagnosis)` });
+  }
+  return forms;
+}
+
+/** One Observation per classifier finding (profile ai-finding-observation). */
+function findingObservations(
+  templates: TemplateSet,
+  findings: readonly Finding[],
+  ctx: ObservationContext,
+  parse: (name: string, text: string) => Observation,
+): Observation[] {
+  return findings.map((f) => {
+    const state = stateOf(f);
+    return parse(
+      'observation.json',
+      templates.render('observation.json', {
+        id: ctx.idFor(f.key),
+        identifier: ctx.identifierFor(f.key),
+        systems: ctx.systems,
+        profiles: PROFILES,
+        refs: ctx.refs,
+        codes: f.codes,
+        display: f.display,
+        effective: ctx.effective,
+        issued: ctx.issued,
+        value: { coding: [state === 'positive' ? PRESENT : state === 'negative' ? ABSENT : INDETERMINATE] },
+        interpretation: INTERPRETATION[state],
+        bodySite: ctx.bodySite,
+        methodCoding: PROJECT_CODES.aiAlgorithm,
+        methodText: ctx.methodText,
+        probabilityCoding: PROJECT_CODES.aiProbability,
+        probabilityPercent: toPercent(f.probability),
+        thresholdCoding: PROJECT_CODES.aiThreshold,
+        thresholdPercent: toPercent(f.threshold),
+      }),
+    );
+  });
+}
+
+/**
  * Renders the card and resources for one study + model.
  *
  * @param templates - compiled templates
@@ -152,35 +205,27 @@ export function renderResult(templates: TemplateSet, input: RenderInput): Render
   const systems = { result: RESULT_IDENTIFIER_SYSTEM, device: DEVICE_IDENTIFIER_SYSTEM, key: RESOURCE_KEY_SYSTEM };
   const bodySite = series.bodyPart === undefined ? undefined : BODY_PART_SNOMED[series.bodyPart.toUpperCase()];
 
-  const observations = input.findings.map((f) => {
-    const id = uuidV5(`observation|${resultKey}|${f.key}`);
-    refs.observations.push({ reference: `Observation/${id}` });
-    const state = stateOf(f);
-    const obs = templates.render('observation.json', {
-      id,
-      identifier: `${resultKey}|${f.key}`,
-      systems,
-      profiles: PROFILES,
-      refs,
-      codes: f.codes,
-      display: f.display,
-      effective: subject.studyDate ?? null,
-      issued: input.issued,
-      value: { coding: [state === 'positive' ? PRESENT : state === 'negative' ? ABSENT : INDETERMINATE] },
-      interpretation: INTERPRETATION[state],
-      bodySite: bodySite === undefined ? null : { coding: [{ system: SNOMED, code: bodySite.code, display: bodySite.display }] },
-      methodCoding: PROJECT_CODES.aiAlgorithm,
-      methodText: `${model.name} ${model.version}`,
-      probabilityCoding: PROJECT_CODES.aiProbability,
-      probabilityPercent: toPercent(f.probability),
-      thresholdCoding: PROJECT_CODES.aiThreshold,
-      thresholdPercent: toPercent(f.threshold),
-    });
-    return parseJson<Observation>('observation.json', obs);
-  });
+  const context: ObservationContext = {
+    idFor: (key) => uuidV5(`observation|${resultKey}|${key}`),
+    identifierFor: (key) => `${resultKey}|${key}`,
+    systems,
+    refs,
+    effective: subject.studyDate ?? null,
+    issued: input.issued,
+    bodySite: bodySite === undefined ? null : { coding: [{ system: SNOMED, code: bodySite.code, display: bodySite.display }] },
+    methodText: `${model.name} ${model.version}`,
+  };
+  const parseObservation = (name: string, text: string): Observation => parseJson<Observation>(name, text);
+  const segmentation = model.task === 'segmentation';
+  const observations = segmentation
+    ? measurementObservations(templates, input.measurements, context, parseObservation)
+    : findingObservations(templates, input.findings, context, parseObservation);
+  // Pushed after rendering: the templates above must not see their own reference list grow.
+  refs.observations.push(...observations.map((o) => ({ reference: `Observation/${o.id ?? ''}` })));
 
   const findingViews = input.findings.map((f) => ({ ...f, resultText: findingResultText(f), reviewBandLow: f.reviewBand[0], reviewBandHigh: f.reviewBand[1] }));
-  const conclusion = conclusionOf(input);
+  const conclusion = segmentation ? measurementConclusion(input.measurements) : conclusionOf(input);
+  const measurementList = measurementViews(input.measurements);
   const view = {
     study: { description: subject.studyDescription ?? 'imaging study', date: subject.studyDate ?? null },
     series: {
@@ -193,6 +238,10 @@ export function renderResult(templates: TemplateSet, input: RenderInput): Render
     },
     model,
     findings: findingViews,
+    measurements: measurementList,
+    // One field of view per image: every class of a model is measured against the same one.
+    fieldOfViewText: measurementList[0] === undefined ? null : fractionText(measurementList[0].fieldOfViewFraction),
+    overlay: input.overlay ?? null,
     conclusion,
   };
 
@@ -210,7 +259,7 @@ export function renderResult(templates: TemplateSet, input: RenderInput): Render
       issued: input.issued,
       conclusion,
       conclusionCodes: positives.length === 0 ? null : positives.map((f) => ({ coding: f.codes, text: f.display })),
-      presentedForm: { data: html.toString('base64'), size: html.length, hash: createHash('sha1').update(html).digest('base64') },
+      presentedForms: presentedForms(html, input.overlay),
       narrative,
     }),
   );
@@ -224,7 +273,9 @@ export function renderResult(templates: TemplateSet, input: RenderInput): Render
       systems,
       model,
       algorithmCoding: PROJECT_CODES.aiAlgorithm,
-      properties: input.findings.flatMap((f) => [
+      properties: segmentation
+        ? input.measurements.map((m) => ({ type: { coding: [PROJECT_CODES.aiThreshold], text: `Pixel threshold: ${m.display}` }, valueQuantity: [{ value: toPercent(m.threshold), unit: '%', system: 'http://unitsofmeasure.org', code: '%' }] }))
+        : input.findings.flatMap((f) => [
         { type: { coding: [PROJECT_CODES.aiThreshold], text: `Decision threshold: ${f.display}` }, valueQuantity: [{ value: toPercent(f.threshold), unit: '%', system: 'http://unitsofmeasure.org', code: '%' }] },
         { type: { coding: [bandLow], text: `Review band lower bound: ${f.display}` }, valueQuantity: [{ value: toPercent(f.reviewBand[0]), unit: '%', system: 'http://unitsofmeasure.org', code: '%' }] },
         { type: { coding: [bandHigh], text: `Review band upper bound: ${f.display}` }, valueQuantity: [{ value: toPercent(f.reviewBand[1]), unit: '%', system: 'http://unitsofmeasure.org', code: '%' }] },
@@ -261,7 +312,13 @@ export function renderResult(templates: TemplateSet, input: RenderInput): Render
     `${model.templates.card}.json`,
     templates.render(`${model.templates.card}.json`, {
       ...view,
-      card: { uuid: uuidV5(`card|${resultKey}`), suggestionUuid: uuidV5(`suggestion|${resultKey}`), summary: composeSummary(input.findings), indicator: indicatorOf(input.findings) },
+      card: {
+        uuid: uuidV5(`card|${resultKey}`),
+        suggestionUuid: uuidV5(`suggestion|${resultKey}`),
+        summary: segmentation ? measurementSummary(input.measurements) : composeSummary(input.findings),
+        // A measurement without a reference range raises no alarm.
+        indicator: segmentation ? 'info' : indicatorOf(input.findings),
+      },
       source: { label: `Imaging AI: ${model.name} ${model.version}`.slice(0, 200), topic: PROJECT_CODES.aiAlgorithm },
       actions,
       followUp: followUp ?? null,

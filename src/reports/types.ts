@@ -1,7 +1,7 @@
 /**
  * Plain data in and out of the reports layer.
  */
-import type { Coding, Finding, ModelDescription } from '../inference/types.js';
+import type { Coding, Finding, Measurement, ModelDescription } from '../inference/types.js';
 import type { CdsCard } from '../cds/types.js';
 import type { Device, DiagnosticReport, Observation, Provenance } from 'fhir/r4.js';
 
@@ -33,11 +33,28 @@ export interface SeriesForReport {
   readonly selectionReason: string;
 }
 
+/** A PNG the report attaches: the analysed image with the model's map laid over it. */
+export interface ReportOverlay {
+  readonly kind: 'saliency' | 'mask';
+  /** Attachment title, e.g. "AI saliency map (occlusion): Pneumonia". */
+  readonly title: string;
+  /** How the map was made and how to read it, one or two sentences. */
+  readonly method: string;
+  /** The PNG file, base64. */
+  readonly png: string;
+  readonly width: number;
+  readonly height: number;
+}
+
 export interface RenderInput {
   readonly subject: ResultSubject;
   readonly series: SeriesForReport;
   readonly model: ModelForReport;
+  /** Classifier findings (empty for a segmentation model). */
   readonly findings: readonly Finding[];
+  /** Segmentation measurements (empty for a classifier). */
+  readonly measurements: readonly Measurement[];
+  readonly overlay?: ReportOverlay | undefined;
   /** FHIR instant of the analysis. */
   readonly issued: string;
   /** Image viewer link (a SMART app or plain URL), when configured. */
@@ -57,4 +74,4 @@ export interface RenderedResult {
   readonly provenance: Provenance;
 }
 
-export type { Coding, Finding };
+export type { Coding, Finding, Measurement };

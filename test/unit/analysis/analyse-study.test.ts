@@ -127,7 +127,7 @@ describe('analyseStudy', () => {
 describe('result cache', () => {
   it('evicts the least recently used result', () => {
     const cache = createMemoryResultCache(2);
-    const r = (uid: string) => ({ studyInstanceUid: uid, model: profile.model, series: { seriesInstanceUid: 's', description: undefined, modality: 'DX', bodyPart: undefined, viewPosition: undefined, imageCount: 1, selectionReason: '' }, findings: [], inferenceMs: 1, analysedAt: '' });
+    const r = (uid: string) => ({ studyInstanceUid: uid, model: profile.model, series: { seriesInstanceUid: 's', description: undefined, modality: 'DX', bodyPart: undefined, viewPosition: undefined, imageCount: 1, selectionReason: '' }, findings: [], measurements: [], inferenceMs: 1, analysedAt: '' });
     cache.set(r('a'));
     cache.set(r('b'));
     cache.get('a', 'm', '1');

@@ -35,6 +35,7 @@ const rendered = renderResult(templates, {
   series: { seriesInstanceUid: '1.2.3.4', description: 'AP', modality: 'DX', bodyPart: 'CHEST', viewPosition: 'AP', imageCount: 1, selectionReason: 'chest radiograph' },
   model: { id: 'pneumonia-cxr-28', version: '1.0.0', name: 'Pneumonia CXR', manufacturer: 'imaging-cds', task: 'classification', intendedUse: 'research', templates: { card: 'classification-card', report: 'classification-report' }, performance: 'AUC 0.98' },
   findings: [{ key: 'pneumonia', display: 'Pneumonia', codes: [{ system: 'http://snomed.info/sct', code: '233604007', display: 'Pneumonia' }], probability: 0.9, threshold: 0.5, reviewBand: [0.4, 0.6], interpretation: 'positive', needsReview: false, urgency: 'warning' }],
+  measurements: [],
   issued: '2026-11-23T12:00:00.000Z',
   viewerUrl: undefined,
 });

@@ -51,6 +51,7 @@ function input(over: Partial<RenderInput> = {}, text = 'Chest AP'): RenderInput 
       performance: text,
     },
     findings: [finding()],
+    measurements: [],
     issued: '2026-11-23T12:00:00.000Z',
     viewerUrl: undefined,
     ...over,
