@@ -18,6 +18,7 @@ const { validateResource, OperationOutcomeError } = await import('@medplum/core'
 const read = (file: string): StructureDefinition => JSON.parse(readFileSync(`fhir-resources/${file}`, 'utf8')) as StructureDefinition;
 const reportProfile = read('StructureDefinition-ai-preliminary-diagnostic-report.json');
 const observationProfile = read('StructureDefinition-ai-finding-observation.json');
+const measurementProfile = read('StructureDefinition-ai-measurement-observation.json');
 
 function problems(resource: Resource, profile: StructureDefinition): string[] {
   validateR4(resource); // indexes the R4 definitions medplum needs
@@ -70,5 +71,24 @@ describe('published profiles', () => {
     expect(problems(noProbability as Resource, observationProfile).length).toBeGreaterThan(0);
     const { device: _d, ...noDevice } = observation;
     expect(problems(noDevice as Resource, observationProfile).join('\n')).toMatch(/device/);
+  });
+
+  it('accept the emitted measurement Observation of a segmentation model, and refuse one without its threshold', () => {
+    expect(validateR4(measurementProfile)).toEqual([]);
+    expect(measurementProfile.url).toBe(PROFILES.measurement);
+    const segmented = renderResult(templates, {
+      subject: { patientReference: 'Patient/p1', imagingStudyReference: 'ImagingStudy/s2', serviceRequestReference: undefined, studyInstanceUid: '1.2.4', studyDescription: 'Fundus', studyDate: undefined },
+      series: { seriesInstanceUid: '1.2.4.1', description: 'OD', modality: 'OP', bodyPart: 'EYE', viewPosition: undefined, imageCount: 1, selectionReason: 'fundus photograph' },
+      model: { id: 'retina-vessels-drive', version: '1.0.0', name: 'Vessels', manufacturer: 'imaging-cds', task: 'segmentation', intendedUse: 'research', templates: { card: 'segmentation-card', report: 'segmentation-report' }, performance: 'Dice 0.8' },
+      findings: [],
+      measurements: [{ key: 'vessel', display: 'Retinal blood vessels', codes: [{ system: 'http://imaging-cds.org/fhir/CodeSystem/imaging-cds', code: 'retinal-vessels', display: 'Retinal blood vessels' }], threshold: 0.5, fractionOfFieldOfView: 0.12, fieldOfViewFraction: 0.7, areaMm2: 3.2 }],
+      issued: '2026-11-23T12:00:00.000Z',
+      viewerUrl: undefined,
+    });
+    const measurement = segmented.observations[0] as Observation;
+    expect(problems(measurement, measurementProfile)).toEqual([]);
+    expect(problems(segmented.diagnosticReport, reportProfile)).toEqual([]);
+    const noThreshold = { ...measurement, component: measurement.component?.slice(1) };
+    expect(problems(noThreshold as Resource, measurementProfile).length).toBeGreaterThan(0);
   });
 });
