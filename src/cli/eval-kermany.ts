@@ -38,16 +38,39 @@ export function jpegToGrey(bytes: Uint8Array): InputImage {
   return { width, height, channels: 1, data };
 }
 
-export async function kermanyTestSet(dataDir: string): Promise<TestSet> {
+/** Decodes an 8-bit JPEG to RGB [0, 1] floats (grey JPEGs repeated into three channels). */
+export function jpegToRgb(bytes: Uint8Array): InputImage {
+  const { info, bytes: px } = libjpegTurbo.decode(bytes, () => undefined);
+  const { width, height, componentCount } = info;
+  if (componentCount !== 1 && componentCount !== 3) throw new Error(`JPEG with ${componentCount} components`);
+  const n = width * height;
+  const data = new Float32Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) data[3 * i + c] = (px[componentCount === 1 ? i : 3 * i + c] as number) / 255;
+  }
+  return { width, height, channels: 3, data };
+}
+
+async function kermanyTest(dataDir: string, decode: (bytes: Uint8Array) => InputImage, what: string): Promise<TestSet> {
   const root = path.join(dataDir, 'kermany-cxr-224', 'test');
   const images: InputImage[] = [];
   const labels: number[] = [];
   for (const [folder, label] of [['NORMAL', 0], ['PNEUMONIA', 1]] as const) {
     const files = (await readdir(path.join(root, folder))).filter((f) => f.endsWith('.jpeg')).sort();
     for (const f of files) {
-      images.push(jpegToGrey(await readFile(path.join(root, folder, f))));
+      images.push(decode(await readFile(path.join(root, folder, f))));
       labels.push(label);
     }
   }
-  return { description: `kermany-cxr-224 test JPEGs, grey, whole image (n=${images.length})`, images, labels: Uint8Array.from(labels) };
+  return { description: `kermany-cxr-224 test JPEGs, ${what}, whole image (n=${images.length})`, images, labels: Uint8Array.from(labels) };
+}
+
+/** As pneumonia-cxr-28's evaluate.py reads them: PIL-identical 8-bit grey. */
+export function kermanyTestSet(dataDir: string): Promise<TestSet> {
+  return kermanyTest(dataDir, jpegToGrey, 'grey');
+}
+
+/** As a colour image reaches the engine: RGB, converted to grey by the engine's BT.601 luma. */
+export function kermanyRgbTestSet(dataDir: string): Promise<TestSet> {
+  return kermanyTest(dataDir, jpegToRgb, 'RGB');
 }

@@ -58,7 +58,7 @@ export function classProbabilities(manifest: SegmentationManifest, logits: Float
 }
 
 /**
- * Measurements per class and the first class's probability map for the overlay.
+ * Measurements per class and the first class's probability map (unmasked) for the overlay.
  *
  * @param manifest - the segmentation model's manifest
  * @param tensor - the preprocessed input (for the field of view)
@@ -106,15 +106,15 @@ export function segmentationResult(
   const first = manifest.output.classes[0];
   const firstPlane = probabilities[0];
   if (first === undefined || firstPlane === undefined) throw new AppError('INFERENCE_FAILED', `Model ${manifest.id} has no class.`);
-  const masked = firstPlane.map((v, i) => (fov[i] === 1 ? v : 0));
   return {
     measurements,
     map: {
       kind: 'mask',
-      method: `Pixels the model labels ${first.display.toLowerCase()} (probability ≥ ${Math.round(first.threshold * 100)}%) inside the field of view, at the model's ${width}×${height} input resolution.`,
+      method: `Pixels the model labels ${first.display.toLowerCase()} (probability ≥ ${Math.round(first.threshold * 100)}%), at the model's ${width}×${height} input resolution; measurements count only those inside the field of view.`,
       width,
       height,
-      values: masked,
+      // The model's own probabilities, everywhere: evaluation and overlays see what it said.
+      values: firstPlane,
       threshold: first.threshold,
     },
   };

@@ -58,8 +58,8 @@ describe('segmentationResult', () => {
     expect(bright?.fieldOfViewFraction).toBeCloseTo(48 / 64, 12);
     expect(bright?.areaMm2).toBeCloseTo(24 * 0.5 * 2, 9);
     expect(map).toMatchObject({ kind: 'mask', width: 8, height: 8, threshold: 0.5 });
-    // Outside the field of view the map is 0 however the model scored it.
-    expect(map.values[0]).toBe(0);
+    // The map is the model's output everywhere; only the measurement is limited to the field of view.
+    expect(map.values[0]).toBeCloseTo(tinySegProbability(0), 6);
     expect(map.values[2]).toBeCloseTo(tinySegProbability(0.9), 6);
   });
 
