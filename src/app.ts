@@ -11,7 +11,7 @@ import { resultsRouter, type ResultsLookup } from './http/results-router.js';
 
 export interface Readiness {
   readonly ready: boolean;
-  readonly models: readonly { readonly id: string; readonly status: 'ready' | 'unavailable'; readonly reason?: string }[];
+  readonly models: readonly { readonly id: string; readonly status: 'ready' | 'unavailable' | 'disabled'; readonly reason?: string }[];
 }
 
 export interface AppDeps extends CdsRouterDeps {

@@ -53,6 +53,10 @@ const envSchema = z.object({
   DICOMWEB_TIMEOUT_MS: z.coerce.number().int().positive().default(10000),
   DICOMWEB_MAX_BYTES: z.coerce.number().int().positive().default(256 * 1024 * 1024),
   MODELS_DIR: z.string().default(path.join(PROJECT_ROOT, 'models')),
+  /** Model ids to load; empty = every folder whose manifest does not say `"enabled": false`. */
+  MODELS: csv,
+  /** When classifier results carry an occlusion saliency map (never / flagged / always). */
+  SALIENCY: z.enum(['never', 'flagged', 'always']).default('flagged'),
   TEMPLATES_DIR: z.string().default(path.join(PROJECT_ROOT, 'templates')),
   DATA_DIR: z.string().default(path.join(PROJECT_ROOT, '.data')),
   ORT_PROVIDERS: csv.transform((l) => (l.length === 0 ? ['cpu'] : l)).pipe(z.array(z.enum(['cuda', 'tensorrt', 'cpu']))),
@@ -96,6 +100,9 @@ export interface Config {
     readonly maxBytes: number;
   };
   readonly modelsDir: string;
+  /** Ids to load; empty means the manifests decide (`enabled`). */
+  readonly models: readonly string[];
+  readonly saliency: 'never' | 'flagged' | 'always';
   readonly templatesDir: string;
   readonly dataDir: string;
   readonly ortProviders: readonly ('cuda' | 'tensorrt' | 'cpu')[];
@@ -207,6 +214,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       maxBytes: e.DICOMWEB_MAX_BYTES,
     }),
     modelsDir: e.MODELS_DIR,
+    models: e.MODELS,
+    saliency: e.SALIENCY,
     templatesDir: e.TEMPLATES_DIR,
     dataDir: e.DATA_DIR,
     ortProviders: e.ORT_PROVIDERS,

@@ -87,6 +87,8 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
   const inferenceLog = log.child({ layer: 'inference' });
   const engine = await createInferenceEngine({
     modelsDir: config.modelsDir,
+    enabledModels: config.models.length === 0 ? undefined : config.models,
+    saliency: config.saliency,
     executionProviders: config.ortProviders,
     intraOpNumThreads: config.ortIntraOpThreads === 0 ? undefined : config.ortIntraOpThreads,
     log: (level, msg, fields) => { inferenceLog[level](fields ?? {}, msg); },

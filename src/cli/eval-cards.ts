@@ -223,6 +223,8 @@ export async function evaluateModelCards(options: EvaluateOptions): Promise<Card
   const specs = (options.specs ?? EVAL_SPECS).filter((s) => options.only === undefined || options.only.includes(s.modelId));
   const engine = await createInferenceEngine({
     modelsDir: options.modelsDir,
+    // Every card is checked, also those of models shipped switched off.
+    enabledModels: [...new Set(specs.map((s) => s.modelId))],
     maxBatch: 64,
     maxWaitMs: 1,
     queueCapacity: CHUNK * 2,

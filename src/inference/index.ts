@@ -38,6 +38,11 @@ export type { ModelManifest, ManifestIssue } from './manifest.js';
 export interface InferenceEngineOptions {
   /** Directory with one folder per model (`models/`). */
   readonly modelsDir: string;
+  /**
+   * Exactly these model ids load, whatever their manifests' `enabled` says; absent: every
+   * folder whose manifest does not say `"enabled": false`.
+   */
+  readonly enabledModels?: readonly string[] | undefined;
   /** Tried in order per model; CPU is always the last resort. Default `['cpu']`. */
   readonly executionProviders?: readonly ExecutionProvider[] | undefined;
   /** Threads for one operator; default: onnxruntime's (all cores). */
@@ -136,6 +141,7 @@ function toAvailable(m: ModelManifest): AvailableModel {
 export async function createInferenceEngine(options: InferenceEngineOptions): Promise<InferenceEngine> {
   const log: InferenceLog = options.log ?? (() => undefined);
   const registry = await loadModelRegistry(options.modelsDir, {
+    enabledModels: options.enabledModels,
     executionProviders: options.executionProviders,
     intraOpNumThreads: options.intraOpNumThreads,
     interOpNumThreads: options.interOpNumThreads,

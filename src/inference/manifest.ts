@@ -98,6 +98,8 @@ interface ManifestCommon {
   readonly name: string;
   readonly manufacturer: string;
   readonly file: string;
+  /** False: the folder ships but does not load unless the configured model list names it. */
+  readonly enabled: boolean;
   readonly intendedUse: string;
   readonly accepts: ModelAccepts;
   readonly input: ManifestInput;
@@ -199,6 +201,7 @@ const common = {
   manufacturer: text,
   // A bare file name: the model folder is the unit of deployment, nothing outside it is read.
   file: z.string().regex(/^(?!\.\.?$)[^/\\]+\.onnx$/, 'must be a file name inside the model folder ending in .onnx'),
+  enabled: z.boolean('must be true or false').default(true),
   intendedUse: text,
   accepts: z.strictObject({
     modalities: dicomCodes,

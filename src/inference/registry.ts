@@ -30,7 +30,14 @@ export interface BatchingOptions {
   readonly onBatch?: ((event: BatchEvent & { readonly modelId: string }) => void) | undefined;
 }
 
-export type RegistryOptions = SessionOptions & BatchingOptions;
+export type RegistryOptions = SessionOptions &
+  BatchingOptions & {
+    /** Exactly these ids load; absent: every manifest not marked `"enabled": false`. */
+    readonly enabledModels?: readonly string[] | undefined;
+  };
+
+/** Thrown for a model that is switched off: reported as `disabled`, not as a failure. */
+class ModelDisabled extends Error {}
 
 /** A model that loaded, warmed up and is ready to run. */
 export interface LoadedModel {
@@ -77,6 +84,10 @@ async function loadOne(dir: string, options: RegistryOptions): Promise<LoadedMod
     throw new Error(code === 'ENOENT' ? `no ${MANIFEST_FILE} in the folder` : `cannot read ${MANIFEST_FILE}: ${reasonOf(err)}`);
   }
   const manifest = parseManifest(text, dir);
+  const wanted = options.enabledModels;
+  if (wanted !== undefined ? !wanted.includes(manifest.id) : !manifest.enabled) {
+    throw new ModelDisabled(wanted !== undefined ? 'not in the configured model list (MODELS)' : 'disabled by its manifest ("enabled": false)');
+  }
   const session = await createModelSession(manifest, options);
   const batcher = createBatcher<Float32Array, ItemOutput>({
     name: manifest.id,
@@ -141,8 +152,13 @@ export async function loadModelRegistry(modelsDir: string, options: RegistryOpti
       });
     } catch (err) {
       const reason = reasonOf(err);
-      statuses.push({ id: folder, folder, status: 'unavailable', reason });
-      options.log('error', 'model unavailable', { folder, reason });
+      if (err instanceof ModelDisabled) {
+        statuses.push({ id: folder, folder, status: 'disabled', reason });
+        options.log('info', 'model disabled', { folder, reason });
+      } else {
+        statuses.push({ id: folder, folder, status: 'unavailable', reason });
+        options.log('error', 'model unavailable', { folder, reason });
+      }
     }
   }
   for (const s of statuses) Object.freeze(s);

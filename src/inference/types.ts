@@ -165,8 +165,9 @@ export interface ModelStatus {
   /** Model id from the manifest, or the folder name when the manifest could not be read. */
   readonly id: string;
   readonly folder: string;
-  readonly status: 'ready' | 'unavailable';
-  /** Why the model is unavailable; absent when ready. */
+  /** `disabled`: switched off by its manifest or the configured model list (not an error). */
+  readonly status: 'ready' | 'unavailable' | 'disabled';
+  /** Why the model is unavailable or disabled; absent when ready. */
   readonly reason?: string | undefined;
   readonly version?: string | undefined;
   /** Execution provider the session runs on (`cpu`, `cuda` …), when ready. */

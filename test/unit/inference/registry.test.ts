@@ -78,6 +78,23 @@ describe('loadModelRegistry', () => {
     expect(entries.find((e) => e.msg === 'model loaded')).toMatchObject({ level: 'info', fields: { modelId: 'tiny-mean', provider: 'cpu' } });
   });
 
+  it('Reports a model switched off by its manifest as disabled, not unavailable, and loads the rest', async () => {
+    models.add('tiny-mean', { from: 'tiny-mean' }).add('tiny-off', { from: 'tiny-mean', manifest: { ...fixtureManifest('tiny-mean'), enabled: false } });
+    registry = await loadModelRegistry(models.dir, registryOptions());
+    expect(registry.models().map((m) => m.manifest.id)).toEqual(['tiny-mean']);
+    expect(registry.status().find((s) => s.folder === 'tiny-off')).toEqual({ id: 'tiny-off', folder: 'tiny-off', status: 'disabled', reason: 'disabled by its manifest ("enabled": false)' });
+  });
+
+  it('Loads exactly the configured model list, a manifest switched off included', async () => {
+    models
+      .add('tiny-mean', { from: 'tiny-mean' })
+      .add('tiny-rgb', { from: 'tiny-rgb' })
+      .add('tiny-off', { from: 'tiny-mean', manifest: { ...fixtureManifest('tiny-mean'), enabled: false } });
+    registry = await loadModelRegistry(models.dir, registryOptions({ enabledModels: ['tiny-off', 'tiny-rgb'] }));
+    expect(registry.models().map((m) => m.manifest.id)).toEqual(['tiny-off', 'tiny-rgb']);
+    expect(registry.status().find((s) => s.folder === 'tiny-mean')).toMatchObject({ status: 'disabled', reason: 'not in the configured model list (MODELS)' });
+  });
+
   it('Falls back to CPU when CUDA cannot load, and logs the fallback', async () => {
     models.add('tiny-mean', { from: 'tiny-mean' });
     const { log, entries } = recordingLog();
