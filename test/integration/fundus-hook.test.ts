@@ -1,0 +1,134 @@
+/**
+ * A real colour fundus photograph (DRIVE test image 01, stored as an 8-bit RGB Ophthalmic
+ * Photography DICOM built here from the data set's TIFF) through the result hook against a real
+ * Orthanc and FHIR server: both eye models run on it, the vessel segmentation model answers with
+ * a measurement card, its Observation and an overlay PNG, and the referable-DR classifier with
+ * its finding. The vessel share of the field of view is checked against the first observer's
+ * manual annotation of the same image.
+ *
+ * The DICOM is made at test time from ../shared/data rather than committed: DRIVE's terms allow
+ * research use, not redistribution in this repository.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { decode as decodePng } from 'fast-png';
+import request from 'supertest';
+import type { DiagnosticReport, FhirResource, Observation } from 'fhir/r4.js';
+import { defaultDataDir } from '../../src/cli/eval-cards.js';
+import { readMaskGif, readRgbTiff } from '../../src/cli/eval-drive.js';
+import { sampleImagingStudy } from '../../src/cli/sample-fhir.js';
+import { validateCdsResponse } from '../../src/cds/response-schema.js';
+import type { CdsCard, CdsResponse } from '../../src/cds/types.js';
+import { parseDicom } from '../../src/dicom/parse.js';
+import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../src/terminology.js';
+import { validateR4 } from '../support/fhir-validator.js';
+import { EHR_TOKEN, NOW, PATIENT_ID, startStack, type Stack } from '../support/stack.js';
+import { buildImage } from '../unit/dicom/support/part10-builder.js';
+
+const drive = path.join(defaultDataDir(path.resolve('.')), 'drive', 'testing');
+const STUDY_ID = 'fundus-drive-01';
+
+/** DRIVE 01_test.tif as an Ophthalmic Photography 8 Bit Image (no Pixel Spacing: DRIVE states none). */
+function fundusDicom(): Uint8Array {
+  const rgb = readRgbTiff(readFileSync(path.join(drive, 'images', '01_test.tif')));
+  const pixels = Uint8Array.from(rgb.data, (v) => Math.round(v * 255));
+  const uid = (n: number): string => `1.2.826.0.1.3680043.8.498.7701.${n}`;
+  return buildImage({
+    rows: rgb.height,
+    columns: rgb.width,
+    bitsAllocated: 8,
+    samplesPerPixel: 3,
+    photometric: 'RGB',
+    pixels,
+    extra: [
+      { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.77.1.5.1' },
+      { tag: 0x00080018, vr: 'UI', value: uid(3) },
+      { tag: 0x00080060, vr: 'CS', value: 'OP' },
+      { tag: 0x0020000d, vr: 'UI', value: uid(1) },
+      { tag: 0x0020000e, vr: 'UI', value: uid(2) },
+      { tag: 0x00180015, vr: 'CS', value: 'EYE' },
+      { tag: 0x0008103e, vr: 'LO', value: 'Colour fundus photograph' },
+    ],
+  });
+}
+
+let stack: Stack;
+let bytes: Uint8Array;
+
+beforeAll(async () => {
+  if (!existsSync(drive)) throw new Error(`DRIVE data not found at ${drive}`);
+  stack = await startStack({ files: [] });
+  bytes = fundusDicom();
+  await stack.orthanc.upload(bytes);
+  const info = parseDicom(bytes).info;
+  const study = sampleImagingStudy(info, { id: STUDY_ID, patientId: PATIENT_ID, endpointId: 'orthanc', started: NOW.toISOString(), description: 'Fundus photography' });
+  await stack.fhir.seed([study]);
+}, 120_000);
+
+afterAll(async () => {
+  await stack.stop();
+});
+
+async function callHook(): Promise<CdsResponse> {
+  const res = await request(stack.app)
+    .post('/cds-services/imaging-ai-result')
+    .send({
+      hook: IMAGINGSTUDY_AVAILABLE_HOOK,
+      hookInstance: randomUUID(),
+      fhirServer: stack.fhir.baseUrl,
+      fhirAuthorization: { access_token: EHR_TOKEN, token_type: 'Bearer', expires_in: 300, scope: 'patient/*.read', subject: 'imaging-cds' },
+      context: { patientId: PATIENT_ID, imagingStudyId: STUDY_ID },
+    });
+  expect(res.status).toBe(200);
+  expect(validateCdsResponse(res.body)).toEqual([]);
+  return res.body as CdsResponse;
+}
+
+function resourcesOf(card: CdsCard): FhirResource[] {
+  return (card.suggestions ?? []).flatMap((s) => s.actions ?? []).flatMap((a) => (a.resource === undefined ? [] : [a.resource]));
+}
+
+describe('fundus photograph through the result hook', () => {
+  let cards: readonly CdsCard[] = [];
+  beforeAll(async () => {
+    cards = (await callHook()).cards;
+  }, 120_000);
+
+  it('answers with one card per eye model, every resource valid R4', () => {
+    expect(cards.map((c) => c.source.label).sort()).toEqual([expect.stringContaining('Referable diabetic retinopathy'), expect.stringContaining('Retinal vessel segmentation')]);
+    for (const card of cards) {
+      for (const r of resourcesOf(card)) expect({ type: r.resourceType, problems: validateR4(r) }).toEqual({ type: r.resourceType, problems: [] });
+    }
+  });
+
+  it('measures the vessel share of the field of view close to the first observer on the same image', () => {
+    const card = cards.find((c) => c.source.label.includes('Retinal vessel segmentation'));
+    expect(card?.indicator).toBe('info');
+    expect(card?.summary).toMatch(/^Preliminary AI measurement: retinal blood vessels \d+\.\d% of field of view; needs confirmation$/);
+    const obs = resourcesOf(card as CdsCard).find((r): r is Observation => r.resourceType === 'Observation');
+    const measured = (obs?.valueQuantity?.value ?? Number.NaN) / 100;
+    // The observer's share inside DRIVE's own field-of-view mask.
+    const fov = readMaskGif(readFileSync(path.join(drive, 'mask', '01_test_mask.gif'))).mask;
+    const manual = readMaskGif(readFileSync(path.join(drive, '1st_manual', '01_manual1.gif'))).mask;
+    let inside = 0;
+    let vessel = 0;
+    fov.forEach((f, i) => {
+      inside += f;
+      if (f === 1 && manual[i] === 1) vessel += 1;
+    });
+    expect(Math.abs(measured - vessel / inside)).toBeLessThan(0.03);
+    // No Pixel Spacing in the file: no area is claimed.
+    expect(obs?.component?.map((c) => c.code.coding?.[0]?.code)).toEqual(['ai-decision-threshold', 'ai-field-of-view-fraction']);
+  });
+
+  it('attaches the segmentation overlay as a PNG the size a viewer shows whole', () => {
+    const card = cards.find((c) => c.source.label.includes('Retinal vessel segmentation'));
+    const report = resourcesOf(card as CdsCard).find((r): r is DiagnosticReport => r.resourceType === 'DiagnosticReport');
+    const png = report?.presentedForm?.find((f) => f.contentType === 'image/png');
+    expect(png?.title).toMatch(/^AI segmentation overlay: Retinal blood vessels/);
+    const image = decodePng(Buffer.from(png?.data ?? '', 'base64'));
+    // 565×584 shrunk so the longer side is 512.
+    expect([image.width, image.height, image.channels]).toEqual([495, 512, 3]);
+  });
+});
