@@ -77,6 +77,10 @@ class OnnxAsTorch(torch.nn.Module):
                 p = a.get('pads', [0, 0, 0, 0])
                 assert p[0] == p[2] and p[1] == p[3]
                 y = F.conv2d(v[0], v[1], v[2] if len(v) > 2 else None, stride=tuple(a.get('strides', [1, 1])), padding=(p[0], p[1]))
+            elif op == 'ConvTranspose':
+                p = a.get('pads', [0, 0, 0, 0])
+                assert p[0] == p[2] and p[1] == p[3]
+                y = F.conv_transpose2d(v[0], v[1], v[2] if len(v) > 2 else None, stride=tuple(a.get('strides', [1, 1])), padding=(p[0], p[1]), output_padding=tuple(a.get('output_padding', [0, 0])))
             elif op == 'Relu':
                 y = F.relu(v[0])
             elif op == 'MaxPool':
@@ -117,18 +121,18 @@ for m in cfg['models']:
     cfg['output'] = m['outputName']
     net = OnnxAsTorch(m['onnx']).eval()
     x1 = torch.from_numpy(np.asarray(m['x1'], dtype=np.float32).reshape(1, m['channels'], m['height'], m['width']))
-    xb = torch.from_numpy(np.fromfile(m['xbFile'], dtype=np.float32).reshape(cfg['batch'], m['channels'], m['height'], m['width']))
+    xb = torch.from_numpy(np.fromfile(m['xbFile'], dtype=np.float32).reshape(m['batch'], m['channels'], m['height'], m['width']))
     with torch.inference_mode():
         logits = net(xb).numpy()
         ref = np.fromfile(m['refFile'], dtype=np.float32).reshape(logits.shape)
         for _ in range(20):
             net(x1)
-        b1 = timeit(lambda: net(x1), cfg['iters'])
+        b1 = timeit(lambda: net(x1), m['iters'])
         for _ in range(3):
             net(xb)
-        bb = timeit(lambda: net(xb), cfg['batchIters'])
+        bb = timeit(lambda: net(xb), m['batchIters'])
     out[m['id']] = {'b1MedianMs': float(np.median(b1)), 'b1P95Ms': float(np.percentile(b1, 95)),
-                    'batchImgPerS': cfg['batch'] / (float(np.median(bb)) / 1000),
+                    'batchImgPerS': m['batch'] / (float(np.median(bb)) / 1000),
                     'maxAbsDiffVsOrt': float(np.abs(logits - ref).max())}
 out['torch'] = torch.__version__
 print(json.dumps(out))
@@ -173,6 +177,17 @@ function listModels(modelsDir: string): ModelInfo[] {
   return out;
 }
 
+/**
+ * Batch size and run counts for one model. A large input (a 565×584 colour photograph for a
+ * segmentation network) gets a smaller batch, so its activations stay within memory, and fewer
+ * runs, so the bench stays within minutes; small inputs keep the requested values.
+ */
+function sizing(per: number, batch: number, iters: number): { batch: number; iters: number; batchIters: number } {
+  const scale = Math.min(1, (224 * 224 * 3) / per);
+  const runs = Math.max(10, Math.round(iters * scale));
+  return { batch: Math.max(1, Math.min(batch, Math.floor(4_000_000 / per))), iters: runs, batchIters: Math.max(5, Math.round(runs / 10)) };
+}
+
 async function main(): Promise<void> {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const root = path.basename(path.resolve(here, '..')) === 'dist' ? path.resolve(here, '..', '..') : path.resolve(here, '..');
@@ -188,7 +203,6 @@ async function main(): Promise<void> {
   const threads = Number(values.threads);
   const batch = Number(values.batch);
   const iters = Number(values.iters);
-  const batchIters = Math.max(10, Math.round(iters / 10));
   const models = listModels(values.models);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-inference-'));
   const ortRes = new Map<string, Timing>();
@@ -198,44 +212,54 @@ async function main(): Promise<void> {
   try {
     for (const m of models) {
       const per = m.channels * m.height * m.width;
+      const { batch: mb, iters: mi, batchIters: mbi } = sizing(per, batch, iters);
       const session = await ort.InferenceSession.create(m.onnx, {
         executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all',
       });
       const x1 = seededImages(1, per, 1);
-      const xb = seededImages(batch, per, 2);
+      const xb = seededImages(mb, per, 2);
       const t1 = new ort.Tensor('float32', x1, [1, m.channels, m.height, m.width]);
-      const tb = new ort.Tensor('float32', xb, [batch, m.channels, m.height, m.width]);
+      const tb = new ort.Tensor('float32', xb, [mb, m.channels, m.height, m.width]);
       const ref = (await session.run({ [m.inputName]: tb }, [m.outputName]))[m.outputName]?.data as Float32Array;
       for (let i = 0; i < 20; i++) await session.run({ [m.inputName]: t1 }, [m.outputName]);
-      const b1 = await timeMs(() => session.run({ [m.inputName]: t1 }, [m.outputName]), iters);
-      const bb = await timeMs(() => session.run({ [m.inputName]: tb }, [m.outputName]), batchIters);
-      ortRes.set(m.id, { b1MedianMs: percentile(b1, 0.5), b1P95Ms: percentile(b1, 0.95), batchImgPerS: batch / (percentile(bb, 0.5) / 1000) });
+      const b1 = await timeMs(() => session.run({ [m.inputName]: t1 }, [m.outputName]), mi);
+      const bb = await timeMs(() => session.run({ [m.inputName]: tb }, [m.outputName]), mbi);
+      ortRes.set(m.id, { b1MedianMs: percentile(b1, 0.5), b1P95Ms: percentile(b1, 0.95), batchImgPerS: mb / (percentile(bb, 0.5) / 1000) });
       await session.release();
       writeFileSync(path.join(tmp, `${m.id}.xb`), Buffer.from(xb.buffer));
       writeFileSync(path.join(tmp, `${m.id}.ref`), Buffer.from(ref.buffer, ref.byteOffset, ref.byteLength));
-      pyModels.push({ ...m, x1: Array.from(x1), xbFile: path.join(tmp, `${m.id}.xb`), refFile: path.join(tmp, `${m.id}.ref`) });
+      pyModels.push({ ...m, batch: mb, iters: mi, batchIters: mbi, x1: Array.from(x1), xbFile: path.join(tmp, `${m.id}.xb`), refFile: path.join(tmp, `${m.id}.ref`) });
     }
 
     // The service path at batch 1: preprocessing + batcher + session, one image at a time.
-    const engine = await createInferenceEngine({ modelsDir: values.models, intraOpNumThreads: threads, interOpNumThreads: 1, maxBatch: 1, maxWaitMs: 0 });
+    // Every model folder, those shipped switched off included; no saliency maps (timed: one run).
+    const engine = await createInferenceEngine({
+      modelsDir: values.models,
+      enabledModels: models.map((m) => m.id),
+      saliency: 'never',
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      maxBatch: 1,
+      maxWaitMs: 0,
+    });
     for (const m of models) {
       if (!engine.models().some((x) => x.id === m.id)) continue;
       const data = new Float32Array(m.channels * m.height * m.width).fill(0.5);
       const image = { width: m.width, height: m.height, channels: m.channels as 1 | 3, data };
       for (let i = 0; i < 20; i++) await engine.run(m.id, image);
-      engineRes.set(m.id, percentile(await timeMs(() => engine.run(m.id, image), iters), 0.5));
+      engineRes.set(m.id, percentile(await timeMs(() => engine.run(m.id, image), sizing(m.channels * m.height * m.width, batch, iters).iters), 0.5));
     }
     await engine.close();
 
     const script = path.join(tmp, 'torch_bench.py');
     writeFileSync(script, PYTHON_BENCH);
-    const cfg = JSON.stringify({ threads, batch, iters, batchIters, models: pyModels });
+    const cfg = JSON.stringify({ threads, models: pyModels });
     const py = JSON.parse(execFileSync(values.python, [script, cfg], { encoding: 'utf8', maxBuffer: 1 << 24 })) as Record<string, Timing & { maxAbsDiffVsOrt: number }> & { torch: string };
 
     const f = (v: number, d = 3): string => v.toFixed(d);
     process.stdout.write(`inference benchmark: ${os.cpus()[0]?.model ?? 'cpu'} (${os.cpus().length} cores), ${threads} thread(s) each, node ${process.version}, onnxruntime-node ${ort.env.versions.common}, torch ${py.torch}\n`);
-    process.stdout.write(`batch-1 latency = median of ${iters} runs (p95 in brackets); throughput = median of ${batchIters} runs at batch ${batch}; inputs seeded random\n\n`);
-    const head = ['model', 'ORT b1 ms', 'engine b1 ms', 'torch b1 ms', 'torch/ORT b1', `ORT img/s @${batch}`, `torch img/s @${batch}`, 'ORT/torch thr', 'max|Δlogit|'];
+    process.stdout.write(`batch-1 latency = median of up to ${iters} runs (p95 in brackets); throughput = median of the batched runs at the batch shown (up to ${batch}; smaller for large inputs); inputs seeded random\n\n`);
+    const head = ['model', 'ORT b1 ms', 'engine b1 ms', 'torch b1 ms', 'torch/ORT b1', 'batch', 'ORT img/s', 'torch img/s', 'ORT/torch thr', 'max|Δlogit|'];
     const rows = [head];
     for (const m of models) {
       const o = ortRes.get(m.id);
@@ -248,8 +272,9 @@ async function main(): Promise<void> {
         e === undefined ? 'n/a' : f(e),
         `${f(t.b1MedianMs)} (${f(t.b1P95Ms)})`,
         `${f(t.b1MedianMs / o.b1MedianMs, 2)}×`,
-        f(o.batchImgPerS, 0),
-        f(t.batchImgPerS, 0),
+        String(sizing(m.channels * m.height * m.width, batch, iters).batch),
+        f(o.batchImgPerS, 1),
+        f(t.batchImgPerS, 1),
         `${f(o.batchImgPerS / t.batchImgPerS, 2)}×`,
         t.maxAbsDiffVsOrt.toExponential(1),
       ]);
