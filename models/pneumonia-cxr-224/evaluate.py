@@ -74,6 +74,19 @@ class OnnxNumpy:
             y = y + b[None, :, None, None]
         return np.ascontiguousarray(y)
 
+    @staticmethod
+    def _maxpool(x, a):
+        # not in this model's graph; used by compare_28.py to run pneumonia-cxr-28's model.onnx
+        kh, kw = a['kernel_shape']
+        sh, sw = a.get('strides', [1, 1])
+        if any(a.get('pads', [0, 0, 0, 0])) or a.get('ceil_mode', 0) or any(d != 1 for d in a.get('dilations', [1, 1])):
+            raise NotImplementedError('MaxPool pads/ceil_mode/dilations')
+        n, c, h, w = x.shape
+        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+        s = x.strides
+        win = np.lib.stride_tricks.as_strided(x, (n, c, oh, ow, kh, kw), (s[0], s[1], s[2] * sh, s[3] * sw, s[2], s[3]))
+        return win.max(axis=(4, 5))
+
     def run(self, x):
         env = dict(self.inits)
         env[self.inputs[0]] = np.asarray(x, dtype=np.float64)
@@ -90,6 +103,8 @@ class OnnxNumpy:
                 y = (x_ - mu.reshape(sh)) / np.sqrt(var.reshape(sh) + eps) * sc.reshape(sh) + bi.reshape(sh)
             elif op == 'Relu':
                 y = np.maximum(ins[0], 0)
+            elif op == 'MaxPool':
+                y = self._maxpool(ins[0], a)
             elif op == 'GlobalAveragePool':
                 y = ins[0].mean(axis=(2, 3), keepdims=True)
             elif op == 'Flatten':

@@ -5,6 +5,11 @@ Reproduce (Debian's python with torch 1.13, from the repository root):
 
     /usr/bin/python3 models/pneumonia-cxr-224/train.py      # model.onnx + metrics.json (val part)
     /usr/bin/python3 models/pneumonia-cxr-224/evaluate.py   # test once -> metrics.json (test), manifest.json
+    /usr/bin/python3 models/pneumonia-cxr-224/compare_28.py # optional: paired comparison with pneumonia-cxr-28
+
+The shipped model took 2,235 s (37 min; 86-169 s per epoch, mean 123 s, 18 epochs) on one CPU
+thread of the project's 2-core machine while another training job shared it. A smoke test:
+    /usr/bin/python3 models/pneumonia-cxr-224/train.py --out /tmp/smoke --epochs 1 --limit 640
 
 Data (see ../../../shared/data/README.md; override with CXR_DATA_DIR):
   * kermany-cxr-224/train/{NORMAL,PNEUMONIA}/*.jpeg: the Kermany ChestXRay2017 training images

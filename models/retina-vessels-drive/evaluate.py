@@ -53,7 +53,9 @@ CODE_SYSTEM = 'http://imaging-cds.org/fhir/CodeSystem/imaging-cds'   # fhir-reso
 
 # ----------------------------------------------------------------------------- data
 def _gif01(path):
-    a = np.array(Image.open(path))
+    """Binary GIF -> bool. Decoded through the palette: the 1st_manual and mask GIFs are greyscale
+    0/255, but the 2nd_manual GIFs are palette images whose raw indices are 0/1 (index 1 = white)."""
+    a = np.array(Image.open(path).convert('L'))
     if a.ndim != 2:
         raise ValueError(f'{path}: expected a single-band GIF')
     return a > 127
@@ -70,6 +72,11 @@ def load_case(split, idx):
     m2 = os.path.join(d, '2nd_manual', f'{idx:02d}_manual2.gif')
     if os.path.exists(m2):
         case['manual2'] = _gif01(m2)
+    for k in ('manual1', 'manual2'):
+        if k in case:
+            frac = float(case[k][case['fov']].mean())
+            if not 0.03 < frac < 0.3:
+                raise ValueError(f'{split} {idx} {k}: vessel fraction {frac:.4f} inside the FOV is implausible (decoding?)')
     if rgb.shape != (HEIGHT, WIDTH, 3) or case['manual1'].shape != (HEIGHT, WIDTH) or case['fov'].shape != (HEIGHT, WIDTH):
         raise ValueError(f'{split} {idx}: unexpected size {rgb.shape}')
     return case

@@ -25,6 +25,8 @@ export const EHR_TOKEN = 'ehr-access-token-7f3a9c';
 export const PATIENT_ID = 'pat-cxr-4711';
 export const NOW = new Date('2026-11-23T12:00:00Z');
 export const DEAD_PACS = 'http://127.0.0.1:9';
+/** The models the integration suites run. */
+export const PINNED_MODELS = 'pneumonia-cxr-28,breast-us-28,retina-dr-28,retina-vessels-drive';
 
 export interface SampleStudy {
   readonly file: string;
@@ -105,6 +107,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         DATA_DIR: dataDir,
         LOG_LEVEL: 'debug',
         BODY_LIMIT: '1mb',
+        // Pinned: the sample radiographs' expected probabilities (fixtures/cxr/expected.json) are
+        // pneumonia-cxr-28's, which ships switched off now that pneumonia-cxr-224 is the default.
+        MODELS: PINNED_MODELS,
         ...options.env,
         ...options.envFor?.({ fhirBaseUrl: fhir.baseUrl, dicomWebRoot: orthanc.dicomWebRoot }),
       });
