@@ -216,7 +216,7 @@ describe('operability', () => {
   it('reports a broken model folder as unavailable with its reason, and stays up', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'models-'));
     const { cpSync, mkdirSync } = await import('node:fs');
-    cpSync('models/pneumonia-cxr-28', path.join(dir, 'pneumonia-cxr-28'), { recursive: true });
+    cpSync('models/pneumonia-cxr-224', path.join(dir, 'pneumonia-cxr-224'), { recursive: true });
     mkdirSync(path.join(dir, 'broken'));
     writeFileSync(path.join(dir, 'broken', 'manifest.json'), '{ not json');
     const { loadConfig } = await import('../../src/config.js');

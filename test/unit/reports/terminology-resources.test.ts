@@ -30,8 +30,10 @@ describe('ValueSets and ConceptMap', () => {
     const expected: string[] = [];
     // A model folder without a manifest is work in progress (training code only), not shipped.
     for (const dir of readdirSync('models', { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(`models/${d.name}/manifest.json`))) {
-      const m = read<{ id: string; output: { labels: ManifestLabel[] } }>(`models/${dir.name}/manifest.json`);
-      for (const l of m.output.labels.filter((x) => x.report)) for (const c of l.codes ?? []) expected.push(`${m.id}/${l.key} -> ${c.system}|${c.code}`);
+      const m = read<{ id: string; output: { labels?: ManifestLabel[]; classes?: { key: string; codes: { system: string; code: string }[] }[] } }>(`models/${dir.name}/manifest.json`);
+      // Classifiers map their reported labels, segmentation models their classes.
+      const coded = [...(m.output.labels ?? []).filter((x) => x.report), ...(m.output.classes ?? [])];
+      for (const l of coded) for (const c of l.codes ?? []) expected.push(`${m.id}/${l.key} -> ${c.system}|${c.code}`);
     }
     expect(mapped).toEqual(expected.sort());
     for (const g of map.group ?? []) expect(g.source).toBe(`${CANONICAL_BASE}/CodeSystem/model-label`);
