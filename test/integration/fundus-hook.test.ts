@@ -24,7 +24,7 @@ import { parseDicom } from '../../src/dicom/parse.js';
 import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../src/terminology.js';
 import { validateR4 } from '../support/fhir-validator.js';
 import { EHR_TOKEN, NOW, PATIENT_ID, startStack, type Stack } from '../support/stack.js';
-import { buildImage } from '../unit/dicom/support/part10-builder.js';
+import { buildPart10, imageElements } from '../unit/dicom/support/part10-builder.js';
 
 const drive = path.join(defaultDataDir(path.resolve('.')), 'drive', 'testing');
 const STUDY_ID = 'fundus-drive-01';
@@ -34,23 +34,18 @@ function fundusDicom(): Uint8Array {
   const rgb = readRgbTiff(readFileSync(path.join(drive, 'images', '01_test.tif')));
   const pixels = Uint8Array.from(rgb.data, (v) => Math.round(v * 255));
   const uid = (n: number): string => `1.2.826.0.1.3680043.8.498.7701.${n}`;
-  return buildImage({
-    rows: rgb.height,
-    columns: rgb.width,
-    bitsAllocated: 8,
-    samplesPerPixel: 3,
-    photometric: 'RGB',
-    pixels,
-    extra: [
-      { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.77.1.5.1' },
-      { tag: 0x00080018, vr: 'UI', value: uid(3) },
-      { tag: 0x00080060, vr: 'CS', value: 'OP' },
-      { tag: 0x0020000d, vr: 'UI', value: uid(1) },
-      { tag: 0x0020000e, vr: 'UI', value: uid(2) },
-      { tag: 0x00180015, vr: 'CS', value: 'EYE' },
-      { tag: 0x0008103e, vr: 'LO', value: 'Colour fundus photograph' },
-    ],
-  });
+  const own = [
+    { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.77.1.5.1' },
+    { tag: 0x00080018, vr: 'UI', value: uid(3) },
+    { tag: 0x00080060, vr: 'CS', value: 'OP' },
+    { tag: 0x0020000d, vr: 'UI', value: uid(1) },
+    { tag: 0x0020000e, vr: 'UI', value: uid(2) },
+    { tag: 0x00180015, vr: 'CS', value: 'EYE' },
+    { tag: 0x0008103e, vr: 'LO', value: 'Colour fundus photograph' },
+  ] as const;
+  // The builder's identification defaults give way to ours: one value per tag.
+  const base = imageElements({ rows: rgb.height, columns: rgb.width, bitsAllocated: 8, samplesPerPixel: 3, photometric: 'RGB', pixels }).filter((e) => !own.some((o) => o.tag === e.tag));
+  return buildPart10([...base, ...own], 'explicit-le');
 }
 
 let stack: Stack;
@@ -80,7 +75,7 @@ async function callHook(): Promise<CdsResponse> {
       fhirAuthorization: { access_token: EHR_TOKEN, token_type: 'Bearer', expires_in: 300, scope: 'patient/*.read', subject: 'imaging-cds' },
       context: { patientId: PATIENT_ID, imagingStudyId: STUDY_ID },
     });
-  expect(res.status).toBe(200);
+  expect([res.status, res.status === 200 ? '' : JSON.stringify(res.body)]).toEqual([200, '']);
   expect(validateCdsResponse(res.body)).toEqual([]);
   return res.body as CdsResponse;
 }
