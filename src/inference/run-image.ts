@@ -57,7 +57,7 @@ export async function runImage(model: LoadedModel, image: InputImage, saliency: 
   if (target !== undefined) {
     const label = manifest.output.labels.find((l) => l.key === target.key);
     try {
-      if (label !== undefined) map = await occlusionSaliency({ manifest, batcher: model.batcher }, tensor, label.index, target.probability);
+      if (label !== undefined) map = await occlusionSaliency({ manifest, batcher: model.batcher }, tensor, label.index, output.logits);
     } catch (err) {
       // An explanation is an extra: a busy queue must not cost the physician the finding.
       if (!isAppError(err)) throw err;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { createInferenceEngine } from '../../../src/inference/index.js';
 import type { InferenceEngine } from '../../../src/inference/index.js';
-import { occlusionGrid, occlusionSaliency } from '../../../src/inference/explain.js';
+import { logOdds, occlusionGrid, occlusionSaliency } from '../../../src/inference/explain.js';
 import { parseManifest } from '../../../src/inference/manifest.js';
 import type { SegmentationManifest } from '../../../src/inference/manifest.js';
 import { fieldOfView, segmentationResult } from '../../../src/inference/segment.js';
@@ -100,28 +100,49 @@ describe('occlusionGrid', () => {
 describe('occlusionSaliency', () => {
   const mean = classifier(parseManifest(fixtureManifest('tiny-mean'), path.join(FIXTURE_MODELS, 'tiny-mean')));
 
-  it('Credits exactly the pixels whose occlusion lowers the probability, in proportion', async () => {
-    // tiny-mean on an 8×8 input: 1×1 patches, so the fall at a pixel is p(x) − p(x with that pixel 0).
+  it('Credits exactly the pixels whose occlusion lowers the log-odds, in proportion', async () => {
+    // tiny-mean on an 8×8 input: logits [0, 4·mean], so the log-odds are 4·sum/64 and hiding one
+    // pixel (1×1 patches) lowers them by 4·x/64 — linear in the pixel, whatever the probability.
     const tensor = new Float32Array(64);
     tensor[9] = 1; // one bright pixel
     tensor[20] = 0.5; // one half-bright pixel
-    tensor[40] = -1; // one dark pixel: hiding it raises p, which is not evidence
+    tensor[40] = -1; // one dark pixel: hiding it raises the log-odds, which is not evidence
     const logitsOf = (t: Float32Array): Float32Array => Float32Array.from([0, (4 * t.reduce((s, v) => s + v, 0)) / 64]);
-    const p = (t: Float32Array): number => sigmoid(must(logitsOf(t)[1]));
     const batcher = { submit: (items: readonly Float32Array[]) => Promise.resolve(items.map((t) => ({ logits: logitsOf(t) }))) };
-    const map = await occlusionSaliency({ manifest: mean, batcher }, tensor, 1, p(tensor));
-    const fall = (i: number): number => {
-      const t = tensor.slice();
-      t[i] = 0;
-      return p(tensor) - p(t);
-    };
+    const map = await occlusionSaliency({ manifest: mean, batcher }, tensor, 1, logitsOf(tensor));
     expect(map).toMatchObject({ kind: 'saliency', width: 8, height: 8 });
     expect(map.values[9]).toBe(1);
-    expect(map.values[20]).toBeCloseTo(fall(20) / fall(9), 6);
+    expect(map.values[20]).toBeCloseTo(0.5, 6);
     expect(map.values[40]).toBe(0);
     expect(map.values[0]).toBe(0);
     expect(map.method).toMatch(/^Occlusion saliency: 1×1-pixel patches of the 8×8 model input, stride 1/);
     expect(map.method).toContain('not a lesion outline');
+  });
+
+  it('Still explains a saturated finding, and interpolates smoothly between patch centres', async () => {
+    // 28×28 input → 4×4 patches, stride 2. Logits so large that p rounds to 1 in float64.
+    const m28 = classifier(parseManifest({ ...fixtureManifest('tiny-mean'), input: { ...(fixtureManifest('tiny-mean').input as object), width: 28, height: 28 } }, path.join(FIXTURE_MODELS, 'tiny-mean')));
+    const tensor = new Float32Array(28 * 28);
+    for (let y = 10; y < 14; y++) for (let x = 10; x < 14; x++) tensor[y * 28 + x] = 1;
+    const logitsOf = (t: Float32Array): Float32Array => Float32Array.from([0, 100 + 10 * t.reduce((s, v) => s + v, 0)]);
+    const batcher = { submit: (items: readonly Float32Array[]) => Promise.resolve(items.map((t) => ({ logits: logitsOf(t) }))) };
+    const map = await occlusionSaliency({ manifest: m28, batcher }, tensor, 1, logitsOf(tensor));
+    expect(Math.max(...map.values)).toBe(1);
+    // Largest inside the bright square, zero far from it, and no jumps between neighbours.
+    expect(map.values[12 * 28 + 12]).toBeGreaterThan(0.8);
+    expect(map.values[0]).toBe(0);
+    let step = 0;
+    for (let y = 0; y < 28; y++) for (let x = 1; x < 28; x++) step = Math.max(step, Math.abs(must(map.values[y * 28 + x]) - must(map.values[y * 28 + x - 1])));
+    expect(step).toBeLessThan(0.5);
+  });
+});
+
+describe('logOdds', () => {
+  it('Stays finite where the probability rounds to 1, and honours the temperature', () => {
+    expect(logOdds({ activation: 'softmax', temperature: 1 }, [0, 50], 1)).toBeCloseTo(50, 9);
+    expect(logOdds({ activation: 'softmax', temperature: 2 }, [1, 2, 3], 2)).toBeCloseTo(1.5 - Math.log(Math.exp(0.5) + Math.exp(1)), 12);
+    expect(logOdds({ activation: 'sigmoid', temperature: 2 }, [4, -6], 1)).toBe(-3);
+    expect(() => logOdds({ activation: 'sigmoid', temperature: 1 }, [Number.NaN], 0)).toThrow(expect.objectContaining({ code: 'INFERENCE_FAILED' }));
   });
 });
 
