@@ -175,7 +175,7 @@ async function checkSegmenter(engine: Engine, spec: SegmentationEvalSpec, manife
   const model = segmentationMetrics(cases, maps, cls.threshold);
   const human = secondObserverAgreement(cases);
   const computed: Record<string, number> = { ...model };
-  for (const [k, v] of Object.entries(human)) computed[`secondObserver.${k}`] = v;
+  for (const [k, v] of Object.entries(human) as [string, number][]) computed[`secondObserver.${k}`] = v;
   return {
     description: `DRIVE test images (n=${cases.length}), first observer, inside the FOV masks`,
     threshold: cls.threshold,

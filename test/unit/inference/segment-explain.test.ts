@@ -5,6 +5,7 @@ import { logOdds, occlusionGrid, occlusionSaliency } from '../../../src/inferenc
 import { parseManifest } from '../../../src/inference/manifest.js';
 import type { SegmentationManifest } from '../../../src/inference/manifest.js';
 import { fieldOfView, segmentationResult } from '../../../src/inference/segment.js';
+import { thrown } from '../dicom/support/thrown.js';
 import { classifier, edit, fixtureGolden, fixtureManifest, FIXTURE_MODELS, makeImage, ModelsDir, must, sigmoid } from './support/models.js';
 
 function segManifest(over?: (m: ReturnType<typeof fixtureManifest>) => ReturnType<typeof fixtureManifest>): SegmentationManifest {
@@ -72,13 +73,13 @@ describe('segmentationResult', () => {
 
   it('Refuses a dark frame with IMAGE_UNSUITABLE instead of reporting a share of nothing', () => {
     const dark = new Float32Array(3 * plane).fill(-1);
-    expect(() => segmentationResult(m, dark, new Float32Array(plane), { width: 8, height: 8 })).toThrow(expect.objectContaining({ code: 'IMAGE_UNSUITABLE' }));
+    expect(thrown(() => segmentationResult(m, dark, new Float32Array(plane), { width: 8, height: 8 }))).toMatchObject({ code: 'IMAGE_UNSUITABLE' });
   });
 
   it('Refuses non-finite logits with INFERENCE_FAILED', () => {
     const logits = new Float32Array(plane);
     logits[5] = Number.NaN;
-    expect(() => segmentationResult(m, new Float32Array(3 * plane).fill(0.5), logits, { width: 8, height: 8 })).toThrow(expect.objectContaining({ code: 'INFERENCE_FAILED' }));
+    expect(thrown(() => segmentationResult(m, new Float32Array(3 * plane).fill(0.5), logits, { width: 8, height: 8 }))).toMatchObject({ code: 'INFERENCE_FAILED' });
   });
 });
 
@@ -142,7 +143,7 @@ describe('logOdds', () => {
     expect(logOdds({ activation: 'softmax', temperature: 1 }, [0, 50], 1)).toBeCloseTo(50, 9);
     expect(logOdds({ activation: 'softmax', temperature: 2 }, [1, 2, 3], 2)).toBeCloseTo(1.5 - Math.log(Math.exp(0.5) + Math.exp(1)), 12);
     expect(logOdds({ activation: 'sigmoid', temperature: 2 }, [4, -6], 1)).toBe(-3);
-    expect(() => logOdds({ activation: 'sigmoid', temperature: 1 }, [Number.NaN], 0)).toThrow(expect.objectContaining({ code: 'INFERENCE_FAILED' }));
+    expect(thrown(() => logOdds({ activation: 'sigmoid', temperature: 1 }, [Number.NaN], 0))).toMatchObject({ code: 'INFERENCE_FAILED' });
   });
 });
 
