@@ -120,7 +120,7 @@ out = {}
 for m in cfg['models']:
     cfg['output'] = m['outputName']
     net = OnnxAsTorch(m['onnx']).eval()
-    x1 = torch.from_numpy(np.asarray(m['x1'], dtype=np.float32).reshape(1, m['channels'], m['height'], m['width']))
+    x1 = torch.from_numpy(np.fromfile(m['x1File'], dtype=np.float32).reshape(1, m['channels'], m['height'], m['width']))
     xb = torch.from_numpy(np.fromfile(m['xbFile'], dtype=np.float32).reshape(m['batch'], m['channels'], m['height'], m['width']))
     with torch.inference_mode():
         logits = net(xb).numpy()
@@ -228,7 +228,9 @@ async function main(): Promise<void> {
       await session.release();
       writeFileSync(path.join(tmp, `${m.id}.xb`), Buffer.from(xb.buffer));
       writeFileSync(path.join(tmp, `${m.id}.ref`), Buffer.from(ref.buffer, ref.byteOffset, ref.byteLength));
-      pyModels.push({ ...m, batch: mb, iters: mi, batchIters: mbi, x1: Array.from(x1), xbFile: path.join(tmp, `${m.id}.xb`), refFile: path.join(tmp, `${m.id}.ref`) });
+      // Inputs go through files: a photograph-sized input would overflow the argument list.
+      writeFileSync(path.join(tmp, `${m.id}.x1`), Buffer.from(x1.buffer, x1.byteOffset, x1.byteLength));
+      pyModels.push({ ...m, batch: mb, iters: mi, batchIters: mbi, x1File: path.join(tmp, `${m.id}.x1`), xbFile: path.join(tmp, `${m.id}.xb`), refFile: path.join(tmp, `${m.id}.ref`) });
     }
 
     // The service path at batch 1: preprocessing + batcher + session, one image at a time.
