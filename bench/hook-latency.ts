@@ -56,9 +56,13 @@ async function main(): Promise<void> {
   const orthanc = await startOrthanc();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'imaging-cds-bench-'));
   const fixtures = path.join(PROJECT_ROOT, 'test', 'fixtures', 'cxr');
-  const file = readdirSync(fixtures).filter((f) => f.endsWith('.dcm')).sort()[0];
-  if (file === undefined) throw new Error('no sample radiograph in test/fixtures/cxr');
+  const files = readdirSync(fixtures).filter((f) => f.endsWith('.dcm')).sort();
+  // A normal radiograph (one model run) and a pneumonia one (flagged: the saliency map adds ~170 runs).
+  const file = files.find((f) => f.startsWith('normal'));
+  const flaggedFile = files.find((f) => f.startsWith('pneumonia'));
+  if (file === undefined || flaggedFile === undefined) throw new Error('no normal and pneumonia sample radiographs in test/fixtures/cxr');
   const original = await orthanc.upload(readFileSync(path.join(fixtures, file)));
+  const flaggedOriginal = await orthanc.upload(readFileSync(path.join(fixtures, flaggedFile)));
   const config = loadConfig({ PORT: '0', DICOMWEB_ALLOWLIST: orthanc.baseUrl, DICOMWEB_AUTH: 'basic', DICOMWEB_USERNAME: orthanc.username, DICOMWEB_PASSWORD: orthanc.password, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
   const deps = await buildDependencies(config, createLogger('silent'));
   const server = createApp(deps).listen(0, '127.0.0.1');
@@ -86,14 +90,22 @@ async function main(): Promise<void> {
     const repeatedMs: number[] = [];
     const again = cold[0] ?? {};
     for (let i = 0; i < REPEATED; i += 1) repeatedMs.push(await call({ ...again, hookInstance: randomUUID() }));
+    const flaggedMs: number[] = [];
+    for (let i = 0; i < COLD; i += 1) {
+      const bytes = await reidentified(orthanc, flaggedOriginal.ID);
+      await orthanc.upload(bytes);
+      flaggedMs.push(await call({ ...hookBody(bytes, orthanc.dicomWebRoot), hookInstance: randomUUID() }));
+    }
     const c = summary(coldMs);
+    const f = summary(flaggedMs);
     const r = summary(repeatedMs);
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
     process.stdout.write(`machine: ${availableParallelism()} cores (${cpu}), Node ${process.version}, ORT providers ${config.ortProviders.join(',')}\n`);
     process.stdout.write(`sample: ${file} (real radiograph, re-identified copies served by Orthanc over WADO-RS)\n`);
     process.stdout.write(`cold hook → cards      n=${coldMs.length}  p50 ${c.p50.toFixed(1)} ms  p95 ${c.p95.toFixed(1)} ms  mean ${c.mean.toFixed(1)} ms\n`);
     process.stdout.write(`repeated (cache) call  n=${repeatedMs.length}  p50 ${r.p50.toFixed(1)} ms  p95 ${r.p95.toFixed(1)} ms  mean ${r.mean.toFixed(1)} ms\n`);
-    process.stdout.write(`ratio cold/repeated p50: ${(c.p50 / r.p50).toFixed(1)}x\n`);
+    process.stdout.write(`cold, flagged finding   n=${flaggedMs.length}  p50 ${f.p50.toFixed(1)} ms  p95 ${f.p95.toFixed(1)} ms  mean ${f.mean.toFixed(1)} ms  (${flaggedFile}: finding positive, saliency map made, SALIENCY=${config.saliency})\n`);
+    process.stdout.write(`ratio cold/repeated p50: ${(c.p50 / r.p50).toFixed(1)}x; flagged/cold p50: ${(f.p50 / c.p50).toFixed(1)}x\n`);
   } finally {
     server.close();
     await deps.close();
