@@ -1,12 +1,10 @@
 /**
- * Classification: preprocess each image, send it through the model's batcher, turn its logits
- * into calibrated probabilities and those into findings, as models/MANIFEST.md defines.
+ * Classification: a classifier's logits → calibrated probabilities → findings, as
+ * models/MANIFEST.md defines. Running the model is run-image.ts's job.
  */
 import { AppError } from '../errors.js';
 import type { ManifestOutput } from './manifest.js';
-import { preprocess } from './preprocess.js';
-import type { LoadedModel } from './registry.js';
-import type { Finding, InputImage, ModelResult } from './types.js';
+import type { Finding } from './types.js';
 
 /**
  * Probabilities per output index: `activation(logits / temperature)`.
@@ -73,26 +71,4 @@ export function toFindings(output: ManifestOutput, logits: ArrayLike<number>): F
     });
   }
   return findings;
-}
-
-/**
- * Classifies images with one model; concurrent calls share batches through the model's batcher.
- *
- * @param model - a loaded model from the registry
- * @param images - display-ready images (values in [0, 1], interleaved), any size
- * @returns one result per image, in order
- * @throws AppError INFERENCE_BUSY when the model's queue is full, INFERENCE_FAILED on a failed
- *   or late run
- */
-export async function classify(model: LoadedModel, images: readonly InputImage[]): Promise<ModelResult[]> {
-  const { manifest } = model;
-  if (manifest.task !== 'classification') throw new AppError('INFERENCE_FAILED', `Model ${manifest.id} is a ${manifest.task} model, not a classifier.`);
-  const inputs = images.map((image) => preprocess(image, manifest.input));
-  const outputs = await model.batcher.submit(inputs);
-  return outputs.map((o) => ({
-    model: model.description,
-    findings: toFindings(manifest.output, o.logits),
-    measurements: [],
-    inferenceMs: o.inferenceMs,
-  }));
 }
