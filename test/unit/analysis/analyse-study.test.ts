@@ -121,7 +121,7 @@ describe('analyseStudy', () => {
   it('passes over an image a model cannot measure (no field of view), with the reason, and caches nothing', async () => {
     const f = fakes();
     const unsuitable = new AppError('IMAGE_UNSUITABLE', 'The image shows no field of view for m (0.0% of pixels reach the minimum intensity 0.05).');
-    const models: ModelRunner = { profiles: f.models.profiles, run: () => Promise.reject(unsuitable) };
+    const models: ModelRunner = { profiles: () => [profile], run: () => Promise.reject(unsuitable) };
     const cache = createMemoryResultCache(10);
     const result = await analyseStudy({ images: f.images, models, cache }, study);
     expect(result.results).toEqual([]);
@@ -132,7 +132,7 @@ describe('analyseStudy', () => {
   it('attaches an overlay PNG when the model returns a map, sized for a report viewer', async () => {
     const f = fakes();
     const map = { kind: 'saliency' as const, method: 'test map', width: 2, height: 2, values: Float32Array.from([1, 0, 0, 0]) };
-    const models: ModelRunner = { profiles: f.models.profiles, run: () => Promise.resolve({ model: profile.model, inferenceMs: 1, findings: [], measurements: [], map }) };
+    const models: ModelRunner = { profiles: () => [profile], run: () => Promise.resolve({ model: profile.model, inferenceMs: 1, findings: [], measurements: [], map }) };
     const result = await analyseStudy({ images: f.images, models, cache: createMemoryResultCache(10) }, study);
     expect(result.results[0]?.overlay).toMatchObject({ kind: 'saliency', method: 'test map', width: 2, height: 2, title: 'AI saliency map (occlusion): M' });
     expect(Buffer.from(result.results[0]?.overlay?.png ?? '', 'base64').subarray(1, 4).toString('latin1')).toBe('PNG');
