@@ -3,8 +3,8 @@
  * Everything it returns is plain data; no onnxruntime type crosses this boundary.
  */
 import { AppError } from '../errors.js';
-import type { ModelManifest } from './manifest.js';
 import { loadModelRegistry } from './registry.js';
+import type { LoadedModel } from './registry.js';
 import { runImage } from './run-image.js';
 import type { SaliencyPolicy } from './run-image.js';
 import type { BatchingOptions } from './registry.js';
@@ -96,17 +96,12 @@ export interface InferenceEngine {
 /** Defaults for the optional limits: small waits (a hook answers in seconds, a batch in ms). */
 export const DEFAULTS = Object.freeze({ maxBatch: 8, maxWaitMs: 2, queueCapacity: 64, timeoutMs: 30_000 });
 
-function toAvailable(m: ModelManifest): AvailableModel {
+function toAvailable({ manifest: m, description }: LoadedModel): AvailableModel {
   // Copies rather than the frozen manifest objects: the caller gets data, not our internals.
   const { input, accepts, metrics } = m;
   return {
-    id: m.id,
-    version: m.version,
-    name: m.name,
-    manufacturer: m.manufacturer,
-    task: m.task,
-    intendedUse: m.intendedUse,
-    templates: { card: m.templates.card, report: m.templates.report },
+    ...description,
+    templates: { ...description.templates },
     accepts: {
       modalities: [...accepts.modalities],
       bodyParts: [...accepts.bodyParts],
@@ -152,7 +147,7 @@ export async function createInferenceEngine(options: InferenceEngineOptions): Pr
     onBatch: options.onBatch,
     log,
   });
-  const available = Object.freeze(registry.models().map((m) => Object.freeze(toAvailable(m.manifest))));
+  const available = Object.freeze(registry.models().map((m) => Object.freeze(toAvailable(m))));
   let closed = false;
 
   return {
