@@ -23,6 +23,10 @@ import sys
 
 import numpy as np
 
+# Metrics and calibration shared by every model's scripts (one copy, see the module).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '_shared'))
+from evalkit import auc, bootstrap, ece, full_report, point_metrics, probability, rankdata  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.environ.get('CXR_DATA_DIR', os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
 MEAN, STD = 0.5, 0.5
@@ -146,88 +150,7 @@ def jpeg_to_input(path):
     return ((v - MEAN) / STD)[None]
 
 
-def probability(logits, T):
-    z = np.asarray(logits, dtype=np.float64) / T
-    z = z - z.max(1, keepdims=True)
-    e = np.exp(z)
-    return e[:, 1] / e.sum(1)
-
-
 # ----------------------------------------------------------------------------- metrics
-def rankdata(a):
-    a = np.asarray(a)
-    order = np.argsort(a, kind='mergesort')
-    s = a[order]
-    change = np.concatenate([[True], s[1:] != s[:-1]])
-    idx = np.cumsum(change) - 1
-    counts = np.bincount(idx)
-    mid = np.cumsum(counts) - (counts - 1) / 2.0      # 1-based mid-rank per tie group
-    r = np.empty(len(a))
-    r[order] = mid[idx]
-    return r
-
-
-def auc(y, p):
-    y = np.asarray(y)
-    r = rankdata(p)
-    n1 = int(y.sum())
-    n0 = len(y) - n1
-    if n0 == 0 or n1 == 0:
-        return float('nan')
-    return float((r[y == 1].sum() - n1 * (n1 + 1) / 2) / (n0 * n1))
-
-
-def point_metrics(y, p, thr):
-    pos = p >= thr
-    tp = int((pos & (y == 1)).sum())
-    tn = int((~pos & (y == 0)).sum())
-    return {'auc': auc(y, p), 'accuracy': (tp + tn) / len(y),
-            'sensitivity': tp / int((y == 1).sum()), 'specificity': tn / int((y == 0).sum())}
-
-
-def ece(y, p1, bins=15):
-    """Top-label expected calibration error, equal-width bins on confidence."""
-    conf = np.maximum(p1, 1 - p1)
-    correct = ((p1 >= 0.5).astype(int) == y).astype(float)
-    edges = np.linspace(0, 1, bins + 1)
-    e = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        m = (conf > lo) & (conf <= hi)
-        if m.any():
-            e += m.mean() * abs(correct[m].mean() - conf[m].mean())
-    return float(e)
-
-
-def bootstrap(y, p, thr, n=2000, seed=12345):
-    rng = np.random.default_rng(seed)
-    keys = ['auc', 'accuracy', 'sensitivity', 'specificity']
-    out = {k: [] for k in keys}
-    N = len(y)
-    for _ in range(n):
-        i = rng.integers(0, N, N)
-        m = point_metrics(y[i], p[i], thr)
-        for k in keys:
-            out[k].append(m[k])
-    return {k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for k, v in out.items()}
-
-
-def full_report(y, logits, T, thr, band):
-    p = probability(logits, T)
-    p1 = probability(logits, 1.0)
-    m = point_metrics(y, p, thr)
-    ci = bootstrap(y, p, thr)
-    return {
-        'n': int(len(y)), 'n_normal': int((y == 0).sum()), 'n_pneumonia': int((y == 1).sum()),
-        'threshold': thr, 'temperature': T,
-        **{k: round(v, 4) for k, v in m.items()},
-        **{f'{k}95': [round(c, 4) for c in v] for k, v in ci.items()},
-        'accuracy_at_0.5_argmax': round(float(((p1 >= 0.5) == y).mean()), 4),
-        'ece15_before_temperature': round(ece(y, p1), 4),
-        'ece15_after_temperature': round(ece(y, p), 4),
-        'fraction_in_review_band': round(float(((p >= band[0]) & (p <= band[1])).mean()), 4),
-    }
-
-
 def load_test():
     root = os.path.join(DATA, 'kermany-cxr-224', 'test')
     fs = sorted(glob.glob(os.path.join(root, 'NORMAL', '*.jpeg'))) + \

@@ -55,6 +55,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
+# Metrics and calibration shared by every model's scripts (one copy, see the module).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '_shared'))
+from evalkit import auc, ece, fit_temperature, nll, sens_spec, softmax1  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.environ.get('CXR_DATA_DIR', os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
 K224 = os.path.join(DATA, 'kermany-cxr-224')
@@ -231,56 +235,6 @@ def predict_logits(model, u8, bs=64):
 
 
 # ----------------------------------------------------------------------------- metrics
-def auc(y, p):
-    """Exact rank AUC (Mann-Whitney), ties get the average rank."""
-    y = np.asarray(y)
-    p = np.asarray(p, dtype=np.float64)
-    order = np.argsort(p, kind='mergesort')
-    s = p[order]
-    change = np.concatenate([[True], s[1:] != s[:-1]])
-    idx = np.cumsum(change) - 1
-    counts = np.bincount(idx)
-    mid = np.cumsum(counts) - (counts - 1) / 2.0
-    r = np.empty(len(p))
-    r[order] = mid[idx]
-    n1 = int(y.sum())
-    n0 = len(y) - n1
-    return float((r[y == 1].sum() - n1 * (n1 + 1) / 2) / (n0 * n1))
-
-
-def softmax1(logits, T=1.0):
-    z = logits / T
-    z = z - z.max(1, keepdims=True)
-    e = np.exp(z)
-    return e[:, 1] / e.sum(1)
-
-
-def nll(logits, y, T):
-    z = logits / T
-    z = z - z.max(1, keepdims=True)
-    lse = np.log(np.exp(z).sum(1))
-    return float(np.mean(lse - z[np.arange(len(y)), y]))
-
-
-def fit_temperature(logits, y):
-    """Minimise val NLL over T (golden-section on log T in [0.05, 20])."""
-    lo, hi = np.log(0.05), np.log(20.0)
-    gr = (np.sqrt(5) - 1) / 2
-    c, d = hi - gr * (hi - lo), lo + gr * (hi - lo)
-    for _ in range(200):
-        if nll(logits, y, np.exp(c)) < nll(logits, y, np.exp(d)):
-            hi = d
-        else:
-            lo = c
-        c, d = hi - gr * (hi - lo), lo + gr * (hi - lo)
-    return float(np.exp((lo + hi) / 2))
-
-
-def sens_spec(y, p, t):
-    pos = p >= t
-    return float((pos & (y == 1)).sum() / (y == 1).sum()), float((~pos & (y == 0)).sum() / (y == 0).sum())
-
-
 def largest_threshold_with_sensitivity(y, p, target):
     """Largest t (midpoint between adjacent distinct scores) with sensitivity(t) >= target."""
     n1 = int((y == 1).sum())
@@ -288,19 +242,6 @@ def largest_threshold_with_sensitivity(y, p, target):
     t_pos = np.sort(p[y == 1])[::-1][k - 1]
     below = p[p < t_pos]
     return float((t_pos + below.max()) / 2 if len(below) else t_pos)
-
-
-def ece(y, p1, bins=15):
-    """Top-label expected calibration error, 15 equal-width confidence bins."""
-    conf = np.maximum(p1, 1 - p1)
-    correct = ((p1 >= 0.5).astype(int) == y).astype(float)
-    edges = np.linspace(0, 1, bins + 1)
-    e = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        m = (conf > lo) & (conf <= hi)
-        if m.any():
-            e += m.mean() * abs(correct[m].mean() - conf[m].mean())
-    return float(e)
 
 
 # ----------------------------------------------------------------------------- export

@@ -39,6 +39,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
+# Metrics and calibration shared by every model's scripts (one copy, see the module).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '_shared'))
+from evalkit import auc, fit_temperature, nll, sens_spec, softmax1  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.environ.get('CXR_DATA_DIR', os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
 NPZ = os.path.join(DATA, 'medmnist', 'pneumoniamnist.npz')
@@ -201,57 +205,6 @@ def predict_logits(model, x01, bs=512):
 
 
 # ----------------------------------------------------------------------------- metrics
-def auc(y, p):
-    y = np.asarray(y)
-    p = np.asarray(p, dtype=np.float64)
-    order = np.argsort(p, kind='mergesort')
-    ps = p[order]
-    ranks = np.empty(len(p))
-    i = 0
-    while i < len(p):
-        j = i
-        while j + 1 < len(p) and ps[j + 1] == ps[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    n1 = y.sum()
-    n0 = len(y) - n1
-    return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n0 * n1))
-
-
-def softmax1(logits, T=1.0):
-    z = logits / T
-    z = z - z.max(1, keepdims=True)
-    e = np.exp(z)
-    return e[:, 1] / e.sum(1)
-
-
-def nll(logits, y, T):
-    z = logits / T
-    z = z - z.max(1, keepdims=True)
-    lse = np.log(np.exp(z).sum(1))
-    return float(np.mean(lse - z[np.arange(len(y)), y]))
-
-
-def fit_temperature(logits, y):
-    """Minimise val NLL over T (golden-section on log T in [0.05, 20])."""
-    lo, hi = np.log(0.05), np.log(20.0)
-    gr = (np.sqrt(5) - 1) / 2
-    c, d = hi - gr * (hi - lo), lo + gr * (hi - lo)
-    for _ in range(200):
-        if nll(logits, y, np.exp(c)) < nll(logits, y, np.exp(d)):
-            hi = d
-        else:
-            lo = c
-        c, d = hi - gr * (hi - lo), lo + gr * (hi - lo)
-    return float(np.exp((lo + hi) / 2))
-
-
-def sens_spec(y, p, t):
-    pos = p >= t
-    return float((pos & (y == 1)).sum() / (y == 1).sum()), float((~pos & (y == 0)).sum() / (y == 0).sum())
-
-
 def largest_threshold_with_sensitivity(y, p, target):
     """Largest t (a midpoint between adjacent distinct scores) with sensitivity(t) >= target."""
     # sensitivity at t = fraction of positives with p >= t; walk down positive scores

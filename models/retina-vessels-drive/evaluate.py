@@ -42,6 +42,10 @@ os.environ.setdefault('MKL_NUM_THREADS', '1')
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+# Metrics and calibration shared by every model's scripts (one copy, see the module).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '_shared'))
+from evalkit import auc, rankdata  # noqa: E402
+
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.environ.get('DRIVE_DATA_DIR', os.path.join(HERE, '..', '..', '..', 'shared', 'data', 'drive'))
@@ -260,31 +264,6 @@ class OnnxNumpy:
 def sigmoid(z):
     z = np.asarray(z, dtype=np.float64)
     return np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))
-
-
-def rankdata(a):
-    a = np.asarray(a)
-    order = np.argsort(a, kind='mergesort')
-    s = a[order]
-    change = np.concatenate([[True], s[1:] != s[:-1]])
-    idx = np.cumsum(change) - 1
-    counts = np.bincount(idx)
-    ends = np.cumsum(counts)
-    mid = ends - (counts - 1) / 2.0            # 1-based mid-rank of each tie group
-    r = np.empty(len(a))
-    r[order] = mid[idx]
-    return r
-
-
-def auc(y, s):
-    """Exact ROC AUC (Mann-Whitney U with average ranks for ties)."""
-    y = np.asarray(y).astype(bool)
-    r = rankdata(s)
-    n1 = int(y.sum())
-    n0 = len(y) - n1
-    if n0 == 0 or n1 == 0:
-        return float('nan')
-    return float((r[y].sum() - n1 * (n1 + 1) / 2.0) / (float(n0) * n1))
 
 
 def counts(y, pred):
