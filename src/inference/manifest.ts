@@ -91,6 +91,13 @@ export interface SegmentationOutput {
   readonly fieldOfView?: { readonly minIntensity: number } | undefined;
 }
 
+/** One metrics section of a manifest and the labelled test set that checks it. */
+export interface ModelEvaluation {
+  readonly section: 'metrics' | 'metrics.benchmark';
+  /** `kind` names a test-set reader of tools/eval; the other fields are that reader's. */
+  readonly testSet: { readonly kind: string; readonly [field: string]: unknown };
+}
+
 interface ManifestCommon {
   readonly schemaVersion: 1;
   readonly id: string;
@@ -105,6 +112,8 @@ interface ManifestCommon {
   readonly input: ManifestInput;
   readonly templates: { readonly card: string; readonly report: string };
   readonly metrics: ModelMetrics;
+  /** Test sets that check the metrics sections; read by tools/eval only. */
+  readonly evaluation?: readonly ModelEvaluation[] | undefined;
   /** Absolute path of the model folder. */
   readonly dir: string;
   /** Absolute path of the .onnx file. */
@@ -233,6 +242,11 @@ const common = {
     dice: probability.optional(),
     dice95: z.tuple([probability, probability]).optional(),
   }),
+  // Which labelled test set checks which metrics section. The service never reads it; the
+  // evaluation tool (tools/eval) validates the test-set description it names.
+  evaluation: z
+    .array(z.looseObject({ section: z.enum(['metrics', 'metrics.benchmark']), testSet: z.looseObject({ kind: text }) }))
+    .optional(),
 };
 
 const ClassificationSchema = z.strictObject({
