@@ -12,6 +12,8 @@ command -v Orthanc >/dev/null 2>&1 || need+=(orthanc)
 [ -d /usr/lib/python3/dist-packages/pydicom/data/test_files ] || need+=(python3-pydicom)
 command -v dcmdump >/dev/null 2>&1 || need+=(dcmtk)
 command -v gdcmconv >/dev/null 2>&1 || need+=(libgdcm-tools)
+# pydicom's pixel reading needs numpy, which --no-install-recommends leaves out.
+/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || need+=(python3-numpy)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 
