@@ -174,8 +174,8 @@ BARS = {
     'medmnist_resnet18_224': {'auc': 0.956, 'accuracy': 0.864,
                               'source': 'MedMNIST v2 Table 3, ResNet-18 (224), PneumoniaMNIST (shared/data/README.md)'},
     'medmnist_resnet50_224': {'auc': 0.962, 'accuracy': 0.884,
-                              'source': 'MedMNIST v2 Table 3, ResNet-50 (224), PneumoniaMNIST, as quoted in the task '
-                                        'brief; NOT in shared/data/README.md and not re-checked here'},
+                              'source': 'MedMNIST v2 Table 3, ResNet-50 (224), PneumoniaMNIST: the published value, '
+                                        'not re-checked here and not in shared/data/README.md'},
 }
 
 MANIFEST_TEMPLATE = {
