@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layerConfigs } from './eslint.layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '**/*.cjs', 'models/**/*.py'] },
@@ -19,5 +20,6 @@ export default tseslint.config(
       'no-throw-literal': 'error',
     },
   },
+  ...layerConfigs,
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
 );

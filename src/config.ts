@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { isFhirKitDebugEnabled } from './fhir/fhir-client.js';
-import { createOriginAllowList } from './auth/outbound-allow-list.js';
+import { isFhirKitDebugEnabled } from './fhir/index.js';
+import { createOriginAllowList } from './auth/index.js';
 
 /** The repository root (src/ and dist/src/ both sit one or two levels below it). */
 export const PROJECT_ROOT = (() => {

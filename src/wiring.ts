@@ -3,30 +3,18 @@
  * implementations meet (inference engine, DICOMweb source, FHIR client, JWT verifier, stores).
  * Everything below receives them as plain interfaces.
  */
-import { readFileSync } from 'node:fs';
-import type { JSONWebKeySet } from 'jose';
 import type { Config } from './config.js';
 import type { Logger } from './logging.js';
 import type { AppDeps } from './app.js';
-import { createMetrics } from './http/metrics.js';
-import { openFeedbackStore } from './audit/feedback-store.js';
-import { createClientJwtVerifier, type TrustedIssuer as VerifierIssuer } from './auth/client-jwt.js';
-import { createMemoryReplayCache } from './auth/replay-cache.js';
-import { createOriginAllowList } from './auth/outbound-allow-list.js';
-import { createCatalogue } from './cds/catalogue.js';
-import { createPrefetchResolver, type FhirClientFactory } from './cds/prefetch.js';
-import { createFhirQueryClient } from './cds/fhir-query-client.js';
-import { analyseStudy } from './analysis/analyse-study.js';
-import { createMemoryResultCache } from './analysis/result-cache.js';
-import type { ModelProfile, ModelRunner } from './analysis/types.js';
-import { createDicomWebImageSource } from './dicom/image-source.js';
+import { createMetrics } from './http/index.js';
+import { openFeedbackStore } from './audit/index.js';
+import { createClientJwtVerifier, createMemoryReplayCache, createOriginAllowList, readJwksFile, type TrustedIssuer } from './auth/index.js';
+import { createCatalogue, createFhirQueryClient, createPrefetchResolver, type FhirClientFactory, type ResultSink } from './cds/index.js';
+import { analyseStudy, createMemoryResultCache, type ModelProfile, type ModelRunner } from './analysis/index.js';
+import { createDicomWebImageSource } from './dicom/index.js';
 import { createInferenceEngine, type AvailableModel, type InferenceEngine } from './inference/index.js';
-import { loadTemplates } from './reports/engine.js';
-import { resultBundle } from './reports/result-bundle.js';
-import { createResultIndex } from './reports/result-index.js';
-import type { ResultSink } from './cds/services/deps.js';
-import { createFhirWriter } from './fhir/write-back.js';
-import { createWriteBackQueue, type WriteBackQueue } from './fhir/write-back-queue.js';
+import { createResultIndex, loadTemplates, resultBundle } from './reports/index.js';
+import { createFhirWriter, createWriteBackQueue, type WriteBackQueue } from './fhir/index.js';
 
 export interface RunningDeps extends AppDeps {
   readonly engine: InferenceEngine;
@@ -65,11 +53,11 @@ function modelRunner(engine: InferenceEngine): ModelRunner {
   };
 }
 
-function verifierIssuers(config: Config): VerifierIssuer[] {
+function verifierIssuers(config: Config): TrustedIssuer[] {
   return config.trustedIssuers.map((i) => ({
     iss: i.iss,
     ...(i.jwksUrl === undefined ? {} : { jwksUrl: i.jwksUrl }),
-    ...(i.jwksFile === undefined ? {} : { jwks: JSON.parse(readFileSync(i.jwksFile, 'utf8')) as JSONWebKeySet }),
+    ...(i.jwksFile === undefined ? {} : { jwks: readJwksFile(i.jwksFile) }),
     ...(i.allowedJku === undefined ? {} : { allowedJku: i.allowedJku }),
     ...(i.tenants === undefined ? {} : { tenants: i.tenants }),
   }));

@@ -3,11 +3,11 @@
  * covers the whole image at the model's input size (the model saw the whole image resized), so
  * it is resized onto the picture, which is first shrunk to a size a report viewer shows whole.
  */
-import { resizeArea } from '../dicom/display.js';
-import type { DisplayImage } from '../dicom/types.js';
-import type { ImageMap } from '../inference/types.js';
-import { overlayPng } from '../reports/overlay.js';
-import type { ReportOverlay } from '../reports/types.js';
+import { resizeArea } from '../image/index.js';
+import type { ImageMap } from '../inference/index.js';
+import { overlayPng } from '../reports/index.js';
+import type { ReportOverlay } from '../reports/index.js';
+import type { Image } from '../image/index.js';
 
 /** Longest side of the attached picture: enough to see the map, small enough for a FHIR resource. */
 export const OVERLAY_MAX_SIDE = 512;
@@ -17,7 +17,7 @@ export const OVERLAY_MAX_SIDE = 512;
  * @param map - the model's map at its input resolution
  * @param subject - what the map is about, for the title (finding or class display)
  */
-export function buildOverlay(image: DisplayImage, map: ImageMap, subject: string): ReportOverlay {
+export function buildOverlay(image: Image, map: ImageMap, subject: string): ReportOverlay {
   const scale = Math.min(1, OVERLAY_MAX_SIDE / Math.max(image.width, image.height));
   const width = Math.max(1, Math.round(image.width * scale));
   const height = Math.max(1, Math.round(image.height * scale));

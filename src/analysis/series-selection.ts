@@ -4,7 +4,7 @@
  * pixel is fetched; the DICOM header of the fetched image (body part, view, image type)
  * confirms or rejects the choice.
  */
-import type { DicomImageInfo } from '../dicom/types.js';
+import type { DicomImageInfo } from '../dicom/index.js';
 import type { ModelProfile, SeriesToAnalyse } from './types.js';
 
 export interface SeriesVerdict {

@@ -3,9 +3,10 @@
  * model runs out). The cds layer builds a {@link StudyToAnalyse} from FHIR; wiring
  * (src/wiring.ts) plugs the real dicom and inference modules into the ports.
  */
-import type { DicomImageInfo, DisplayImage, ModalityFrame, WindowingSpec } from '../dicom/types.js';
-import type { ModelResult } from '../inference/types.js';
-import type { ModelForReport, ReportOverlay, SeriesForReport } from '../reports/types.js';
+import type { DicomImageInfo, ModalityFrame } from '../dicom/index.js';
+import type { ModelResult } from '../inference/index.js';
+import type { ModelForReport, ReportOverlay, SeriesForReport } from '../reports/index.js';
+import type { Image, WindowingSpec } from '../image/index.js';
 
 /** A series as the ImagingStudy describes it. */
 export interface SeriesToAnalyse {
@@ -44,7 +45,7 @@ export interface ImageSource {
   /** Retrieves one instance (WADO-RS) and decodes its frames. */
   loadInstance(root: string, studyUid: string, seriesUid: string, sopUid: string): Promise<{ info: DicomImageInfo; frames: ModalityFrame[] }>;
   /** Applies VOI/photometric handling for display. */
-  toDisplay(frame: ModalityFrame, windowing: WindowingSpec): DisplayImage;
+  toDisplay(frame: ModalityFrame, windowing: WindowingSpec): Image;
 }
 
 /** Model runs out: the inference layer behind a narrow interface. */
@@ -52,7 +53,7 @@ export interface ModelRunner {
   /** Models that are loaded and ready. */
   profiles(): readonly ModelProfile[];
   /** Runs one image; `pixelSpacingMm` ([rows, columns]) lets a segmentation model state areas. */
-  run(modelId: string, image: DisplayImage & { readonly pixelSpacingMm?: readonly [number, number] | undefined }): Promise<ModelResult>;
+  run(modelId: string, image: Image & { readonly pixelSpacingMm?: readonly [number, number] | undefined }): Promise<ModelResult>;
 }
 
 /** One model's result on one study. */

@@ -1,9 +1,8 @@
 /**
  * Adapts the fhir layer's reader to the prefetch resolver's narrow {@link FhirQueryClient}.
  */
-import { createFhirReader, type FhirReaderOptions, type FhirSearchParams } from '../fhir/fhir-client.js';
-import type { ResourceTypeName } from '../fhir/types.js';
-import { isResourceTypeName } from '../fhir/references.js';
+import { createFhirReader, type FhirReaderOptions, type FhirSearchParams, isResourceTypeName } from '../fhir/index.js';
+import type { ResourceTypeName } from '../fhir/index.js';
 import { AppError } from '../errors.js';
 import type { FhirQueryClient } from './prefetch.js';
 

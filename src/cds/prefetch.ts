@@ -6,7 +6,7 @@
  */
 import type { Bundle, FhirResource } from 'fhir/r4.js';
 import { AppError } from '../errors.js';
-import type { CdsRequest } from './types.js';
+import type { CdsRequest } from '../cds-hooks/index.js';
 
 /** Reads from a FHIR server on behalf of the client (implemented over fhir-kit-client). */
 export interface FhirQueryClient {

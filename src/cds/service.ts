@@ -4,7 +4,7 @@
  */
 import type { Logger } from '../logging.js';
 import type { PrefetchResolver } from './prefetch.js';
-import type { CdsRequest, CdsResponse, CdsServiceDefinition } from './types.js';
+import type { CdsRequest, CdsResponse, CdsServiceDefinition } from '../cds-hooks/index.js';
 
 export interface HandlerContext {
   /** Prefetched data, completed from the FHIR server with the client's token when needed. */

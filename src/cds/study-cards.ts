@@ -5,10 +5,10 @@
 import type { FhirResource, ImagingStudy } from 'fhir/r4.js';
 import type { Logger } from '../logging.js';
 import { isAppError } from '../errors.js';
-import type { ModelStudyResult, StudyAnalysis } from '../analysis/types.js';
-import { renderResult } from '../reports/render.js';
-import type { RenderedResult } from '../reports/types.js';
-import type { CdsCard } from './types.js';
+import type { ModelStudyResult, StudyAnalysis } from '../analysis/index.js';
+import { renderResult } from '../reports/index.js';
+import type { RenderedResult } from '../reports/index.js';
+import type { CdsCard } from '../cds-hooks/index.js';
 import type { PrefetchResolver } from './prefetch.js';
 import type { ServiceDeps } from './services/deps.js';
 import { studyToAnalyse } from './study-input.js';

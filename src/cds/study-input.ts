@@ -5,9 +5,9 @@
  */
 import type { Endpoint, FhirResource, ImagingStudy } from 'fhir/r4.js';
 import { AppError } from '../errors.js';
-import { isWadoRsEndpoint, seriesSummary, studyInstanceUid } from '../fhir/imaging.js';
+import { isWadoRsEndpoint, seriesSummary, studyInstanceUid } from '../fhir/index.js';
 import { BODY_PART_SNOMED, SNOMED } from '../terminology.js';
-import type { StudyToAnalyse } from '../analysis/types.js';
+import type { StudyToAnalyse } from '../analysis/index.js';
 import type { PrefetchResolver } from './prefetch.js';
 
 const BODY_PART_BY_SNOMED = new Map(Object.entries(BODY_PART_SNOMED).map(([part, c]) => [c.code, part]));

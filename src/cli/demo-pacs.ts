@@ -8,8 +8,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { parseDicom } from '../dicom/parse.js';
-import type { DicomImageInfo } from '../dicom/types.js';
+import { parseDicom } from '../dicom/index.js';
+import type { DicomImageInfo } from '../dicom/index.js';
 
 export interface DemoInstance {
   readonly file: string;

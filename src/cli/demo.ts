@@ -13,7 +13,7 @@ import { loadConfig, PROJECT_ROOT } from '../config.js';
 import { createLogger } from '../logging.js';
 import { createApp } from '../app.js';
 import { buildDependencies } from '../wiring.js';
-import type { CdsResponse } from '../cds/types.js';
+import type { CdsResponse } from '../cds-hooks/index.js';
 import { startDemoPacs } from './demo-pacs.js';
 import { resultHookRequest, sampleImagingStudy, wadoRsEndpoint } from './sample-fhir.js';
 

@@ -4,7 +4,7 @@
  * three describe a study the same way.
  */
 import type { Bundle, Endpoint, ImagingStudy } from 'fhir/r4.js';
-import type { DicomImageInfo } from '../dicom/types.js';
+import type { DicomImageInfo } from '../dicom/index.js';
 import { randomUUID } from 'node:crypto';
 import { BODY_PART_SNOMED, DCM, DICOM_UID_SYSTEM, ENDPOINT_CONNECTION_TYPE, IMAGINGSTUDY_AVAILABLE_HOOK, SNOMED } from '../terminology.js';
 

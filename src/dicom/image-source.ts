@@ -8,7 +8,8 @@ import { toDisplayImage } from './display.js';
 import { assertRequestedInstance, loadInstanceFrames, resolveLimits } from './load.js';
 import type { LoadedInstance } from './load.js';
 import type { AllowList, PacsAuth } from './outbound.js';
-import type { DicomLimits, DisplayImage, ModalityFrame, WindowingSpec } from './types.js';
+import type { DicomLimits, ModalityFrame } from './types.js';
+import type { Image, WindowingSpec } from '../image/index.js';
 
 /** Configuration of the image source; PACS auth is separate from any EHR token. */
 export interface DicomImageSourceOptions {
@@ -30,7 +31,7 @@ export interface DicomImageSource {
   /** Retrieves one instance (WADO-RS), checks it is the one asked for, and decodes its frames. */
   loadInstance(root: string, studyUid: string, seriesUid: string, sopUid: string): Promise<LoadedInstance>;
   /** VOI / photometric handling for display. */
-  toDisplay(frame: ModalityFrame, windowing: WindowingSpec): DisplayImage;
+  toDisplay(frame: ModalityFrame, windowing: WindowingSpec): Image;
 }
 
 /**

@@ -80,20 +80,6 @@ export interface ModalityFrame {
   readonly sampleMax?: number | undefined;
 }
 
-/** How to map modality values to display intensity; chosen by the model manifest. */
-export type WindowingSpec =
-  | { readonly kind: 'dicom' } // the file's VOI window, else min/max of the frame
-  | { readonly kind: 'fixed'; readonly center: number; readonly width: number }
-  | { readonly kind: 'minmax' };
-
-/** A display-ready image: values in [0, 1], row-major, channels interleaved, bright = high. */
-export interface DisplayImage {
-  readonly width: number;
-  readonly height: number;
-  readonly channels: 1 | 3;
-  readonly data: Float32Array;
-}
-
 /**
  * Size guards applied while parsing and decoding. Declared sizes are checked against them
  * before anything is allocated, so a hostile header cannot make us allocate gigabytes.

@@ -7,11 +7,10 @@ import { Router, type RequestHandler } from 'express';
 import type {} from './locals.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging.js';
-import { parseCdsRequest, parseFeedback } from '../cds/request-schema.js';
-import { validateCdsResponse } from '../cds/response-schema.js';
-import type { CdsService, HandlerContext } from '../cds/service.js';
-import type { CdsRequest } from '../cds/types.js';
-import type { FeedbackStore } from '../audit/feedback-store.js';
+import { parseCdsRequest, parseFeedback, validateCdsResponse } from '../cds-hooks/index.js';
+import type { CdsService, HandlerContext } from '../cds/index.js';
+import type { CdsRequest } from '../cds-hooks/index.js';
+import type { FeedbackStore } from '../audit/index.js';
 import type { Metrics } from './metrics.js';
 
 /** Verifies the client JWT of a call (src/auth). */

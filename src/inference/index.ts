@@ -4,12 +4,12 @@
  */
 import { AppError } from '../errors.js';
 import { loadModelRegistry } from './registry.js';
-import type { LoadedModel } from './registry.js';
+import type { LoadedModel, BatchingOptions } from './registry.js';
 import { runImage } from './run-image.js';
 import type { SaliencyPolicy } from './run-image.js';
-import type { BatchingOptions } from './registry.js';
 import type { ExecutionProvider } from './session.js';
-import type { AvailableModel, InferenceLog, InputImage, ModelResult, ModelStatus } from './types.js';
+import type { AvailableModel, InferenceLog, ModelResult, ModelStatus } from './types.js';
+import type { Image } from '../image/index.js';
 
 export type {
   AvailableModel,
@@ -18,7 +18,6 @@ export type {
   FindingInterpretation,
   ImageMap,
   InferenceLog,
-  InputImage,
   ModelAccepts,
   ModelDescription,
   ModelInputSummary,
@@ -27,8 +26,9 @@ export type {
   ModelResult,
   ModelStatus,
   ModelTask,
-  Windowing,
 } from './types.js';
+// The image type every model takes; tools outside src/ meet it here under this name.
+export type { Image as InputImage } from '../image/index.js';
 export type { SaliencyPolicy } from './run-image.js';
 export type { ExecutionProvider } from './session.js';
 export type { BatchEvent } from './batcher.js';
@@ -88,7 +88,7 @@ export interface InferenceEngine {
    *   INFERENCE_BUSY (queue full), INFERENCE_FAILED (run failed or exceeded timeoutMs),
    *   IMAGE_UNSUITABLE (a segmentation model found no field of view)
    */
-  run(modelId: string, image: InputImage): Promise<ModelResult>;
+  run(modelId: string, image: Image): Promise<ModelResult>;
   /** Refuses new work, lets running batches finish, releases the sessions. Idempotent. */
   close(): Promise<void>;
 }

@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import type { Coding, ModelAccepts, ModelMetrics, Windowing } from './types.js';
+import type { Coding, ModelAccepts, ModelMetrics } from './types.js';
+import type { WindowingSpec } from '../image/index.js';
 
 /** A label whose probability becomes a {@link Finding}. */
 export interface ReportedLabel {
@@ -48,7 +49,7 @@ export interface ManifestInput {
   readonly width: number;
   readonly height: number;
   readonly channels: 1 | 3;
-  readonly windowing: Windowing;
+  readonly windowing: WindowingSpec;
   /** `area`: box averaging when shrinking, bilinear when enlarging. */
   readonly resize: 'area';
   /** Per channel: the model sees `(v - mean[c]) / std[c]`. */

@@ -4,8 +4,8 @@
  * → float32 planar CHW (one batch item of the NCHW tensor).
  */
 import type { ManifestInput } from './manifest.js';
-import { resizeImage } from './resize.js';
-import type { InputImage } from './types.js';
+import { resizeArea } from '../image/index.js';
+import type { Image } from '../image/index.js';
 
 /** ITU-R BT.601 luma weights (R, G, B), the conversion most grey-scale training sets used. */
 export const BT601 = [0.299, 0.587, 0.114] as const;
@@ -13,7 +13,7 @@ export const BT601 = [0.299, 0.587, 0.114] as const;
 /** What preprocessing needs from the manifest's `input`. */
 export type PreprocessSpec = Pick<ManifestInput, 'width' | 'height' | 'channels' | 'normalization'>;
 
-function checkImage(image: InputImage): void {
+function checkImage(image: Image): void {
   const { width, height, channels, data } = image;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new RangeError(`image size must be positive integers, got ${width}×${height}`);
@@ -35,10 +35,10 @@ function checkImage(image: InputImage): void {
  * @returns float32 CHW, length `channels × height × width`
  * @throws RangeError when the image's size and data disagree (a bug upstream, not bad input)
  */
-export function preprocess(image: InputImage, spec: PreprocessSpec): Float32Array {
+export function preprocess(image: Image, spec: PreprocessSpec): Float32Array {
   checkImage(image);
   const { width, height, channels, normalization } = spec;
-  const resized = resizeImage(image.data, image.width, image.height, image.channels, width, height);
+  const resized = resizeArea(image, width, height).data;
   const plane = width * height;
   const out = new Float32Array(channels * plane);
   const src = image.channels;

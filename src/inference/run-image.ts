@@ -8,7 +8,8 @@ import { occlusionSaliency } from './explain.js';
 import { preprocess } from './preprocess.js';
 import type { LoadedModel } from './registry.js';
 import { segmentationResult } from './segment.js';
-import type { Finding, ImageMap, InferenceLog, InputImage, ModelResult } from './types.js';
+import type { Finding, ImageMap, InferenceLog, ModelResult } from './types.js';
+import type { Image } from '../image/index.js';
 
 /**
  * When a classifier's result carries a saliency map. `flagged`: only when some finding is
@@ -39,7 +40,7 @@ function findingToExplain(findings: readonly Finding[]): Finding | undefined {
  * @throws AppError INFERENCE_BUSY, INFERENCE_FAILED, IMAGE_UNSUITABLE (segmentation without a
  *   field of view)
  */
-export async function runImage(model: LoadedModel, image: InputImage, saliency: SaliencyPolicy, log: InferenceLog): Promise<ModelResult> {
+export async function runImage(model: LoadedModel, image: Image, saliency: SaliencyPolicy, log: InferenceLog): Promise<ModelResult> {
   const { manifest } = model;
   const tensor = preprocess(image, manifest.input);
   const [output] = await model.batcher.submit([tensor]);

@@ -6,7 +6,8 @@
  */
 import { AppError } from '../errors.js';
 import type { SegmentationManifest } from './manifest.js';
-import type { ImageMap, InputImage, Measurement } from './types.js';
+import type { ImageMap, Measurement } from './types.js';
+import type { Image } from '../image/index.js';
 
 /** Below this share of the image the field of view is not a photograph's, but a dark frame. */
 const MIN_FIELD_OF_VIEW = 0.05;
@@ -71,7 +72,7 @@ export function segmentationResult(
   manifest: SegmentationManifest,
   tensor: Float32Array,
   logits: Float32Array,
-  image: Pick<InputImage, 'width' | 'height' | 'pixelSpacingMm'>,
+  image: Pick<Image, 'width' | 'height' | 'pixelSpacingMm'>,
 ): { measurements: Measurement[]; map: ImageMap } {
   const { width, height } = manifest.input;
   const plane = width * height;

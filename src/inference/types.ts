@@ -2,6 +2,7 @@
  * Plain data that leaves the inference layer: findings, and the model description the
  * reports layer needs to render them. No onnxruntime types cross this boundary.
  */
+import type { WindowingSpec } from '../image/index.js';
 
 export interface Coding {
   readonly system: string;
@@ -94,31 +95,6 @@ export interface ModelResult {
   readonly inferenceMs: number;
 }
 
-/**
- * An image ready for a model: values in [0, 1], row-major, channels interleaved, bright = high.
- *
- * Structurally identical to the dicom layer's `DisplayImage`, declared here because inference
- * must not depend on dicom (imports flow analysis → dicom / inference). A unit test asserts
- * both stay assignable to each other, so the analysis layer passes one where the other is asked.
- */
-export interface InputImage {
-  readonly width: number;
-  readonly height: number;
-  readonly channels: 1 | 3;
-  readonly data: Float32Array;
-  /** [between rows, between columns] in mm, when the image states it (areas need it). */
-  readonly pixelSpacingMm?: readonly [number, number] | undefined;
-}
-
-/**
- * How the analysis layer must window the DICOM before it reaches this model; the same shape
- * as the dicom layer's `WindowingSpec` (see {@link InputImage} for why it is repeated here).
- */
-export type Windowing =
-  | { readonly kind: 'dicom' }
-  | { readonly kind: 'fixed'; readonly center: number; readonly width: number }
-  | { readonly kind: 'minmax' };
-
 /** Which images a model is meant for, matched against DICOM attributes by the analysis layer. */
 export interface ModelAccepts {
   /** Modality (0008,0060) values, e.g. `CR`, `DX`. */
@@ -134,7 +110,7 @@ export interface ModelInputSummary {
   readonly width: number;
   readonly height: number;
   readonly channels: 1 | 3;
-  readonly windowing: Windowing;
+  readonly windowing: WindowingSpec;
   readonly resize: 'area';
 }
 

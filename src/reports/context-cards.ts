@@ -2,14 +2,14 @@
  * Cards that inform an order or a chart view from earlier results: a prior study's AI finding,
  * and a very recent equivalent study. Rendered from templates like every other card.
  */
-import { AppError } from '../errors.js';
-import { cardSchema } from '../cds/response-schema.js';
-import type { CdsCard } from '../cds/types.js';
+import type { CdsCard } from '../cds-hooks/index.js';
 import { PROJECT_CODES } from '../terminology.js';
 import type { TemplateSet } from './engine.js';
 import { percent } from './engine.js';
 import { uuidV5 } from './ids.js';
-import { OVERRIDE_REASONS, findingResultText } from './render.js';
+import { findingResultText } from './finding-text.js';
+import { renderJson } from './render-json.js';
+import { OVERRIDE_REASONS } from './result-card.js';
 import type { Finding, ModelForReport } from './types.js';
 
 export interface PriorStudyView {
@@ -17,18 +17,6 @@ export interface PriorStudyView {
   readonly description: string | undefined;
   /** FHIR dateTime the study started. */
   readonly date: string | undefined;
-}
-
-function checked(name: string, text: string): CdsCard {
-  let card: unknown;
-  try {
-    card = JSON.parse(text);
-  } catch (err) {
-    throw new AppError('REPORT_INVALID', `template ${name} produced invalid JSON`, { cause: err });
-  }
-  const parsed = cardSchema.safeParse(card);
-  if (!parsed.success) throw new AppError('REPORT_INVALID', `template ${name} produced an invalid card: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return card as CdsCard;
 }
 
 /**
@@ -46,21 +34,18 @@ export function renderPriorFindingCard(templates: TemplateSet, study: PriorStudy
   const summary = top === undefined ? `Prior study${when}: no AI finding` : `Prior study${when}: preliminary AI ${top.needsReview ? 'indeterminate for' : 'suggests possible'} ${top.display.toLowerCase()} (${percent(top.probability)})`;
   const positive = findings.some((f) => f.interpretation === 'positive' && !f.needsReview);
   const name = 'prior-finding-card.json';
-  return checked(
-    name,
-    templates.render(name, {
-      uuid: uuidV5(`prior-card|${study.studyInstanceUid}|${model.id}|${model.version}`),
-      summary: summary.slice(0, 139),
-      indicator: positive ? 'warning' : 'info',
-      study: { description: study.description ?? 'imaging study', date: study.date ?? null },
-      findings: findings.map((f) => ({ ...f, resultText: findingResultText(f) })),
-      model,
-      sourceLabel: `Imaging AI: ${model.name} ${model.version}`,
-      topic: PROJECT_CODES.aiAlgorithm,
-      overrideReasons: OVERRIDE_REASONS,
-      links: viewerUrl === undefined ? null : [{ label: 'Open the prior study in the image viewer', url: viewerUrl, type: 'absolute' }],
-    }),
-  );
+  return renderJson<CdsCard>(templates, name, {
+    uuid: uuidV5(`prior-card|${study.studyInstanceUid}|${model.id}|${model.version}`),
+    summary: summary.slice(0, 139),
+    indicator: positive ? 'warning' : 'info',
+    study: { description: study.description ?? 'imaging study', date: study.date ?? null },
+    findings: findings.map((f) => ({ ...f, resultText: findingResultText(f) })),
+    model,
+    sourceLabel: `Imaging AI: ${model.name} ${model.version}`,
+    topic: PROJECT_CODES.aiAlgorithm,
+    overrideReasons: OVERRIDE_REASONS,
+    links: viewerUrl === undefined ? null : [{ label: 'Open the prior study in the image viewer', url: viewerUrl, type: 'absolute' }],
+  });
 }
 
 /**
@@ -74,16 +59,13 @@ export function renderPriorFindingCard(templates: TemplateSet, study: PriorStudy
 export function renderRecentStudyCard(templates: TemplateSet, study: PriorStudyView, region: string, daysAgo: number): CdsCard {
   const name = 'recent-study-card.json';
   const when = daysAgo === 0 ? 'today' : `${daysAgo} day(s) ago`;
-  return checked(
-    name,
-    templates.render(name, {
-      uuid: uuidV5(`recent-card|${study.studyInstanceUid}|${region}`),
-      summary: `A ${region.toLowerCase()} imaging study was done ${when}: check whether this order is needed`.slice(0, 139),
-      region,
-      daysAgo,
-      study: { description: study.description ?? 'imaging study', date: study.date ?? null },
-      sourceLabel: 'Imaging AI: prior imaging check',
-      overrideReasons: OVERRIDE_REASONS,
-    }),
-  );
+  return renderJson<CdsCard>(templates, name, {
+    uuid: uuidV5(`recent-card|${study.studyInstanceUid}|${region}`),
+    summary: `A ${region.toLowerCase()} imaging study was done ${when}: check whether this order is needed`.slice(0, 139),
+    region,
+    daysAgo,
+    study: { description: study.description ?? 'imaging study', date: study.date ?? null },
+    sourceLabel: 'Imaging AI: prior imaging check',
+    overrideReasons: OVERRIDE_REASONS,
+  });
 }

@@ -3,7 +3,7 @@
  * `proposal`) when a model's manifest recommends one for a finding in its current state.
  */
 import type { ServiceRequest } from 'fhir/r4.js';
-import type { CdsSuggestion } from '../cds/types.js';
+import type { CdsSuggestion } from '../cds-hooks/index.js';
 import { AppError } from '../errors.js';
 import type { TemplateSet } from './engine.js';
 import { uuidV5 } from './ids.js';

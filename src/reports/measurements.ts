@@ -1,11 +1,12 @@
 /**
  * The text and Observations of a segmentation model's result: its measurements (share of the
  * field of view, area when the image states its pixel spacing). The classifier's counterparts
- * live in render.ts; the shared parts (Device, Provenance, report, card) are rendered there.
+ * are finding-text.ts and finding-observations.ts.
  */
 import type { Observation } from 'fhir/r4.js';
 import { PROFILES, PROJECT_CODES } from '../terminology.js';
 import type { TemplateSet } from './engine.js';
+import { renderJson } from './render-json.js';
 import type { Measurement } from './types.js';
 
 /** Percent with one decimal, e.g. 0.1234 → "12.3%": measurements are not probabilities. */
@@ -59,43 +60,31 @@ function round2(v: number): number {
   return Math.round(v * 100) / 100;
 }
 
-/**
- * One Observation per measured class (profile ai-measurement-observation).
- *
- * @param parse - the caller's JSON parser, which turns a template fault into REPORT_INVALID
- */
-export function measurementObservations(
-  templates: TemplateSet,
-  measurements: readonly Measurement[],
-  ctx: ObservationContext,
-  parse: (name: string, text: string) => Observation,
-): Observation[] {
+/** One Observation per measured class (profile ai-measurement-observation). */
+export function measurementObservations(templates: TemplateSet, measurements: readonly Measurement[], ctx: ObservationContext): Observation[] {
   return measurements.map((m) =>
-    parse(
-      'measurement-observation.json',
-      templates.render('measurement-observation.json', {
-        id: ctx.idFor(m.key),
-        identifier: ctx.identifierFor(m.key),
-        systems: ctx.systems,
-        profiles: PROFILES,
-        refs: ctx.refs,
-        codes: m.codes,
-        codeText: `${m.display}: share of the field of view`,
-        effective: ctx.effective,
-        issued: ctx.issued,
-        fractionPercent: round2(m.fractionOfFieldOfView * 100),
-        bodySite: ctx.bodySite,
-        methodCoding: PROJECT_CODES.aiAlgorithm,
-        methodText: ctx.methodText,
-        thresholdCoding: PROJECT_CODES.aiThreshold,
-        thresholdPercent: round2(m.threshold * 100),
-        fieldOfViewCoding: PROJECT_CODES.aiFieldOfView,
-        fieldOfViewPercent: round2(m.fieldOfViewFraction * 100),
-        areaCoding: PROJECT_CODES.aiArea,
-        // A flag, not the value: an area of 0 mm² is a measurement too.
-        hasArea: m.areaMm2 !== undefined,
-        areaMm2: m.areaMm2 === undefined ? null : round2(m.areaMm2),
-      }),
-    ),
+    renderJson<Observation>(templates, 'measurement-observation.json', {
+      id: ctx.idFor(m.key),
+      identifier: ctx.identifierFor(m.key),
+      systems: ctx.systems,
+      profiles: PROFILES,
+      refs: ctx.refs,
+      codes: m.codes,
+      codeText: `${m.display}: share of the field of view`,
+      effective: ctx.effective,
+      issued: ctx.issued,
+      fractionPercent: round2(m.fractionOfFieldOfView * 100),
+      bodySite: ctx.bodySite,
+      methodCoding: PROJECT_CODES.aiAlgorithm,
+      methodText: ctx.methodText,
+      thresholdCoding: PROJECT_CODES.aiThreshold,
+      thresholdPercent: round2(m.threshold * 100),
+      fieldOfViewCoding: PROJECT_CODES.aiFieldOfView,
+      fieldOfViewPercent: round2(m.fieldOfViewFraction * 100),
+      areaCoding: PROJECT_CODES.aiArea,
+      // A flag, not the value: an area of 0 mm² is a measurement too.
+      hasArea: m.areaMm2 !== undefined,
+      areaMm2: m.areaMm2 === undefined ? null : round2(m.areaMm2),
+    }),
   );
 }

@@ -7,6 +7,7 @@
  * the hook's context (patient, ImagingStudy id, order) that the analysis cache does not hold.
  */
 import type { Bundle } from 'fhir/r4.js';
+import { LRUCache } from 'lru-cache';
 import { resultBundle } from './result-bundle.js';
 import type { RenderedResult } from './types.js';
 
@@ -28,16 +29,10 @@ export interface ResultIndex {
  * @param capacity - most studies remembered
  */
 export function createResultIndex(capacity: number): ResultIndex {
-  const byStudy = new Map<string, readonly RenderedResult[]>();
+  const byStudy = new LRUCache<string, readonly RenderedResult[]>({ max: capacity });
   return {
     record(imagingStudyId, results) {
-      byStudy.delete(imagingStudyId);
       byStudy.set(imagingStudyId, results);
-      while (byStudy.size > capacity) {
-        const oldest = byStudy.keys().next();
-        if (oldest.done === true) break;
-        byStudy.delete(oldest.value);
-      }
     },
     bundleFor(imagingStudyId) {
       const results = byStudy.get(imagingStudyId);

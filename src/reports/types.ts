@@ -1,8 +1,8 @@
 /**
  * Plain data in and out of the reports layer.
  */
-import type { Coding, Finding, Measurement, ModelDescription } from '../inference/types.js';
-import type { CdsCard } from '../cds/types.js';
+import type { Coding, Finding, Measurement, ModelDescription } from '../inference/index.js';
+import type { CdsCard } from '../cds-hooks/index.js';
 import type { Device, DiagnosticReport, Observation, Provenance } from 'fhir/r4.js';
 
 /** The published performance of a model, one line for cards and reports. */

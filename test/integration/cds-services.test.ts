@@ -9,8 +9,8 @@ import path from 'node:path';
 import request from 'supertest';
 import { SignJWT, exportJWK, importPKCS8 } from 'jose';
 import type { Bundle, OperationOutcome, ServiceRequest } from 'fhir/r4.js';
-import { validateCdsResponse } from '../../src/cds/response-schema.js';
-import type { CdsResponse, CdsServiceDefinition } from '../../src/cds/types.js';
+import { validateCdsResponse } from '../../src/cds-hooks/response-schema.js';
+import type { CdsResponse, CdsServiceDefinition } from '../../src/cds-hooks/types.js';
 import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../src/terminology.js';
 import { EHR_TOKEN, FIXTURES, NOW, PATIENT_ID, imagingStudyFor, startStack, type Stack } from '../support/stack.js';
 

@@ -1,10 +1,9 @@
 /**
  * What the CDS services need from the layers below, as plain functions and data.
  */
-import type { StudyAnalysis, StudyToAnalyse } from '../../analysis/types.js';
+import type { StudyAnalysis, StudyToAnalyse } from '../../analysis/index.js';
 import type { Logger } from '../../logging.js';
-import type { TemplateSet } from '../../reports/engine.js';
-import type { RenderedResult } from '../../reports/types.js';
+import type { TemplateSet, RenderedResult } from '../../reports/index.js';
 
 /**
  * Where the result hook hands its rendered results after answering: the results index for

@@ -6,7 +6,7 @@
 import type { ImagingStudy } from 'fhir/r4.js';
 import { AppError } from '../../errors.js';
 import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../terminology.js';
-import { contextSchemas, parseContext } from '../request-schema.js';
+import { contextSchemas, parseContext } from '../../cds-hooks/index.js';
 import type { CdsService } from '../service.js';
 import { renderStudyResult } from '../study-cards.js';
 import { studyToAnalyse } from '../study-input.js';

@@ -4,13 +4,13 @@
  * recent equivalent study, and preliminary AI findings on earlier studies of the same region.
  */
 import type { FhirResource, ImagingStudy, ServiceRequest } from 'fhir/r4.js';
-import { bundleEntries, isImagingServiceRequest, seriesSummary } from '../../fhir/imaging.js';
-import { renderPriorFindingCard, renderRecentStudyCard } from '../../reports/context-cards.js';
-import { contextSchemas, parseContext } from '../request-schema.js';
+import { bundleEntries, isImagingServiceRequest, seriesSummary } from '../../fhir/index.js';
+import { renderPriorFindingCard, renderRecentStudyCard } from '../../reports/index.js';
+import { contextSchemas, parseContext } from '../../cds-hooks/index.js';
 import type { CdsService } from '../service.js';
 import { analyseQuietly, isActionable } from '../study-cards.js';
 import { bodyPartOf, startedOf } from '../study-input.js';
-import type { CdsCard } from '../types.js';
+import type { CdsCard } from '../../cds-hooks/index.js';
 import type { ServiceDeps } from './deps.js';
 
 export const PRIOR_STUDIES_PREFETCH = 'ImagingStudy?patient={{context.patientId}}&status=available&_sort=-started&_count=20&_include=ImagingStudy:endpoint';

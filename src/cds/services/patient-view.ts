@@ -4,11 +4,11 @@
  * list stays short.
  */
 import type { FhirResource, ImagingStudy } from 'fhir/r4.js';
-import { contextSchemas, parseContext } from '../request-schema.js';
+import { contextSchemas, parseContext } from '../../cds-hooks/index.js';
 import type { CdsService } from '../service.js';
 import { analyseQuietly, isActionable, resultCard } from '../study-cards.js';
 import { startedOf } from '../study-input.js';
-import type { CdsCard } from '../types.js';
+import type { CdsCard } from '../../cds-hooks/index.js';
 import type { ServiceDeps } from './deps.js';
 import { PRIOR_STUDIES_PREFETCH } from './order-imaging.js';
 

@@ -1,6 +1,6 @@
 import type { FhirResource } from 'fhir/r4.js';
 import { createPrefetchResolver, fillTemplate, type FhirQueryClient } from '../../../src/cds/prefetch.js';
-import type { CdsRequest } from '../../../src/cds/types.js';
+import type { CdsRequest } from '../../../src/cds-hooks/types.js';
 
 const base: CdsRequest = {
   hook: 'patient-view',

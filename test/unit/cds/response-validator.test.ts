@@ -1,4 +1,4 @@
-import { validateCdsResponse } from '../../../src/cds/response-schema.js';
+import { validateCdsResponse } from '../../../src/cds-hooks/response-schema.js';
 
 const card = {
   summary: 'Preliminary AI: possible pneumonia (87.0%); needs confirmation',

@@ -1,15 +1,15 @@
 import { createInferenceEngine } from '../../../src/inference/index.js';
-import type { BatchEvent, InferenceEngine, InferenceEngineOptions, InputImage, ModelAccepts, ModelResult, Windowing } from '../../../src/inference/index.js';
+import type { BatchEvent, InferenceEngine, InferenceEngineOptions, ModelAccepts, ModelResult } from '../../../src/inference/index.js';
 import type { ModelProfile } from '../../../src/analysis/types.js';
-import type { DisplayImage, WindowingSpec } from '../../../src/dicom/types.js';
 import { makeImage, ModelsDir, must, noiseImage, sigmoid } from './support/models.js';
+import type { Image, WindowingSpec } from '../../../src/image/index.js';
 
 /** Compile-time check that a value of type A is accepted where B is asked. */
 function assignable<B>(value: B): B {
   return value;
 }
 
-const constant = (v: number, size = 8): InputImage => makeImage(size, size, 1, () => v);
+const constant = (v: number, size = 8): Image => makeImage(size, size, 1, () => v);
 /** tiny-mean: normalised mean m = 2·mean − 1, logits [0, 4m], softmax → p = σ(4m). */
 const tinyMeanProbability = (pixelMean: number): number => sigmoid(4 * (2 * pixelMean - 1));
 
@@ -167,10 +167,10 @@ describe('createInferenceEngine', () => {
 
   it('Takes the dicom layer\'s images and windowing as they are (types stay compatible)', () => {
     // Compile-time: inference repeats these shapes so it need not import dicom; they must not drift.
-    const display: DisplayImage = { width: 1, height: 1, channels: 1, data: new Float32Array(1) };
+    const display: Image = { width: 1, height: 1, channels: 1, data: new Float32Array(1) };
     const spec: WindowingSpec = { kind: 'fixed', center: 1, width: 2 };
-    const back: DisplayImage = assignable<InputImage>(display);
-    const windowing: WindowingSpec = assignable<Windowing>(spec);
+    const back: Image = assignable<Image>(display);
+    const windowing: WindowingSpec = assignable<WindowingSpec>(spec);
     const accepts: ModelProfile['accepts'] = assignable<ModelAccepts>({ modalities: ['DX'], bodyParts: [], viewPositions: [] });
     expect([back, windowing, accepts]).toHaveLength(3);
   });

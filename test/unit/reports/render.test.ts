@@ -1,12 +1,13 @@
 import path from 'node:path';
 import { loadTemplates, unsafeJsonInterpolations, markdownEscape } from '../../../src/reports/engine.js';
-import { composeSummary, renderResult } from '../../../src/reports/render.js';
+import { composeSummary } from '../../../src/reports/finding-text.js';
+import { renderResult } from '../../../src/reports/render.js';
 import { renderPriorFindingCard, renderRecentStudyCard } from '../../../src/reports/context-cards.js';
 import { conditionalCreateQuery, resultBundle } from '../../../src/reports/result-bundle.js';
 import { RESOURCE_KEY_SYSTEM } from '../../../src/terminology.js';
 import type { RenderInput, Finding } from '../../../src/reports/types.js';
 import type { ServiceRequest } from 'fhir/r4.js';
-import { validateCdsResponse } from '../../../src/cds/response-schema.js';
+import { validateCdsResponse } from '../../../src/cds-hooks/response-schema.js';
 import { validateR4 } from '../../support/fhir-validator.js';
 
 const templates = loadTemplates(path.resolve('templates'));

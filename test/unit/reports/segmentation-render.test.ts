@@ -7,7 +7,7 @@ import { heatColour, overlayPng } from '../../../src/reports/overlay.js';
 import { renderResult } from '../../../src/reports/render.js';
 import type { Measurement, RenderInput, ReportOverlay } from '../../../src/reports/types.js';
 import { PROFILES } from '../../../src/terminology.js';
-import { validateCdsResponse } from '../../../src/cds/response-schema.js';
+import { validateCdsResponse } from '../../../src/cds-hooks/response-schema.js';
 import { validateR4 } from '../../support/fhir-validator.js';
 
 const templates = loadTemplates(path.resolve('templates'));

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClassificationManifest, ModelManifest } from '../../../../src/inference/manifest.js';
-import type { InferenceLog, InputImage } from '../../../../src/inference/types.js';
+import type { InferenceLog } from '../../../../src/inference/types.js';
+import type { Image } from '../../../../src/image/index.js';
 
 export const FIXTURE_MODELS = fileURLToPath(new URL('../../../fixtures/models', import.meta.url));
 
@@ -106,14 +107,14 @@ export function recordingLog(): { log: InferenceLog; entries: LogEntry[] } {
 }
 
 /** An image whose pixel (x, y, channel c) is `f(x, y, c)`. */
-export function makeImage(width: number, height: number, channels: 1 | 3, f: (x: number, y: number, c: number) => number): InputImage {
+export function makeImage(width: number, height: number, channels: 1 | 3, f: (x: number, y: number, c: number) => number): Image {
   const data = new Float32Array(width * height * channels);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) for (let c = 0; c < channels; c++) data[(y * width + x) * channels + c] = f(x, y, c);
   return { width, height, channels, data };
 }
 
 /** A deterministic pseudo-random image (LCG), values in [0, 1). */
-export function noiseImage(width: number, height: number, channels: 1 | 3, seed: number): InputImage {
+export function noiseImage(width: number, height: number, channels: 1 | 3, seed: number): Image {
   let s = seed >>> 0;
   return makeImage(width, height, channels, () => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;

@@ -1,7 +1,8 @@
-import { resizeArea } from '../../../src/dicom/display.js';
-import type { DisplayImage } from '../../../src/dicom/types.js';
+import { resizeArea } from '../../../src/image/index.js';
+import type { Image } from '../../../src/image/index.js';
+import { noiseImage } from '../inference/support/models.js';
 
-function image(width: number, height: number, channels: 1 | 3, fill: (i: number) => number): DisplayImage {
+function image(width: number, height: number, channels: 1 | 3, fill: (i: number) => number): Image {
   return { width, height, channels, data: Float32Array.from({ length: width * height * channels }, (_, i) => fill(i)) };
 }
 
@@ -23,7 +24,7 @@ describe('resizeArea', () => {
 
   it('averages each channel of an interleaved colour image separately', () => {
     // 2 × 1 → 1 × 1: R (0.1, 0.3), G (0.2, 0.4), B (0.5, 1.0)
-    const src: DisplayImage = { width: 2, height: 1, channels: 3, data: Float32Array.of(0.1, 0.2, 0.5, 0.3, 0.4, 1.0) };
+    const src: Image = { width: 2, height: 1, channels: 3, data: Float32Array.of(0.1, 0.2, 0.5, 0.3, 0.4, 1.0) };
     const out = resizeArea(src, 1, 1);
     expect(out).toMatchObject({ width: 1, height: 1, channels: 3 });
     const mean = (i: number): number => Math.fround(((src.data[i] as number) + (src.data[i + 3] as number)) / 2);
@@ -78,5 +79,35 @@ describe('resizeArea', () => {
     const src = image(3, 2, 1, (i) => i);
     expect(() => resizeArea(src, 0, 2)).toThrow(new RangeError('Output size must be positive integers, not 0 × 2.'));
     expect(() => resizeArea(src, 1.5, 2)).toThrow(RangeError);
+  });
+
+  it('shrinks 224 → 28 to the exact 8×8 block mean, as the training data was made', () => {
+    const img = noiseImage(224, 224, 1, 7);
+    const out = resizeArea(img, 28, 28);
+    const means: number[] = [];
+    for (let by = 0; by < 28; by++) {
+      for (let bx = 0; bx < 28; bx++) {
+        let s = 0;
+        for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) s += img.data[(by * 8 + y) * 224 + bx * 8 + x] as number;
+        means.push(Math.fround(s / 64));
+      }
+    }
+    expect(Array.from(out.data)).toEqual(means);
+  });
+
+  it('keeps the image mean when shrinking by any ratio (area averaging loses no mass)', () => {
+    const img = noiseImage(37, 23, 1, 11);
+    const out = resizeArea(img, 8, 6);
+    const mean = (a: Float32Array): number => a.reduce((t, v) => t + v, 0) / a.length;
+    expect(mean(out.data)).toBeCloseTo(mean(img.data), 6);
+  });
+
+  it('scales the pixel spacing with the size, so areas measured after resizing stay in mm²', () => {
+    const out = resizeArea({ ...image(4, 2, 1, () => 0), pixelSpacingMm: [0.5, 0.25] }, 2, 4);
+    expect(out.pixelSpacingMm).toEqual([0.25, 0.5]);
+  });
+
+  it('refuses data whose length does not match the stated size', () => {
+    expect(() => resizeArea({ width: 2, height: 2, channels: 1, data: new Float32Array(5) }, 1, 1)).toThrow(new RangeError('image data has 5 values, expected 2×2×1'));
   });
 });

@@ -4,9 +4,9 @@
  *
  * Area averaging is what the training data used (e.g. 224 → 28 is the mean of each 8×8 block),
  * so on an integral ratio every output pixel must be the exact block mean: the overlaps are
- * then exactly 1 and the sum is divided once by the ratio, in float64. Own implementation
- * rather than the dicom layer's helper because inference must not import dicom.
+ * then exactly 1 and the sum is divided once by the ratio, in float64.
  */
+import type { Image } from './types.js';
 
 /**
  * For each output index: a run of `count` consecutive source pixels from `first`, with their
@@ -74,6 +74,25 @@ function taps(src: number, dst: number): AxisTaps {
 }
 
 /**
+ * Resizes an image: area averaging on an axis that shrinks, bilinear on one that grows.
+ *
+ * @param img - source image, channels interleaved
+ * @param width - output width in pixels (positive integer)
+ * @param height - output height in pixels (positive integer)
+ * @returns a new image (the source is never shared); pixel spacing is scaled with the size
+ * @throws RangeError for a non-positive or non-integer size
+ */
+export function resizeArea(img: Image, width: number, height: number): Image {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new RangeError(`Output size must be positive integers, not ${width} × ${height}.`);
+  }
+  const data = resizeInterleaved(img.data, img.width, img.height, img.channels, width, height);
+  const spacing = img.pixelSpacingMm;
+  const pixelSpacingMm = spacing === undefined ? undefined : ([(spacing[0] * img.height) / height, (spacing[1] * img.width) / width] as const);
+  return { width, height, channels: img.channels, data, ...(pixelSpacingMm === undefined ? {} : { pixelSpacingMm }) };
+}
+
+/**
  * Resizes an interleaved image (`channels` values per pixel, row-major).
  *
  * @param data - source pixels, length `width * height * channels`
@@ -84,7 +103,7 @@ function taps(src: number, dst: number): AxisTaps {
  * @param outHeight - target height
  * @returns the resized image, interleaved, length `outWidth * outHeight * channels`
  */
-export function resizeImage(
+function resizeInterleaved(
   data: Float32Array,
   width: number,
   height: number,

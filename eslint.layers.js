@@ -1,0 +1,97 @@
+/**
+ * The layers of src/, written down once. Each part of src/ (a folder, or a file at the top)
+ * may import only the parts listed for it, and enters a folder only through its index.ts.
+ * The table is a DAG, so there is no cycle between parts. README § Architecture draws it.
+ *
+ * Turned into `no-restricted-imports` rules below; test/unit/architecture.test.ts shows that a
+ * back edge or a deep import fails lint.
+ */
+
+/** part → the parts it may import. */
+export const LAYERS = {
+  // Foundation: plain modules every layer may use.
+  errors: [],
+  logging: [],
+  terminology: [],
+  image: [],
+  'cds-hooks': ['errors'],
+  // Adapters to the outside world and to the models.
+  auth: ['errors', 'logging'],
+  audit: ['errors', 'logging'],
+  fhir: ['errors', 'logging', 'terminology'],
+  dicom: ['errors', 'logging', 'image'],
+  inference: ['errors', 'logging', 'image'],
+  // Rendering, then the use case, then the CDS services, then HTTP.
+  reports: ['errors', 'terminology', 'image', 'cds-hooks', 'inference'],
+  analysis: ['errors', 'logging', 'image', 'dicom', 'inference', 'reports'],
+  cds: ['errors', 'logging', 'terminology', 'cds-hooks', 'fhir', 'analysis', 'reports'],
+  http: ['errors', 'logging', 'cds-hooks', 'cds', 'audit'],
+  // Composition root: configuration, the express app, the wiring of concrete parts, entry points.
+  config: ['errors', 'auth', 'fhir'],
+  app: ['logging', 'http'],
+  wiring: ['errors', 'logging', 'config', 'app', 'auth', 'audit', 'fhir', 'dicom', 'inference', 'reports', 'analysis', 'cds', 'http'],
+  main: ['logging', 'config', 'app', 'wiring'],
+  cli: ['errors', 'logging', 'terminology', 'cds-hooks', 'dicom', 'config', 'app', 'wiring'],
+};
+
+/** Third-party libraries that only one part may import (each sits behind one module). */
+const OWNED = {
+  'fhir-kit-client': 'fhir',
+  dcmjs: 'dicom',
+  'onnxruntime-node': 'inference',
+  handlebars: 'reports',
+  jose: 'auth',
+  express: ['http', 'app'],
+};
+
+const FOLDERS = new Set(['image', 'cds-hooks', 'auth', 'audit', 'fhir', 'dicom', 'inference', 'reports', 'analysis', 'cds', 'http', 'cli']);
+const PARTS = Object.keys(LAYERS);
+// Part names are [a-z-]+: nothing in them needs escaping in a regular expression.
+const escape = (s) => s;
+
+/** Relative-path prefix that leads from a file at `depth` folders below src/ back to src/. */
+const prefixAt = (depth) => (depth === 0 ? '\\./' : `(?:\\.\\./){${depth}}`);
+
+function rule(part, depth) {
+  const prefix = prefixAt(depth);
+  const allowed = new Set([part, ...LAYERS[part]]);
+  const forbidden = PARTS.filter((p) => !allowed.has(p));
+  const patterns = [];
+  if (forbidden.length > 0) {
+    patterns.push({
+      regex: `^${prefix}(?:${forbidden.map(escape).join('|')})(?:/|\\.js$)`,
+      message: `src/${part} may import only ${[...LAYERS[part]].join(', ') || 'nothing of src/'} (layers in eslint.layers.js).`,
+    });
+  }
+  patterns.push({
+    regex: `^${prefix}(?:${[...FOLDERS].filter((f) => f !== part).map(escape).join('|')})/(?!index\\.js$)`,
+    message: 'Enter another folder of src/ only through its index.ts.',
+  });
+  const paths = Object.entries(OWNED)
+    .filter(([, owner]) => ![owner].flat().includes(part))
+    .map(([name, owner]) => ({ name, message: `Only src/${[owner].flat().join(' and src/')} import ${name}.` }));
+  return ['error', { paths, patterns }];
+}
+
+function filesOf(part, depth) {
+  if (!FOLDERS.has(part)) return depth === 0 ? [`src/${part}.ts`] : [];
+  return depth === 0 ? [] : [`src/${part}/${'*/'.repeat(depth - 1)}*.ts`];
+}
+
+/** Tools, benchmarks and scripts use src/ like any other client: through the public entries. */
+const outside = {
+  files: ['tools/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+  rules: {
+    'no-restricted-imports': ['error', { patterns: [{ regex: `^(?:\\.\\./)+src/(?:${[...FOLDERS].map(escape).join('|')})/(?!index\\.js$)`, message: 'Use src/ through the public entry (index.ts) of each folder.' }] }],
+  },
+};
+
+export const layerConfigs = [
+  ...PARTS.flatMap((part) => [0, 1, 2, 3].flatMap((depth) => {
+    const files = filesOf(part, depth);
+    return files.length === 0 ? [] : [{ files, rules: { 'no-restricted-imports': rule(part, depth) } }];
+  })),
+  outside,
+  // Small modules and functions: a reader sees one idea at a time.
+  { files: ['src/**/*.ts'], rules: { 'max-lines': ['error', { max: 400 }], 'max-lines-per-function': ['error', { max: 100 }] } },
+];

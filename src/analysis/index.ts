@@ -1,0 +1,6 @@
+/**
+ * The analysis layer's public surface.
+ */
+export { analyseStudy } from './analyse-study.js';
+export { createMemoryResultCache } from './result-cache.js';
+export type { ModelProfile, ModelRunner, ModelStudyResult, StudyAnalysis, StudyToAnalyse } from './types.js';

@@ -1,0 +1,73 @@
+/**
+ * What a classifier's findings say in words: the state of each finding, the card's one-line
+ * summary and indicator, and the report's conclusion.
+ */
+import type { CdsCard } from '../cds-hooks/index.js';
+import { percent } from './engine.js';
+import type { Finding } from './types.js';
+
+export type FindingState = 'positive' | 'negative' | 'review';
+
+/** The review band overrides the threshold: a finding inside it is neither called nor dismissed. */
+export function stateOf(f: Finding): FindingState {
+  return f.needsReview ? 'review' : f.interpretation;
+}
+
+/** Plain-language result of a finding, for tables in cards and reports. */
+export function findingResultText(f: Finding): string {
+  switch (stateOf(f)) {
+    case 'positive':
+      return 'Suspected (above threshold)';
+    case 'negative':
+      return 'Not suspected (below threshold)';
+    case 'review':
+      return 'Indeterminate: radiologist review required';
+  }
+}
+
+/** Rounds to 2 decimals in percent, so 0.87654 → 87.65. */
+export function toPercent(p: number): number {
+  return Math.round(p * 10000) / 100;
+}
+
+const MAX_SUMMARY = 139;
+
+/**
+ * One sentence under 140 characters, most urgent finding first.
+ *
+ * @param findings - the reportable findings
+ */
+export function composeSummary(findings: readonly Finding[]): string {
+  const prefix = 'Preliminary AI: ';
+  const positives = findings.filter((f) => stateOf(f) === 'positive');
+  const reviews = findings.filter((f) => stateOf(f) === 'review');
+  const parts: string[] = [];
+  for (const f of positives) parts.push(`possible ${f.display.toLowerCase()} (${percent(f.probability)})`);
+  for (const f of reviews) parts.push(`indeterminate for ${f.display.toLowerCase()} (${percent(f.probability)}), review required`);
+  let sentence: string;
+  if (parts.length === 0) {
+    sentence = `${prefix}no ${findings.map((f) => f.display.toLowerCase()).join(' or ')} suspected; needs confirmation`;
+  } else {
+    sentence = `${prefix}${parts.join('; ')}`;
+    if (positives.length > 0) sentence += '; needs confirmation';
+  }
+  return sentence.length <= MAX_SUMMARY ? sentence : `${sentence.slice(0, MAX_SUMMARY - 1)}…`;
+}
+
+/** The most urgent indicator among the findings: a positive finding's urgency, review = warning. */
+export function indicatorOf(findings: readonly Finding[]): CdsCard['indicator'] {
+  const rank = { info: 0, warning: 1, critical: 2 } as const;
+  let best: CdsCard['indicator'] = 'info';
+  for (const f of findings) {
+    const state = stateOf(f);
+    const level = state === 'positive' ? f.urgency : state === 'review' ? 'warning' : 'info';
+    if (rank[level] > rank[best]) best = level;
+  }
+  return best;
+}
+
+/** The DiagnosticReport conclusion of a classifier result. */
+export function findingsConclusion(findings: readonly Finding[]): string {
+  const lines = findings.map((f) => `${f.display}: ${findingResultText(f).toLowerCase()}, AI probability ${percent(f.probability)} (threshold ${percent(f.threshold)})`);
+  return `Preliminary AI result, not a diagnosis; requires confirmation by a qualified clinician. ${lines.join('. ')}.`;
+}

@@ -1,0 +1,11 @@
+/**
+ * The reports layer's public surface.
+ */
+export { renderPriorFindingCard, renderRecentStudyCard } from './context-cards.js';
+export { loadTemplates } from './engine.js';
+export type { TemplateSet } from './engine.js';
+export { overlayPng } from './overlay.js';
+export { renderResult } from './render.js';
+export { resultBundle } from './result-bundle.js';
+export { createResultIndex } from './result-index.js';
+export type { ModelForReport, RenderedResult, ReportOverlay, SeriesForReport } from './types.js';
