@@ -49,7 +49,7 @@ describe('metrics', () => {
   it('segmentation counts only field-of-view pixels', () => {
     const c = {
       name: '01',
-      image: { width: 4, height: 1, channels: 1, data: new Float32Array(4) },
+      image: { width: 4, height: 1, channels: 1 as const, data: new Float32Array(4) },
       fov: Uint8Array.of(1, 1, 1, 0),
       reference: Uint8Array.of(1, 0, 1, 1),
       secondObserver: Uint8Array.of(1, 1, 0, 0),

@@ -19,6 +19,7 @@ const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 const ZIP64_EOCD_LOCATOR = 0x07064b50;
 
+/** Throws an `npz:`-prefixed error. */
 function fail(msg: string): never {
   throw new Error(`npz: ${msg}`);
 }

@@ -4,6 +4,7 @@
  * `probability >= threshold`.
  */
 
+/** A binary classifier's numbers on one labelled test set. */
 export interface BinaryMetrics {
   readonly n: number;
   readonly positives: number;
@@ -41,6 +42,8 @@ export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): nu
 }
 
 /**
+ * Counts and metrics of `probability >= threshold` against the labels.
+ *
  * @param labels - 1 = positive (the reported finding), 0 = negative
  * @param probabilities - calibrated probability of the positive class
  * @param threshold - positive when probability ≥ threshold (the manifest's rule)
