@@ -27,6 +27,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
   type ProtectedHeaderParameters,
+  type RemoteJWKSetOptions,
 } from 'jose';
 
 import { AppError } from '../errors.js';
@@ -207,6 +208,67 @@ interface IssuerKeys {
   readonly jkuKeys: ReadonlyMap<string, JWTVerifyGetKey>;
 }
 
+/** The key sets of every trusted issuer, built once at start-up. */
+function issuerKeys(trustedIssuers: readonly TrustedIssuer[], remoteOptions: RemoteJWKSetOptions): Map<string, IssuerKeys> {
+  // One remote set per URL, shared by every issuer naming it, so each URL has one cache.
+  const remoteSets = new Map<string, JWTVerifyGetKey>();
+  function remoteSet(raw: string, iss: string): [string, JWTVerifyGetKey] {
+    const href = normaliseUrl(raw);
+    if (href === undefined) {
+      throw new TypeError(`issuer ${JSON.stringify(iss)}: JWKS URL ${JSON.stringify(raw)} must be an http(s) URL without userinfo`);
+    }
+    let set = remoteSets.get(href);
+    if (set === undefined) {
+      set = tagFailures(createRemoteJWKSet(new URL(href), remoteOptions));
+      remoteSets.set(href, set);
+    }
+    return [href, set];
+  }
+
+  const issuers = new Map<string, IssuerKeys>();
+  for (const issuer of trustedIssuers) {
+    const label = JSON.stringify(issuer.iss);
+    if (!isNonEmptyString(issuer.iss)) throw new TypeError('trusted issuer with an empty iss');
+    if (issuers.has(issuer.iss)) throw new TypeError(`issuer ${label} is listed twice`);
+    if (issuer.jwksUrl !== undefined && issuer.jwks !== undefined) {
+      throw new TypeError(`issuer ${label}: give jwksUrl or jwks, not both`);
+    }
+    const jkuKeys = new Map((issuer.allowedJku ?? []).map((url) => remoteSet(url, issuer.iss)));
+    let defaultKeys: JWTVerifyGetKey | undefined;
+    if (issuer.jwksUrl !== undefined) defaultKeys = remoteSet(issuer.jwksUrl, issuer.iss)[1];
+    // createLocalJWKSet validates the set's shape, so a broken key file fails at start-up.
+    else if (issuer.jwks !== undefined) defaultKeys = tagFailures(createLocalJWKSet(issuer.jwks));
+    if (defaultKeys === undefined && jkuKeys.size === 0) {
+      throw new TypeError(`issuer ${label} needs jwksUrl, jwks or allowedJku`);
+    }
+    issuers.set(issuer.iss, { issuer, defaultKeys, jkuKeys });
+  }
+  return issuers;
+}
+
+/** Checks that need no key, so that bad tokens never cause a fetch or a crypto operation. */
+function precheck(token: string, issuers: ReadonlyMap<string, IssuerKeys>): { header: ProtectedHeaderParameters; kid: string; entry: IssuerKeys } {
+  let header: ProtectedHeaderParameters;
+  let claims: JWTPayload;
+  try {
+    header = decodeProtectedHeader(token);
+    // Unverified: `iss` only selects which keys to verify with; jwtVerify re-checks it below.
+    claims = decodeJwt(token);
+  } catch {
+    return reject('malformed token');
+  }
+  if (!isAllowedAlgorithm(header.alg)) reject('alg not allowed');
+  if (!isNonEmptyString(header.kid)) reject('missing kid');
+  // `typ` is a media type, so compared case-insensitively (RFC 7515 § 4.1.9).
+  if (header.typ !== undefined && (typeof header.typ !== 'string' || header.typ.toUpperCase() !== 'JWT')) {
+    reject('typ is not JWT');
+  }
+  if (!isNonEmptyString(claims.iss)) reject('missing iss claim');
+  const entry = issuers.get(claims.iss);
+  if (entry === undefined) reject('unknown iss');
+  return { header, kid: header.kid, entry };
+}
+
 /**
  * Builds a verifier. Key sets are created here, once: jose's remote sets cache keys, refetch on
  * an unknown `kid` at most once per cooldown, and refuse redirects. Since every URL comes from
@@ -229,62 +291,7 @@ export function createClientJwtVerifier(options: ClientJwtVerifierOptions): Clie
     throw new TypeError('clockSkewSeconds must be >= 0 and maxTokenAgeSeconds > 0');
   }
 
-  // One remote set per URL, shared by every issuer naming it, so each URL has one cache.
-  const remoteSets = new Map<string, JWTVerifyGetKey>();
-  function remoteSet(raw: string, iss: string): [string, JWTVerifyGetKey] {
-    const href = normaliseUrl(raw);
-    if (href === undefined) {
-      throw new TypeError(`issuer ${JSON.stringify(iss)}: JWKS URL ${JSON.stringify(raw)} must be an http(s) URL without userinfo`);
-    }
-    let set = remoteSets.get(href);
-    if (set === undefined) {
-      set = tagFailures(createRemoteJWKSet(new URL(href), remoteOptions));
-      remoteSets.set(href, set);
-    }
-    return [href, set];
-  }
-
-  const issuers = new Map<string, IssuerKeys>();
-  for (const issuer of options.trustedIssuers) {
-    const label = JSON.stringify(issuer.iss);
-    if (!isNonEmptyString(issuer.iss)) throw new TypeError('trusted issuer with an empty iss');
-    if (issuers.has(issuer.iss)) throw new TypeError(`issuer ${label} is listed twice`);
-    if (issuer.jwksUrl !== undefined && issuer.jwks !== undefined) {
-      throw new TypeError(`issuer ${label}: give jwksUrl or jwks, not both`);
-    }
-    const jkuKeys = new Map((issuer.allowedJku ?? []).map((url) => remoteSet(url, issuer.iss)));
-    let defaultKeys: JWTVerifyGetKey | undefined;
-    if (issuer.jwksUrl !== undefined) defaultKeys = remoteSet(issuer.jwksUrl, issuer.iss)[1];
-    // createLocalJWKSet validates the set's shape, so a broken key file fails at start-up.
-    else if (issuer.jwks !== undefined) defaultKeys = tagFailures(createLocalJWKSet(issuer.jwks));
-    if (defaultKeys === undefined && jkuKeys.size === 0) {
-      throw new TypeError(`issuer ${label} needs jwksUrl, jwks or allowedJku`);
-    }
-    issuers.set(issuer.iss, { issuer, defaultKeys, jkuKeys });
-  }
-
-  /** Checks that need no key, so that bad tokens never cause a fetch or a crypto operation. */
-  function precheck(token: string): { header: ProtectedHeaderParameters; kid: string; entry: IssuerKeys } {
-    let header: ProtectedHeaderParameters;
-    let claims: JWTPayload;
-    try {
-      header = decodeProtectedHeader(token);
-      // Unverified: `iss` only selects which keys to verify with; jwtVerify re-checks it below.
-      claims = decodeJwt(token);
-    } catch {
-      return reject('malformed token');
-    }
-    if (!isAllowedAlgorithm(header.alg)) reject('alg not allowed');
-    if (!isNonEmptyString(header.kid)) reject('missing kid');
-    // `typ` is a media type, so compared case-insensitively (RFC 7515 § 4.1.9).
-    if (header.typ !== undefined && (typeof header.typ !== 'string' || header.typ.toUpperCase() !== 'JWT')) {
-      reject('typ is not JWT');
-    }
-    if (!isNonEmptyString(claims.iss)) reject('missing iss claim');
-    const entry = issuers.get(claims.iss);
-    if (entry === undefined) reject('unknown iss');
-    return { header, kid: header.kid, entry };
-  }
+  const issuers = issuerKeys(options.trustedIssuers, remoteOptions);
 
   function keysFor(entry: IssuerKeys, header: ProtectedHeaderParameters): JWTVerifyGetKey {
     if (header.jku === undefined) {
@@ -298,7 +305,7 @@ export function createClientJwtVerifier(options: ClientJwtVerifierOptions): Clie
   async function verify(authorizationHeader: string | undefined, audience: string): Promise<VerifiedClient> {
     if (audience === '') throw new TypeError('audience must be the endpoint URL');
     const token = parseBearer(authorizationHeader);
-    const { header, kid, entry } = precheck(token);
+    const { header, kid, entry } = precheck(token, issuers);
     const keys = keysFor(entry, header);
     const { iss, tenants } = entry.issuer;
 

@@ -134,44 +134,11 @@ export function createDicomWebClient(options: DicomWebClientOptions): DicomWebCl
 
   async function json(operation: string, url: string): Promise<DicomJsonDataset[]> {
     const { body, status } = await get(operation, url, 'application/dicom+json', readWhole);
-    if (status === 204 || body.byteLength === 0) return [];
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(new TextDecoder().decode(body));
-    } catch (err) {
-      throw new AppError('UPSTREAM_FAILED', `${operation} returned a body that is not JSON.`, { cause: err });
-    }
-    if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === 'object' && item !== null && !Array.isArray(item))) {
-      throw new AppError('UPSTREAM_FAILED', `${operation} returned JSON that is not an array of DICOM JSON data sets.`);
-    }
-    return parsed as DicomJsonDataset[];
+    return status === 204 || body.byteLength === 0 ? [] : parseDicomJsonArray(operation, body);
   }
 
   async function instances(operation: string, url: string, budget: ByteBudget | undefined): Promise<Uint8Array[]> {
-    return get(operation, url, instanceAccept, async (response) => {
-      const contentType = response.headers.get('content-type') ?? '';
-      const mediaType = contentType.split(';')[0]?.trim().toLowerCase();
-      // Some servers answer a single instance as a bare application/dicom body; accept that too.
-      if (mediaType === 'application/dicom') {
-        const body = await readBodyLimited(response, config.maxResponseBytes);
-        budget?.charge(body.byteLength);
-        return [body];
-      }
-      const declared = Number(response.headers.get('content-length') ?? NaN);
-      if (Number.isFinite(declared) && declared > config.maxResponseBytes) {
-        await response.body?.cancel().catch(() => undefined);
-        throw new AppError('DICOM_TOO_LARGE', `The PACS response exceeds the limit of ${config.maxResponseBytes} bytes.`);
-      }
-      const parts: Uint8Array[] = [];
-      if (response.body === null) throw new AppError('UPSTREAM_FAILED', `${operation} returned an empty multipart body.`);
-      for await (const part of streamMultipart(response.body, contentType, { maxBytes: config.maxResponseBytes, budget })) {
-        if (part.mediaType !== undefined && part.mediaType !== 'application/dicom') {
-          throw new AppError('UPSTREAM_FAILED', `${operation} returned a ${part.mediaType} part where application/dicom was expected.`);
-        }
-        parts.push(part.body);
-      }
-      return parts;
-    });
+    return get(operation, url, instanceAccept, (response) => readInstanceParts(response, operation, config.maxResponseBytes, budget));
   }
 
   /** `{root}/studies/{uid}/…` with every UID checked, then the allow-list check on the whole URL. */
@@ -207,6 +174,46 @@ export function createDicomWebClient(options: DicomWebClientOptions): DicomWebCl
       instances('WADO-RS retrieve series', url(root, [study(studyUid), series(seriesUid)]), budget),
     retrieveStudyInstances: async (root, studyUid, budget) => instances('WADO-RS retrieve study', url(root, [study(studyUid)]), budget),
   };
+}
+
+/** A QIDO-RS or metadata body: a JSON array of DICOM JSON data sets, else UPSTREAM_FAILED. */
+function parseDicomJsonArray(operation: string, body: Uint8Array): DicomJsonDataset[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(body));
+  } catch (err) {
+    throw new AppError('UPSTREAM_FAILED', `${operation} returned a body that is not JSON.`, { cause: err });
+  }
+  if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === 'object' && item !== null && !Array.isArray(item))) {
+    throw new AppError('UPSTREAM_FAILED', `${operation} returned JSON that is not an array of DICOM JSON data sets.`);
+  }
+  return parsed as DicomJsonDataset[];
+}
+
+/** The instances of a WADO-RS answer, read under the byte limit and the study's budget. */
+async function readInstanceParts(response: Response, operation: string, maxBytes: number, budget: ByteBudget | undefined): Promise<Uint8Array[]> {
+  const contentType = response.headers.get('content-type') ?? '';
+  const mediaType = contentType.split(';')[0]?.trim().toLowerCase();
+  // Some servers answer a single instance as a bare application/dicom body; accept that too.
+  if (mediaType === 'application/dicom') {
+    const body = await readBodyLimited(response, maxBytes);
+    budget?.charge(body.byteLength);
+    return [body];
+  }
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new AppError('DICOM_TOO_LARGE', `The PACS response exceeds the limit of ${maxBytes} bytes.`);
+  }
+  const parts: Uint8Array[] = [];
+  if (response.body === null) throw new AppError('UPSTREAM_FAILED', `${operation} returned an empty multipart body.`);
+  for await (const part of streamMultipart(response.body, contentType, { maxBytes, budget })) {
+    if (part.mediaType !== undefined && part.mediaType !== 'application/dicom') {
+      throw new AppError('UPSTREAM_FAILED', `${operation} returned a ${part.mediaType} part where application/dicom was expected.`);
+    }
+    parts.push(part.body);
+  }
+  return parts;
 }
 
 /** `401 Unauthorized`; the reason phrase is the server's, trimmed to printable ASCII. */

@@ -1,7 +1,7 @@
 /**
  * Read-only access to the EHR's FHIR R4 server, with the client's own access token.
  *
- * This is the only module that imports fhir-kit-client (STYLE.md § 5). It exists to give the
+ * This is the only module that imports fhir-kit-client. It exists to give the
  * rest of `src/` a small interface ({@link FhirReader}) and to turn everything fhir-kit-client
  * can reject with into {@link AppError}s (the mapping is in fhir-errors.ts; URL and reference
  * checks are in references.ts).
@@ -23,17 +23,11 @@
  */
 import { Client } from 'fhir-kit-client';
 import type { RequestOptions, SearchParams as KitSearchParams } from 'fhir-kit-client';
-import type { Bundle, FhirResource, Resource } from 'fhir/r4.js';
+import type { Bundle, FhirResource } from 'fhir/r4.js';
 import { AppError } from '../errors.js';
 import { fhirFailureToAppError } from './fhir-errors.js';
-import {
-  isFhirId,
-  isResourceTypeName,
-  pagingLinkOnServer,
-  parseFhirBase,
-  parseLiteralReference,
-  type ParsedReference,
-} from './references.js';
+import { isFhirId, isResourceTypeName, parseFhirBase, parseLiteralReference, type ParsedReference } from './references.js';
+import { collectSearchPages, type SearchResult } from './search.js';
 import type { ResourceOf, ResourceTypeName } from './types.js';
 
 export type { ResourceOf, ResourceTypeName } from './types.js';
@@ -69,20 +63,7 @@ export interface FhirSearchOptions extends FhirCallOptions {
   readonly maxResults?: number | undefined;
 }
 
-/** Why a search stopped before the server's last page. */
-export type SearchTruncation = 'max-results' | 'max-pages' | 'foreign-next-link' | 'repeated-next-link';
-
-/** What {@link FhirReader.search} found. */
-export interface SearchResult<T extends Resource> {
-  /** Matches (entries with `search.mode` `match` or no mode), in server order, at most the cap. */
-  readonly resources: readonly T[];
-  /** Other resources the server added, e.g. for `_include` (`search.mode` `include`). */
-  readonly included: readonly FhirResource[];
-  /** Set when the search stopped before the server's last page; `resources` is then partial. */
-  readonly truncated: SearchTruncation | undefined;
-  /** Pages fetched. */
-  readonly pages: number;
-}
+export type { SearchResult, SearchTruncation } from './search.js';
 
 /** Read-only FHIR access for one CDS request (one server, one token). */
 export interface FhirReader {
@@ -134,25 +115,6 @@ export interface FhirReader {
   ): Promise<ResourceOf<K>>;
 }
 
-/** The `debug` namespaces fhir-kit-client logs under; `:info` prints request headers, token included. */
-const FHIR_KIT_DEBUG_NAMESPACES = ['fhir-kit-client:info', 'fhir-kit-client:error'] as const;
-
-/**
- * Whether a `DEBUG` value (the `debug` package's syntax: comma- or space-separated namespaces,
- * `*` wildcards, `-` to exclude) would turn on fhir-kit-client's logging, which prints the bearer
- * token. For start-up checks: config should refuse to start when this is true.
- *
- * @param debugEnv - the value of `DEBUG`, if any
- * @returns `true` when any fhir-kit-client namespace would log
- */
-export function isFhirKitDebugEnabled(debugEnv: string | undefined): boolean {
-  const patterns = (debugEnv ?? '').split(/[\s,]+/).filter((p) => p !== '');
-  const toRegExp = (p: string): RegExp => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*?')}$`);
-  const names = patterns.filter((p) => !p.startsWith('-')).map(toRegExp);
-  const skips = patterns.filter((p) => p.startsWith('-')).map((p) => toRegExp(p.slice(1)));
-  return FHIR_KIT_DEBUG_NAMESPACES.some((ns) => !skips.some((r) => r.test(ns)) && names.some((r) => r.test(ns)));
-}
-
 const DEFAULT_MAX_SEARCH_RESULTS = 1000;
 const DEFAULT_MAX_SEARCH_PAGES = 50;
 
@@ -160,6 +122,46 @@ function resourceTypeOf(value: unknown): string | undefined {
   return typeof value === 'object' && value !== null && 'resourceType' in value && typeof value.resourceType === 'string'
     ? value.resourceType
     : undefined;
+}
+
+/** Throws unless the server answered with the resource type that was asked for. */
+function checkType(value: unknown, resourceType: string, what: string): void {
+  const actual = resourceTypeOf(value);
+  if (actual === resourceType) return;
+  const got = actual === 'OperationOutcome' ? 'an OperationOutcome' : actual === undefined ? 'a non-resource' : `a ${actual}`;
+  throw new AppError('UPSTREAM_FAILED', `The FHIR server answered ${what} with ${got} instead of a ${resourceType}`);
+}
+
+type Exchange = (what: string, call: (requestOptions: RequestOptions) => Promise<unknown>, signal?: AbortSignal) => Promise<unknown>;
+
+/** Runs one HTTP exchange under the timeout (and the caller's signal), mapping failures. */
+function exchangeUnder(timeoutMs: number, errorContext: { readonly hadToken: boolean; readonly timeoutMs: number }): Exchange {
+  return async (what, call, signal) => {
+    signal?.throwIfAborted();
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const combined = signal === undefined ? timeout : AbortSignal.any([timeout, signal]);
+    try {
+      return await call({ signal: combined });
+    } catch (err) {
+      // The caller's own cancellation is not an upstream failure: hand its reason back.
+      if (signal?.aborted === true && !timeout.aborted) throw signal.reason;
+      throw fhirFailureToAppError(err, what, errorContext);
+    }
+  };
+}
+
+function checkResourceType(resourceType: string): void {
+  if (!isResourceTypeName(resourceType)) {
+    throw new AppError('DATA_UNAVAILABLE', 'Not a FHIR resource type name');
+  }
+}
+
+function parseId(resourceType: string, id: string): ParsedReference {
+  checkResourceType(resourceType);
+  if (!isFhirId(id)) {
+    throw new AppError('DATA_UNAVAILABLE', `Not a valid FHIR logical id for ${resourceType}`);
+  }
+  return { resourceType, id, versionId: undefined };
 }
 
 /**
@@ -180,31 +182,11 @@ export function createFhirReader(options: FhirReaderOptions): FhirReader {
   if (!(timeoutMs > 0) || !(maxSearchResults > 0) || !(maxSearchPages > 0)) {
     throw new RangeError('timeoutMs, maxSearchResults and maxSearchPages must be positive');
   }
-  const errorContext = { hadToken: token !== undefined, timeoutMs };
 
   // The token is given to fhir-kit-client once, here; nothing else in this module touches it.
   const client = new Client(token === undefined ? { baseUrl } : { baseUrl, bearerToken: token });
 
-  /** Runs one HTTP exchange under the timeout (and the caller's signal), mapping failures. */
-  async function exchange(what: string, call: (requestOptions: RequestOptions) => Promise<unknown>, signal?: AbortSignal): Promise<unknown> {
-    signal?.throwIfAborted();
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const combined = signal === undefined ? timeout : AbortSignal.any([timeout, signal]);
-    try {
-      return await call({ signal: combined });
-    } catch (err) {
-      // The caller's own cancellation is not an upstream failure: hand its reason back.
-      if (signal?.aborted === true && !timeout.aborted) throw signal.reason;
-      throw fhirFailureToAppError(err, what, errorContext);
-    }
-  }
-
-  function checkType(value: unknown, resourceType: string, what: string): void {
-    const actual = resourceTypeOf(value);
-    if (actual === resourceType) return;
-    const got = actual === 'OperationOutcome' ? 'an OperationOutcome' : actual === undefined ? 'a non-resource' : `a ${actual}`;
-    throw new AppError('UPSTREAM_FAILED', `The FHIR server answered ${what} with ${got} instead of a ${resourceType}`);
-  }
+  const exchange = exchangeUnder(timeoutMs, { hadToken: token !== undefined, timeoutMs });
 
   async function readChecked(ref: ParsedReference, signal?: AbortSignal): Promise<FhirResource> {
     const what = `read ${ref.resourceType}`;
@@ -225,20 +207,6 @@ export function createFhirReader(options: FhirReaderOptions): FhirReader {
     return resource;
   }
 
-  function checkResourceType(resourceType: string): void {
-    if (!isResourceTypeName(resourceType)) {
-      throw new AppError('DATA_UNAVAILABLE', 'Not a FHIR resource type name');
-    }
-  }
-
-  function parseId(resourceType: string, id: string): ParsedReference {
-    checkResourceType(resourceType);
-    if (!isFhirId(id)) {
-      throw new AppError('DATA_UNAVAILABLE', `Not a valid FHIR logical id for ${resourceType}`);
-    }
-    return { resourceType, id, versionId: undefined };
-  }
-
   async function search<K extends ResourceTypeName>(
     resourceType: K,
     params: FhirSearchParams = {},
@@ -246,71 +214,25 @@ export function createFhirReader(options: FhirReaderOptions): FhirReader {
   ): Promise<SearchResult<ResourceOf<K>>> {
     checkResourceType(resourceType);
     const what = `search ${resourceType}`;
-    const cap = Math.min(searchOptions.maxResults ?? maxSearchResults, maxSearchResults);
     const searchParams: KitSearchParams = {};
     for (const [key, value] of Object.entries(params)) {
       searchParams[key] = Array.isArray(value) ? [...(value as ReadonlyArray<string | number | boolean>)] : (value as string | number | boolean);
     }
-
-    const resources: ResourceOf<K>[] = [];
-    const included: FhirResource[] = [];
-    const seen = new Set<string>();
-    let truncated: SearchTruncation | undefined;
-    let pages = 0;
-    let next: (requestOptions: RequestOptions) => Promise<unknown> = (requestOptions) =>
-      client.search({ resourceType, searchParams, options: requestOptions });
-
-    for (;;) {
-      const page = await exchange(what, next, searchOptions.signal);
-      pages++;
-      checkType(page, 'Bundle', what);
-      const bundle = page as Bundle;
-      if (bundle.type !== 'searchset') {
-        throw new AppError('UPSTREAM_FAILED', `The FHIR server answered ${what} with a Bundle that is not a searchset`);
-      }
-      for (const entry of bundle.entry ?? []) {
-        const resource = entry.resource as FhirResource | undefined;
-        const mode = entry.search?.mode;
-        if (resource === undefined || mode === 'outcome' || resource.resourceType === 'OperationOutcome') continue;
-        if (mode === 'include' || (mode === undefined && resource.resourceType !== resourceType)) {
-          included.push(resource);
-          continue;
-        }
-        if (resource.resourceType !== resourceType) {
-          throw new AppError('UPSTREAM_FAILED', `The FHIR server answered ${what} with a ${resource.resourceType} match`);
-        }
-        if (resources.length >= cap) {
-          truncated = 'max-results';
-          break;
-        }
-        resources.push(resource as ResourceOf<K>);
-      }
-      if (truncated !== undefined) break;
-      const href = bundle.link?.find((l) => l.relation === 'next')?.url;
-      if (href === undefined || href === '') break;
-      // Only on this server: a hostile or misconfigured server must not make us send the token elsewhere.
-      const nextUrl = pagingLinkOnServer(href, base);
-      if (nextUrl === undefined) {
-        truncated = 'foreign-next-link';
-        break;
-      }
-      if (resources.length >= cap) {
-        // More pages exist but the cap is reached: say so rather than fetch what we would drop.
-        truncated = 'max-results';
-        break;
-      }
-      if (pages >= maxSearchPages) {
-        truncated = 'max-pages';
-        break;
-      }
-      if (seen.has(nextUrl)) {
-        truncated = 'repeated-next-link';
-        break;
-      }
-      seen.add(nextUrl);
-      next = (requestOptions) => client.request(nextUrl, { options: requestOptions });
-    }
-    return { resources, included, truncated, pages };
+    return collectSearchPages<K>({
+      resourceType,
+      base,
+      maxResults: Math.min(searchOptions.maxResults ?? maxSearchResults, maxSearchResults),
+      maxPages: maxSearchPages,
+      fetchPage: async (url) => {
+        const page = await exchange(
+          what,
+          (requestOptions) => (url === undefined ? client.search({ resourceType, searchParams, options: requestOptions }) : client.request(url, { options: requestOptions })),
+          searchOptions.signal,
+        );
+        checkType(page, 'Bundle', what);
+        return page as Bundle;
+      },
+    });
   }
 
   async function read<K extends ResourceTypeName>(resourceType: K, id: string, callOptions: FhirCallOptions = {}): Promise<ResourceOf<K>> {

@@ -1,7 +1,8 @@
 /**
  * The fhir layer's public surface.
  */
-export { createFhirReader, isFhirKitDebugEnabled } from './fhir-client.js';
+export { createFhirReader } from './fhir-client.js';
+export { isFhirKitDebugEnabled } from './fhir-kit-debug.js';
 export type { FhirReaderOptions, FhirSearchParams } from './fhir-client.js';
 export { bundleEntries, isImagingServiceRequest, isWadoRsEndpoint, seriesSummary, studyInstanceUid } from './imaging.js';
 export { isResourceTypeName } from './references.js';

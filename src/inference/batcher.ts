@@ -77,6 +77,62 @@ function checkOptions(o: BatcherOptions<unknown, unknown>): void {
   if (!(o.timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${o.timeoutMs}`);
 }
 
+function settle<I, O>(entry: Entry<I, O>, outcome: { value: O } | { error: unknown }): void {
+  if (entry.state === 'done') return;
+  entry.state = 'done';
+  if (entry.timer !== undefined) clearTimeout(entry.timer);
+  if ('value' in outcome) entry.resolve(outcome.value);
+  else entry.reject(outcome.error);
+}
+
+/** Hands each item its output, or the timeout error when the batch returned past its deadline. */
+function settleBatch<I, O>(batch: readonly Entry<I, O>[], outputs: readonly O[], now: number, name: string, timeoutError: () => AppError): void {
+  if (outputs.length !== batch.length) {
+    const err = new AppError('INFERENCE_FAILED', `Model ${name}: the runner returned ${outputs.length} outputs for ${batch.length} inputs.`);
+    for (const e of batch) settle(e, { error: err });
+    return;
+  }
+  batch.forEach((e, i) => {
+    settle(e, now > e.deadline ? { error: timeoutError() } : { value: outputs[i] as O });
+  });
+}
+
+/**
+ * Calls `start` after `delayMs` (clamped at 0). Even with no delay the start is deferred, so
+ * calls made in the same tick share a batch; setImmediate then, as setTimeout(0) is clamped to 1 ms.
+ */
+function deferStart(delayMs: number, start: () => void): { cancel: () => void } {
+  if (delayMs <= 0) {
+    const handle = setImmediate(start);
+    return { cancel: () => { clearImmediate(handle); } };
+  }
+  const handle = setTimeout(start, delayMs);
+  return { cancel: () => { clearTimeout(handle); } };
+}
+
+/** Queues one item with its deadline timer; the promise settles with its output or error. */
+function enqueue<I, O>(queue: Entry<I, O>[], item: I, timeoutMs: number, onTimeout: (entry: Entry<I, O>) => void): Promise<O> {
+  const now = performance.now();
+  return new Promise<O>((resolve, reject) => {
+    const entry: Entry<I, O> = { item, enqueuedAt: now, deadline: now + timeoutMs, state: 'queued', timer: undefined, resolve, reject };
+    entry.timer = setTimeout(() => {
+      onTimeout(entry);
+    }, timeoutMs);
+    queue.push(entry);
+  });
+}
+
+/** Observation must never break inference: a throwing metrics callback is ignored. */
+function safeObserver(onBatch: ((event: BatchEvent) => void) | undefined): (event: BatchEvent) => void {
+  return (event) => {
+    try {
+      onBatch?.(event);
+    } catch {
+      /* ignored on purpose */
+    }
+  };
+}
+
 /**
  * Creates a batcher.
  * @param options - limits and the batch runner
@@ -90,25 +146,10 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
   let inflight: Promise<void> | undefined;
   let closed = false;
 
-  // Observation must never break inference: a throwing metrics callback is ignored.
-  const observe = (event: BatchEvent): void => {
-    try {
-      onBatch?.(event);
-    } catch {
-      /* ignored on purpose */
-    }
-  };
+  const observe = safeObserver(onBatch);
 
   const timeoutError = (): AppError =>
     new AppError('INFERENCE_FAILED', `Model ${name}: inference did not finish within ${timeoutMs} ms.`);
-
-  function settle(entry: Entry<I, O>, outcome: { value: O } | { error: unknown }): void {
-    if (entry.state === 'done') return;
-    entry.state = 'done';
-    if (entry.timer !== undefined) clearTimeout(entry.timer);
-    if ('value' in outcome) entry.resolve(outcome.value);
-    else entry.reject(outcome.error);
-  }
 
   function onTimeout(entry: Entry<I, O>): void {
     if (entry.state === 'queued') {
@@ -124,29 +165,12 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
       flush();
       return;
     }
-    // Even with maxWaitMs = 0 the start is deferred, so calls made in the same tick share a
-    // batch; setImmediate then, because setTimeout(0) is clamped to 1 ms.
     const oldest = queue[0];
     if (wait === undefined && oldest !== undefined) {
-      const start = (): void => {
+      wait = deferStart(maxWaitMs - (performance.now() - oldest.enqueuedAt), () => {
         wait = undefined;
         if (inflight === undefined) flush();
-      };
-      if (maxWaitMs === 0) {
-        const handle = setImmediate(start);
-        wait = {
-          cancel: () => {
-            clearImmediate(handle);
-          },
-        };
-      } else {
-        const handle = setTimeout(start, Math.max(0, maxWaitMs - (performance.now() - oldest.enqueuedAt)));
-        wait = {
-          cancel: () => {
-            clearTimeout(handle);
-          },
-        };
-      }
+      });
     }
   }
 
@@ -167,14 +191,7 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
       (outputs) => {
         const now = performance.now();
         observe({ size: batch.length, ms: now - started, ok: true });
-        if (outputs.length !== batch.length) {
-          const err = new AppError('INFERENCE_FAILED', `Model ${name}: the runner returned ${outputs.length} outputs for ${batch.length} inputs.`);
-          for (const e of batch) settle(e, { error: err });
-          return;
-        }
-        batch.forEach((e, i) => {
-          settle(e, now > e.deadline ? { error: timeoutError() } : { value: outputs[i] as O });
-        });
+        settleBatch(batch, outputs, now, name, timeoutError);
       },
       (cause: unknown) => {
         observe({ size: batch.length, ms: performance.now() - started, ok: false });
@@ -194,17 +211,7 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
       if (queue.length + items.length > capacity) {
         return Promise.reject(new AppError('INFERENCE_BUSY', `Model ${name}: the inference queue is full (${capacity} waiting); retry later.`));
       }
-      const now = performance.now();
-      const promises = items.map(
-        (item) =>
-          new Promise<O>((resolve, reject) => {
-            const entry: Entry<I, O> = { item, enqueuedAt: now, deadline: now + timeoutMs, state: 'queued', timer: undefined, resolve, reject };
-            entry.timer = setTimeout(() => {
-              onTimeout(entry);
-            }, timeoutMs);
-            queue.push(entry);
-          }),
-      );
+      const promises = items.map((item) => enqueue(queue, item, timeoutMs, onTimeout));
       schedule();
       return Promise.all(promises);
     },

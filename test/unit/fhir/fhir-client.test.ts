@@ -1,4 +1,5 @@
-import { createFhirReader, isFhirKitDebugEnabled } from '../../../src/fhir/fhir-client.js';
+import { createFhirReader } from '../../../src/fhir/fhir-client.js';
+import { isFhirKitDebugEnabled } from '../../../src/fhir/fhir-kit-debug.js';
 import { AppError } from '../../../src/errors.js';
 
 describe('isFhirKitDebugEnabled', () => {
