@@ -10,8 +10,8 @@
  * is already folded into the convolutions there, exactly as ONNX runs it). It checks its logits
  * against onnxruntime's on the same inputs before timing.
  *
- * Both runtimes get the same thread count (default 1: the development machine has 2 shared
- * cores). Reported: batch-1 latency (median and p95 over `iters` runs after warm-up) and
+ * Both runtimes get the same thread count (default 1, so that a 2-core machine measures one
+ * runtime without the other's threads in the way). Reported: batch-1 latency (median and p95 over `iters` runs after warm-up) and
  * batched throughput (images/s at `batch`), and the ratio PyTorch / ORT.
  */
 import { execFileSync } from 'node:child_process';
