@@ -28,7 +28,7 @@ interface ErrorSpec {
   readonly description: string;
 }
 
-/** Stable codes; the README's error table is generated from and tested against this registry. */
+/** Stable codes. README's error table is written from this registry by scripts/write-error-table.ts; a test keeps them equal. */
 export const ERRORS = {
   CDS_BAD_REQUEST: { status: 400, issue: 'invalid', description: 'The CDS Hooks request is malformed.' },
   CDS_UNKNOWN_SERVICE: { status: 404, issue: 'not-found', description: 'No CDS service has this id.' },

@@ -2,7 +2,7 @@
  * The use case, behind one function: study in, findings out. For each loaded model it picks a
  * series, fetches one image over DICOMweb, decodes it, runs the model and returns plain
  * results; it answers from the cache when this study was already analysed by this model
- * version. Time budgets and the job queue wrap this function; they do not change it.
+ * version. It runs inside the hook request and knows nothing of HTTP.
  */
 import { AppError, isAppError } from '../errors.js';
 import { buildOverlay } from './overlay.js';

@@ -3,7 +3,8 @@
  *
  * A CDS Hooks request names its own `fhirServer` and hands over an access token for it; the
  * service then calls that URL. Without an allow-list any caller could make the service send the
- * token, and requests, anywhere (STANDARDS.md § Security). The same check guards DICOMweb roots.
+ * token, and requests, anywhere (CDS Hooks 2.0 § Security and Safety). The same check guards
+ * DICOMweb roots.
  *
  * Matching is done on WHATWG-parsed URLs, never on raw strings, so that `HTTPS://Fhir.Example.org:443`
  * equals `https://fhir.example.org`, and dot segments (`/r4/../admin`, `/r4/%2e%2e/admin`) are

@@ -1,9 +1,10 @@
 /**
  * CDS Hooks 2.0 types (https://cds-hooks.hl7.org/2.0/). No npm package carries them.
  *
- * Requests are what an EHR sends us (we validate them with zod in request-schema.ts before they
- * become these types); responses are what we send (validated by response-validator.ts in every
- * test). Everything is readonly: handlers build new objects, they never patch requests.
+ * Requests are what an EHR sends us (validated with zod in request-schema.ts before they become
+ * these types); responses are what we send (validated by response-schema.ts at the HTTP
+ * boundary and in every test). Everything is readonly: handlers build new objects, they never
+ * patch requests.
  */
 import type { Bundle, Coding as FhirCoding, FhirResource, OperationOutcome } from 'fhir/r4.js';
 
