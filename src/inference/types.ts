@@ -13,12 +13,16 @@ export interface Coding {
 /** positive: at/above threshold; negative: below; the review band overrides both to "needs review". */
 export type FindingInterpretation = 'positive' | 'negative';
 
-export interface Finding {
-  /** Label key from the manifest, e.g. `pneumonia`. */
+/** A label or class of the manifest, as a result names it. */
+export interface CodedKey {
+  /** Key from the manifest, e.g. `pneumonia` or `vessel`. */
   readonly key: string;
   readonly display: string;
-  /** Codes for the finding (SNOMED CT first, then RadLex …) from the manifest. */
+  /** Codes from the manifest (SNOMED CT first, then RadLex …). */
   readonly codes: readonly Coding[];
+}
+
+export interface Finding extends CodedKey {
   /** Calibrated probability in [0, 1]. */
   readonly probability: number;
   readonly threshold: number;
@@ -40,11 +44,7 @@ export type ModelTask = 'classification' | 'segmentation';
  * A measurement of one segmented class, taken from the thresholded mask at the model's input
  * resolution and scaled back to the source image.
  */
-export interface Measurement {
-  /** Class key from the manifest, e.g. `vessel`. */
-  readonly key: string;
-  readonly display: string;
-  readonly codes: readonly Coding[];
+export interface Measurement extends CodedKey {
   /** The per-pixel probability threshold the mask used. */
   readonly threshold: number;
   /** Share of the field of view inside the mask, in [0, 1]. */
