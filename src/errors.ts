@@ -20,6 +20,7 @@ export type IssueType =
   | 'timeout'
   | 'transient'
   | 'too-costly'
+  | 'throttled'
   | 'exception';
 
 interface ErrorSpec {
@@ -33,6 +34,8 @@ export const ERRORS = {
   CDS_BAD_REQUEST: { status: 400, issue: 'invalid', description: 'The CDS Hooks request is malformed.' },
   CDS_UNKNOWN_SERVICE: { status: 404, issue: 'not-found', description: 'No CDS service has this id.' },
   AUTH_REJECTED: { status: 401, issue: 'login', description: 'The client JWT is missing or invalid (answered as a bare 401).' },
+  RATE_LIMITED: { status: 429, issue: 'throttled', description: 'This client (issuer) sends more requests than its limit; retry after the Retry-After seconds.' },
+  REPLAY_CACHE_FULL: { status: 503, issue: 'transient', description: "The issuer's share of the JWT replay cache is full; retry after the Retry-After seconds." },
   OUTBOUND_NOT_ALLOWED: { status: 412, issue: 'forbidden', description: 'The FHIR server or DICOMweb origin is not on the allow-list.' },
   DATA_UNAVAILABLE: { status: 412, issue: 'not-found', description: 'Required FHIR data was neither prefetched nor obtainable from the FHIR server.' },
   UPSTREAM_FAILED: { status: 412, issue: 'transient', description: 'The FHIR server or PACS failed or timed out.' },
@@ -55,6 +58,8 @@ export interface AppErrorOptions {
   readonly cause?: unknown;
   /** FHIRPath-ish location in the request, e.g. `context.patientId`. */
   readonly expression?: string;
+  /** For 429 and 503: when the caller may retry, sent as `Retry-After` (seconds). */
+  readonly retryAfterSeconds?: number;
 }
 
 /**
@@ -64,12 +69,14 @@ export interface AppErrorOptions {
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly expression: string | undefined;
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.expression = options.expression;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   get status(): number {

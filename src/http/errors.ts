@@ -67,6 +67,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       res.status(401).end();
       return;
     }
+    if (appError.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(appError.retryAfterSeconds))));
     reqLog[appError.status >= 500 ? 'error' : 'warn']({ code: appError.code, reason: appError.message, err: appError.status >= 500 ? appError : undefined }, 'request failed');
     res.status(appError.status).json(operationOutcome(appError.issue, `${appError.code}: ${appError.message}`, appError.expression));
   };
