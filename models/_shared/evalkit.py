@@ -1,19 +1,16 @@
-"""Metrics and calibration shared by the models' train.py / evaluate.py scripts.
+"""Metrics and calibration shared by the classifiers' train.py / evaluate.py scripts.
 
-One copy of what every model card's numbers rest on: tie-aware rank AUC, sensitivity and
-specificity at a threshold, expected calibration error, percentile bootstrap CIs over the test
-cases, and temperature scaling fitted on validation logits. The TypeScript evaluation
-(src/cli/eval-metrics.ts) recomputes the same definitions from the shipped ONNX files.
+One copy of what every classifier's model card numbers rest on: tie-aware rank AUC (also the
+mean one-vs-rest AUC of a multi-class softmax), sensitivity and specificity at a threshold,
+expected calibration error, percentile bootstrap CIs over the test cases, temperature scaling
+fitted on validation logits, and the validation rule that sets a shipped operating point
+(threshold and review band). NumPy only; no torch.
 
 This folder's name starts with "_", so the model registry does not take it for a model.
 Scripts import it with:
 
     sys.path.insert(0, os.path.join(HERE, '..', '_shared'))
     from evalkit import auc, ...
-
-The functions were moved here unchanged from models/pneumonia-cxr-28 (train.py: softmax1, nll,
-fit_temperature, sens_spec; evaluate.py: the rest); the copies they replace elsewhere were the
-same code or the same arithmetic written differently (checked on random data when moved).
 """
 import numpy as np
 
@@ -117,18 +114,75 @@ def bootstrap(y, p, thr, n=2000, seed=12345):
     return {k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for k, v in out.items()}
 
 
-def full_report(y, logits, T, thr, band):
+def full_report(y, logits, T, thr, band, classes=('normal', 'pneumonia'), argmax_key='accuracy_at_0.5_argmax'):
+    """The test report of a 2-logit classifier: point metrics at thr after temperature T, their
+    bootstrap CIs, accuracy of the argmax at T=1, ECE before / after T, fraction in the review band.
+    classes names the case counts (n_<negative>, n_<positive>); argmax_key the argmax accuracy."""
     p = probability(logits, T)
     p1 = probability(logits, 1.0)
     m = point_metrics(y, p, thr)
     ci = bootstrap(y, p, thr)
     return {
-        'n': int(len(y)), 'n_normal': int((y == 0).sum()), 'n_pneumonia': int((y == 1).sum()),
+        'n': int(len(y)), f'n_{classes[0]}': int((y == 0).sum()), f'n_{classes[1]}': int((y == 1).sum()),
         'threshold': thr, 'temperature': T,
         **{k: round(v, 4) for k, v in m.items()},
         **{f'{k}95': [round(c, 4) for c in v] for k, v in ci.items()},
-        'accuracy_at_0.5_argmax': round(float(((p1 >= 0.5) == y).mean()), 4),
+        argmax_key: round(float(((p1 >= 0.5) == y).mean()), 4),
         'ece15_before_temperature': round(ece(y, p1), 4),
         'ece15_after_temperature': round(ece(y, p), 4),
         'fraction_in_review_band': round(float(((p >= band[0]) & (p <= band[1])).mean()), 4),
     }
+
+
+# ----------------------------------------------------------------------------- multi-class
+def softmax(z):
+    """Row-wise softmax of [N, K] logits."""
+    z = z - z.max(1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(1, keepdims=True)
+
+
+def nll_multi(z, y):
+    """Mean negative log-likelihood of integer labels y under softmax(z)."""
+    z = z - z.max(1, keepdims=True)
+    return float(np.mean(np.log(np.exp(z).sum(1)) - z[np.arange(len(y)), y]))
+
+
+def ovr_aucs(y, prob):
+    """One-vs-rest AUC of each class's probability column."""
+    return [auc((y == c).astype(int), prob[:, c]) for c in range(prob.shape[1])]
+
+
+def multiclass_auc(y, prob):
+    """MedMNIST's multi-class AUC: the mean over classes of the one-vs-rest AUC."""
+    return float(np.mean(ovr_aucs(y, prob)))
+
+
+# ----------------------------------------------------------------------------- operating point
+def largest_threshold_with_sensitivity(y, p, target):
+    """Largest t (midpoint between adjacent distinct scores) with sensitivity(t) >= target."""
+    n1 = int((y == 1).sum())
+    k = int(np.ceil(target * n1 - 1e-9))        # at least k positives at or above t
+    t_pos = np.sort(p[y == 1])[::-1][k - 1]     # k-th highest positive score
+    below = p[p < t_pos]
+    return float((t_pos + below.max()) / 2 if len(below) else t_pos)
+
+
+def operating_point(y, p, sensitivity_target, band_lower_sensitivity):
+    """The shipped operating point, from validation probabilities p (after temperature scaling).
+
+    threshold: the largest with sensitivity >= sensitivity_target, rounded down to 4 decimals;
+    review band: lower edge = the largest threshold with sensitivity >= band_lower_sensitivity
+    (at most the threshold), rounded down; upper edge = its mirror image around the threshold in
+    logit space (logit(upper) = 2 logit(threshold) - logit(lower)), rounded up, at most 0.9999.
+    The rounding keeps the validation rules true at the 4 decimals the manifest carries.
+    Returns (threshold, lower, upper) as floats."""
+    thr = np.floor(largest_threshold_with_sensitivity(y, p, sensitivity_target) * 1e4) / 1e4
+    lo_raw = min(largest_threshold_with_sensitivity(y, p, band_lower_sensitivity), thr)
+
+    def logit(q):
+        return np.log(q / (1 - q))
+    hi_raw = 1 / (1 + np.exp(-(2 * logit(thr) - logit(lo_raw))))
+    lo = float(np.floor(lo_raw * 1e4) / 1e4)
+    hi = float(min(np.ceil(hi_raw * 1e4) / 1e4, 0.9999))
+    return float(thr), lo, hi

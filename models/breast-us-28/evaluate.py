@@ -3,36 +3,29 @@
 
     /usr/bin/python3 models/breast-us-28/evaluate.py
 
-Reads the shipped model.onnx and executes it with the float64 NumPy reference executor of the
-shipped pneumonia model (models/pneumonia-cxr-28/evaluate.py, `OnnxNumpy`; onnxruntime's Python
-package is not installed here). train.py checks this executor against torch at export time.
+Reads the shipped model.onnx and executes it with the float64 NumPy reference executor of
+models/_shared/onnxexec.py (`OnnxNumpy`, einsum convolution; onnxruntime's Python package is not
+part of the toolchain). train.py checks this executor against torch at export time.
 Temperature, threshold and review band come from metrics.json (written by train.py, chosen on val).
 Positive class = malignant (BreastMNIST label 0). Bootstrap: 2000 case resamples (percentile
 95% CI), seed 12345. ECE: 15 equal-width bins over the top-label confidence.
 """
-import importlib.util
 import json
 import os
 import sys
 
 import numpy as np
 
+# Metrics and the ONNX executor shared by every model's scripts (see each module).
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', '_shared'))
+from evalkit import full_report  # noqa: E402
+from onnxexec import OnnxNumpy, run_batched  # noqa: E402
+
 DATA = os.environ.get('MEDMNIST_DATA_DIR', os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
 MEAN, STD = 0.5, 0.5
 BAR = {'auc': 0.901, 'accuracy': 0.863, 'source': 'MedMNIST v2 Table 3, ResNet-18 (28), BreastMNIST'}
-
-
-def _load_shared():
-    spec = importlib.util.spec_from_file_location(
-        'pneumonia_evaluate', os.path.join(HERE, '..', 'pneumonia-cxr-28', 'evaluate.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-S = _load_shared()  # OnnxNumpy, probability, point_metrics, ece, bootstrap
 
 
 def load_test():
@@ -40,23 +33,6 @@ def load_test():
     x = d['test_images'].astype(np.float64) / 255.0
     y = 1 - d['test_labels'][:, 0].astype(np.int64)     # 1 = malignant
     return ((x - MEAN) / STD)[:, None], y
-
-
-def full_report(y, logits, T, thr, band):
-    p = S.probability(logits, T)
-    p1 = S.probability(logits, 1.0)
-    m = S.point_metrics(y, p, thr)
-    ci = S.bootstrap(y, p, thr)
-    return {
-        'n': int(len(y)), 'n_benign_or_normal': int((y == 0).sum()), 'n_malignant': int((y == 1).sum()),
-        'threshold': thr, 'temperature': T,
-        **{k: round(v, 4) for k, v in m.items()},
-        **{f'{k}95': [round(c, 4) for c in v] for k, v in ci.items()},
-        'accuracy_at_0.5_argmax': round(float(((p1 >= 0.5) == y).mean()), 4),
-        'ece15_before_temperature': round(S.ece(y, p1), 4),
-        'ece15_after_temperature': round(S.ece(y, p), 4),
-        'fraction_in_review_band': round(float(((p >= band[0]) & (p <= band[1])).mean()), 4),
-    }
 
 
 MANIFEST_TEMPLATE = {
@@ -83,11 +59,11 @@ def main():
     T = float(metrics['calibration']['temperature'])
     thr = float(metrics['operating_point']['threshold'])
     band = [float(v) for v in metrics['operating_point']['review_band']]
-    runner = S.OnnxNumpy(os.path.join(HERE, 'model.onnx'))
+    runner = OnnxNumpy(os.path.join(HERE, 'model.onnx'))
 
     x, y = load_test()
-    logits = S.run_batched(runner, x)
-    test = full_report(y, logits, T, thr, band)
+    logits = run_batched(runner, x, 128)
+    test = full_report(y, logits, T, thr, band, classes=('benign_or_normal', 'malignant'))
     print('BreastMNIST test', json.dumps(test, indent=1), flush=True)
 
     metrics['test'] = {
@@ -104,8 +80,8 @@ def main():
         json.dump(metrics, f, indent=2)
 
     r4 = lambda v: round(float(v), 4)  # noqa: E731
-    manifest = json.loads(json.dumps(MANIFEST_TEMPLATE))
-    manifest['output'] = {
+    computed = {}
+    computed['output'] = {
         'name': 'logits', 'activation': 'softmax', 'temperature': r4(T),
         'labels': [
             {'index': 0, 'key': 'benign-or-normal', 'display': 'Benign lesion or normal breast tissue', 'report': False},
@@ -115,8 +91,8 @@ def main():
              'threshold': r4(thr), 'reviewBand': [r4(band[0]), r4(band[1])], 'urgency': 'warning'},
         ],
     }
-    manifest['templates'] = {'card': 'classification-card', 'report': 'classification-report'}
-    manifest['metrics'] = {
+    computed['templates'] = {'card': 'classification-card', 'report': 'classification-report'}
+    computed['metrics'] = {
         'dataset': 'BreastMNIST test split (n=156: 42 malignant, 114 benign or normal), positive = malignant',
         'auc': test['auc'], 'auc95': test['auc95'],
         'accuracy': test['accuracy'], 'accuracy95': test['accuracy95'],
@@ -129,8 +105,9 @@ def main():
         'benchmark': {'dataset': 'MedMNIST v2 Table 3, ResNet-18 (28), BreastMNIST', 'auc': BAR['auc'],
                       'accuracy': BAR['accuracy']},
     }
-    lab = manifest['output']['labels'][1]
+    lab = computed['output']['labels'][1]
     assert lab['reviewBand'][0] <= lab['threshold'] <= lab['reviewBand'][1]
+    manifest = {**json.loads(json.dumps(MANIFEST_TEMPLATE)), **computed}
     with open(os.path.join(HERE, 'manifest.json'), 'w') as f:
         json.dump(manifest, f, indent=2)
         f.write('\n')

@@ -17,6 +17,8 @@ Everything (width of the network among CANDIDATES, epoch, temperature, threshold
 is chosen on the official val split (n=78, 21 malignant: small, so these choices are noisy).
 Preprocessing is exactly the runtime's (models/MANIFEST.md): pixel/255 -> [0,1] -> (already
 28x28, the area resize is the identity) -> (v - 0.5) / 0.5.
+The network, augmentation, calibration and operating-point rules and the ONNX executor are the
+shared ones of models/_shared (torchkit, evalkit, onnxexec).
 """
 import argparse
 import json
@@ -27,17 +29,18 @@ import time
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-# Metrics and calibration shared by every model's scripts (one copy, see the module).
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '_shared'))
-from evalkit import fit_temperature, nll, sens_spec, softmax1  # noqa: E402
-
+# Metrics, calibration, the CNN and the ONNX executor shared by every model's scripts (see each module).
+sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', '_shared'))
+from evalkit import auc, fit_temperature, nll, operating_point, sens_spec, softmax1  # noqa: E402
+from onnxexec import OnnxNumpy  # noqa: E402
+from torchkit import Net, augment, export_onnx, normalise, predict_logits  # noqa: E402
+
 DATA = os.environ.get('MEDMNIST_DATA_DIR', os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
 NPZ = os.path.join(DATA, 'medmnist', 'breastmnist.npz')
-MEAN, STD = 0.5, 0.5
 SEED = 20240611
 MODEL_ID = 'breast-us-28'
 
@@ -65,89 +68,6 @@ def load_split(split):
     x = d[f'{split}_images'].astype(np.float32) / 255.0
     y = 1 - d[f'{split}_labels'][:, 0].astype(np.int64)      # 1 = malignant
     return x, y
-
-
-# ----------------------------------------------------------------------------- model
-class Net(nn.Module):
-    def __init__(self, widths=(16, 32, 64), dropout=0.3, in_ch=1, n_out=2):
-        super().__init__()
-        a, b, c = widths
-
-        def blk(i, o):
-            return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
-        self.features = nn.Sequential(*blk(in_ch, a), *blk(a, a), nn.MaxPool2d(2),    # 28 -> 14
-                                      *blk(a, b), *blk(b, b), nn.MaxPool2d(2),        # 14 -> 7
-                                      *blk(b, c), *blk(c, c), nn.AdaptiveAvgPool2d(1))
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(c, n_out))
-
-    def forward(self, x):
-        return self.head(self.features(x))
-
-
-def normalise(v01):
-    return (v01 - MEAN) / STD
-
-
-def augment(x, g, cfg):
-    """x: [B,C,28,28] in [0,1]. Random affine (+ horizontal flip) and intensity jitter."""
-    B = x.shape[0]
-    a = cfg['aug']
-
-    def U(lo, hi):
-        return lo + (hi - lo) * torch.rand(B, generator=g)
-    th = U(-a['rot_deg'], a['rot_deg']) * np.pi / 180
-    s = U(*a['scale'])
-    asp = U(*a['aspect'])
-    sx, sy = s * asp, s
-    flip = torch.where(torch.rand(B, generator=g) < a['hflip'], -1.0, 1.0)
-    tx, ty = U(-a['translate'], a['translate']) * 2, U(-a['translate'], a['translate']) * 2
-    cos, sin = torch.cos(th), torch.sin(th)
-    theta = torch.stack([torch.stack([flip * cos / sx, -sin / sx, tx], 1),
-                         torch.stack([flip * sin / sy, cos / sy, ty], 1)], 1)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    x = F.grid_sample(x, grid, mode='bilinear', padding_mode='border', align_corners=False)
-    gam = torch.exp(U(np.log(a['gamma'][0]), np.log(a['gamma'][1]))).view(B, 1, 1, 1)
-    x = x.clamp(0, 1) ** gam
-    con = U(*a['contrast']).view(B, 1, 1, 1)
-    bri = U(-a['brightness'], a['brightness']).view(B, 1, 1, 1)
-    m = x.mean((1, 2, 3), keepdim=True)
-    return ((x - m) * con + m + bri).clamp(0, 1)
-
-
-@torch.no_grad()
-def predict_logits(model, x01, bs=512):
-    model.eval()
-    out = []
-    for i in range(0, len(x01), bs):
-        out.append(model(normalise(torch.from_numpy(x01[i:i + bs]).unsqueeze(1))))
-    return torch.cat(out).double().numpy()
-
-
-# ----------------------------------------------------------------------------- metrics
-sys.dont_write_bytecode = True
-
-
-def _load_shared():
-    """The shipped pneumonia model's evaluate.py: its float64 NumPy ONNX executor and metrics."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'pneumonia_evaluate', os.path.join(HERE, '..', 'pneumonia-cxr-28', 'evaluate.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-SHARED = _load_shared()
-auc = SHARED.auc  # tie-aware rank AUC
-
-
-def largest_threshold_with_sensitivity(y, p, target):
-    """Largest t (midpoint between adjacent distinct scores) with sensitivity(t) >= target."""
-    n1 = (y == 1).sum()
-    k = int(np.ceil(target * n1 - 1e-9))
-    t_pos = np.sort(p[y == 1])[::-1][k - 1]
-    below = p[p < t_pos]
-    return float((t_pos + below.max()) / 2 if len(below) else t_pos)
 
 
 # ----------------------------------------------------------------------------- training
@@ -192,15 +112,6 @@ def train_one(cfg, x_tr, y_tr, x_val, y_val, log):
                    'seconds': round(time.time() - t0, 1), 'history': history}
 
 
-def export_onnx(model, path):
-    model.eval()
-    torch.onnx.export(model, torch.zeros(1, 1, 28, 28), path, input_names=['image'], output_names=['logits'],
-                      dynamic_axes={'image': {0: 'batch'}, 'logits': {0: 'batch'}},
-                      opset_version=13, do_constant_folding=True, training=torch.onnx.TrainingMode.EVAL)
-    import onnx
-    onnx.checker.check_model(onnx.load(path))
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--out', default=HERE)
@@ -236,13 +147,7 @@ def main():
     lv = predict_logits(model, x_val)
     T = round(fit_temperature(lv, y_val), 4)
     pv = softmax1(lv, T)
-    thr = np.floor(largest_threshold_with_sensitivity(y_val, pv, cfg['sensitivity_target']) * 1e4) / 1e4
-    lo_raw = min(largest_threshold_with_sensitivity(y_val, pv, cfg['review_band_lower_sensitivity']), thr)
-    logit = lambda q: np.log(q / (1 - q))  # noqa: E731
-    hi_raw = 1 / (1 + np.exp(-(2 * logit(thr) - logit(lo_raw))))
-    lo = float(np.floor(lo_raw * 1e4) / 1e4)
-    hi = float(min(np.ceil(hi_raw * 1e4) / 1e4, 0.9999))
-    thr = float(thr)
+    thr, lo, hi = operating_point(y_val, pv, cfg['sensitivity_target'], cfg['review_band_lower_sensitivity'])
     se, sp = sens_spec(y_val, pv, thr)
     val_report = {'n': int(len(y_val)), 'n_malignant': int(y_val.sum()),
                   'nll_T1': nll(lv, y_val, 1.0), 'nll_T': nll(lv, y_val, T), 'auc': auc(y_val, pv),
@@ -253,8 +158,8 @@ def main():
     log(f'temperature {T:.4f} threshold {thr:.4f} review band [{lo:.4f}, {hi:.4f}]')
 
     onnx_path = os.path.join(args.out, 'model.onnx')
-    export_onnx(model, onnx_path)
-    runner = SHARED.OnnxNumpy(onnx_path)
+    export_onnx(model, onnx_path, (1, 1, 28, 28))
+    runner = OnnxNumpy(onnx_path)
     max_diff = float(np.abs(predict_logits(model, x_val) - runner.run(normalise(x_val[:, None].astype(np.float64)))).max())
     log(f'onnx (numpy reference executor) vs torch, max |logit diff| on val: {max_diff:.2e}')
     assert max_diff < 1e-4, max_diff

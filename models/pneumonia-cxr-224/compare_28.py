@@ -10,10 +10,11 @@ feeds it, and adds a paired bootstrap of the differences to metrics.json (`compa
   * pneumonia-cxr-224: float BT.601 grey of the 224x224 JPEG, (v-0.5)/0.5.
   * pneumonia-cxr-28: exactly as models/pneumonia-cxr-28/evaluate.py computes its service-path
     number: PIL convert('L'), /255, exact 8x8 block mean to 28x28, (v-0.5)/0.5 (its model.onnx
-    and manifest.json are read as data files; no code is imported from that folder).
+    and manifest.json are read as data files).
+Both input paths, the ONNX executor (float64, im2col convolution for both graphs) and the
+metrics come from models/_shared (kermany_data, onnxexec, evalkit).
 Paired bootstrap: 2000 case resamples (the same cases for both models), seed 12345, percentile.
 """
-import glob
 import json
 import os
 import sys
@@ -23,15 +24,17 @@ from PIL import Image
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from evaluate import DATA, OnnxNumpy, auc, jpeg_to_input, point_metrics, probability, run_batched  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, '..', '_shared'))
+from evalkit import point_metrics, probability  # noqa: E402
+from kermany_data import gray224_to_input, jpeg_to_input, kermany_files  # noqa: E402
+from onnxexec import OnnxNumpy, run_batched  # noqa: E402
 
+DATA = os.environ.get('CXR_DATA_DIR', os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
 M28 = os.path.join(HERE, '..', 'pneumonia-cxr-28')
 
 
 def input_28(path):
-    g = np.asarray(Image.open(path).convert('L'), dtype=np.float64) / 255.0
-    return ((g.reshape(28, 8, 28, 8).mean(axis=(1, 3)) - 0.5) / 0.5)[None]
+    return gray224_to_input(np.asarray(Image.open(path).convert('L')))
 
 
 def main():
@@ -47,12 +50,11 @@ def main():
     T = float(metrics['calibration']['temperature'])
     thr = float(metrics['operating_point']['threshold'])
 
-    root = os.path.join(DATA, 'kermany-cxr-224', 'test')
-    fs = sorted(glob.glob(os.path.join(root, 'NORMAL', '*.jpeg'))) + \
-        sorted(glob.glob(os.path.join(root, 'PNEUMONIA', '*.jpeg')))
-    y = np.array([0 if os.sep + 'NORMAL' + os.sep in f else 1 for f in fs], dtype=np.int64)
-    p224 = probability(run_batched(OnnxNumpy(os.path.join(HERE, 'model.onnx')), np.stack([jpeg_to_input(f) for f in fs])), T)
-    p28 = probability(run_batched(OnnxNumpy(os.path.join(M28, 'model.onnx')), np.stack([input_28(f) for f in fs]), bs=128), T28)
+    fs, y = kermany_files(os.path.join(DATA, 'kermany-cxr-224'), 'test')
+    run224 = OnnxNumpy(os.path.join(HERE, 'model.onnx'), conv='im2col')
+    run28 = OnnxNumpy(os.path.join(M28, 'model.onnx'), conv='im2col')
+    p224 = probability(run_batched(run224, np.stack([jpeg_to_input(f) for f in fs]), 16), T)
+    p28 = probability(run_batched(run28, np.stack([input_28(f) for f in fs]), 128), T28)
     m224, m28 = point_metrics(y, p224, thr), point_metrics(y, p28, thr28)
     assert abs(m224['auc'] - metrics['test']['kermany224_test']['auc']) < 1e-4
 

@@ -38,9 +38,10 @@ training fits ~40 minutes on one CPU thread; epochs by the one-cycle schedule; t
 with the lowest val NLL; temperature = val-NLL minimiser; threshold = largest with val
 sensitivity >= 0.95; review band lower edge = largest threshold with val sensitivity >= 0.98,
 upper edge its mirror in logit space (the same rules as pneumonia-cxr-28).
+The augmentation, calibration and operating-point rules, the Kermany reader and the ONNX
+executor are the shared ones of models/_shared (torchkit, evalkit, kermany_data, onnxexec).
 """
 import argparse
-import glob
 import hashlib
 import json
 import os
@@ -55,17 +56,20 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
-# Metrics and calibration shared by every model's scripts (one copy, see the module).
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '_shared'))
-from evalkit import auc, ece, fit_temperature, nll, sens_spec, softmax1  # noqa: E402
-
+# Metrics, calibration, augmentation, the Kermany reader and the ONNX executor shared by every
+# model's scripts (see each module).
+sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', '_shared'))
+from evalkit import auc, ece, fit_temperature, nll, operating_point, sens_spec, softmax1  # noqa: E402
+from kermany_data import grey_bt601, kermany_files  # noqa: E402
+from onnxexec import OnnxNumpy  # noqa: E402
+from torchkit import augment, export_onnx, normalise  # noqa: E402
+
 DATA = os.environ.get('CXR_DATA_DIR', os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
 K224 = os.path.join(DATA, 'kermany-cxr-224')
 CACHE = os.environ.get('CXR_CACHE_DIR', '/tmp/pneumonia-cxr-224-cache')
-MEAN, STD = 0.5, 0.5
 SEED = 20240601
-BT601 = (0.299, 0.587, 0.114)
 
 CONFIG = {
     'widths': [16, 32, 64, 128],
@@ -83,13 +87,6 @@ CONFIG = {
 
 
 # ----------------------------------------------------------------------------- data
-def kermany_files(split):
-    fs = sorted(glob.glob(os.path.join(K224, split, 'NORMAL', '*.jpeg'))) + \
-        sorted(glob.glob(os.path.join(K224, split, 'PNEUMONIA', '*.jpeg')))
-    labels = np.array([0 if os.sep + 'NORMAL' + os.sep in f else 1 for f in fs], dtype=np.int64)
-    return fs, labels
-
-
 def patient_key(path):
     n = os.path.basename(path)
     m = re.match(r'^(person\d+)_(?:bacteria|virus)_', n)
@@ -127,15 +124,6 @@ def patient_split(files, labels, frac, seed):
     return is_val, info
 
 
-def load_grey(path):
-    """float64 BT.601 grey in [0,1] exactly as evaluate.py / the runtime compute it."""
-    im = Image.open(path)
-    if im.mode == 'L':
-        return np.asarray(im, dtype=np.float64) / 255.0
-    rgb = np.asarray(im.convert('RGB'), dtype=np.float64) / 255.0
-    return BT601[0] * rgb[..., 0] + BT601[1] * rgb[..., 1] + BT601[2] * rgb[..., 2]
-
-
 def load_train_cached(files, log):
     """uint8 grey cache of the training JPEGs. Exact when every image has R=G=B (checked)."""
     os.makedirs(CACHE, exist_ok=True)
@@ -148,7 +136,7 @@ def load_train_cached(files, log):
     max_err = 0.0
     non_grey = 0
     for i, f in enumerate(files):
-        g = load_grey(f)
+        g = grey_bt601(f)
         if g.shape != (224, 224):
             raise ValueError(f'{f}: {g.shape}')
         rgb = np.asarray(Image.open(f).convert('RGB'))
@@ -189,35 +177,6 @@ class Net(nn.Module):
         return self.head(self.features(x))
 
 
-def normalise(v01):
-    return (v01 - MEAN) / STD
-
-
-def augment(x, g, cfg):
-    """x: [B,1,224,224] in [0,1]. Small random affine + intensity jitter (deterministic via g)."""
-    B = x.shape[0]
-    a = cfg['aug']
-
-    def U(lo, hi):
-        return lo + (hi - lo) * torch.rand(B, generator=g)
-    th = U(-a['rot_deg'], a['rot_deg']) * np.pi / 180
-    s = U(*a['scale'])
-    asp = U(*a['aspect'])
-    sx, sy = s * asp, s
-    tx, ty = U(-a['translate'], a['translate']) * 2, U(-a['translate'], a['translate']) * 2
-    cos, sin = torch.cos(th), torch.sin(th)
-    theta = torch.stack([torch.stack([cos / sx, -sin / sx, tx], 1),
-                         torch.stack([sin / sy, cos / sy, ty], 1)], 1)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    x = F.grid_sample(x, grid, mode='bilinear', padding_mode='border', align_corners=False)
-    gam = torch.exp(U(np.log(a['gamma'][0]), np.log(a['gamma'][1]))).view(B, 1, 1, 1)
-    x = x.clamp(0, 1) ** gam
-    con = U(*a['contrast']).view(B, 1, 1, 1)
-    bri = U(-a['brightness'], a['brightness']).view(B, 1, 1, 1)
-    m = x.mean((2, 3), keepdim=True)
-    return ((x - m) * con + m + bri).clamp(0, 1)
-
-
 def to_input(u8):
     """uint8 [B,224,224] -> normalised float32 [B,1,224,224] channels-last."""
     x = torch.from_numpy(u8).unsqueeze(1).float() / 255.0
@@ -232,28 +191,6 @@ def predict_logits(model, u8, bs=64):
         x = normalise(to_input(u8[i:i + bs])).contiguous(memory_format=torch.channels_last)
         out.append(model(x))
     return torch.cat(out).double().numpy()
-
-
-# ----------------------------------------------------------------------------- metrics
-def largest_threshold_with_sensitivity(y, p, target):
-    """Largest t (midpoint between adjacent distinct scores) with sensitivity(t) >= target."""
-    n1 = int((y == 1).sum())
-    k = int(np.ceil(target * n1 - 1e-9))
-    t_pos = np.sort(p[y == 1])[::-1][k - 1]
-    below = p[p < t_pos]
-    return float((t_pos + below.max()) / 2 if len(below) else t_pos)
-
-
-# ----------------------------------------------------------------------------- export
-def export_onnx(model, path):
-    model = model.to(memory_format=torch.contiguous_format).eval()
-    dummy = torch.zeros(1, 1, 224, 224)
-    torch.onnx.export(model, dummy, path, input_names=['image'], output_names=['logits'],
-                      dynamic_axes={'image': {0: 'batch'}, 'logits': {0: 'batch'}},
-                      opset_version=13, do_constant_folding=True,
-                      training=torch.onnx.TrainingMode.EVAL)
-    import onnx
-    onnx.checker.check_model(onnx.load(path))
 
 
 def main():
@@ -283,7 +220,7 @@ def main():
     torch.use_deterministic_algorithms(True)
     t_start = time.time()
 
-    files, labels = kermany_files('train')
+    files, labels = kermany_files(K224, 'train')
     X, cache_info = load_train_cached(files, log)
     is_val, split_info = patient_split(files, labels, cfg['val_fraction_of_patients'], SEED)
     log('split', split_info)
@@ -340,15 +277,7 @@ def main():
     lv = predict_logits(model, x_val)
     T = round(fit_temperature(lv, y_val), 4)
     pv = softmax1(lv, T)
-    thr = np.floor(largest_threshold_with_sensitivity(y_val, pv, cfg['sensitivity_target']) * 1e4) / 1e4
-    lo_raw = min(largest_threshold_with_sensitivity(y_val, pv, cfg['review_band_lower_sensitivity']), thr)
-
-    def logit(q):
-        return np.log(q / (1 - q))
-    hi_raw = 1 / (1 + np.exp(-(2 * logit(thr) - logit(lo_raw))))
-    lo = float(np.floor(lo_raw * 1e4) / 1e4)
-    hi = float(min(np.ceil(hi_raw * 1e4) / 1e4, 0.9999))
-    thr = float(thr)
+    thr, lo, hi = operating_point(y_val, pv, cfg['sensitivity_target'], cfg['review_band_lower_sensitivity'])
     se, sp = sens_spec(y_val, pv, thr)
     p1 = softmax1(lv, 1.0)
     val_report = {'n': int(len(y_val)), 'n_normal': int((y_val == 0).sum()), 'n_pneumonia': int((y_val == 1).sum()),
@@ -362,11 +291,8 @@ def main():
 
     # ---- export and check the ONNX graph against torch (float64 NumPy executor)
     onnx_path = os.path.join(args.out, 'model.onnx')
-    export_onnx(model, onnx_path)
-    sys.dont_write_bytecode = True
-    sys.path.insert(0, HERE)
-    from evaluate import OnnxNumpy
-    runner = OnnxNumpy(onnx_path)
+    export_onnx(model.to(memory_format=torch.contiguous_format), onnx_path, (1, 1, 224, 224))
+    runner = OnnxNumpy(onnx_path, conv='im2col')
     lt = predict_logits(model, x_val[:64])
     lo_ = runner.run(normalise(x_val[:64][:, None].astype(np.float64) / 255.0))
     max_diff = float(np.abs(lt - lo_).max())

@@ -24,9 +24,10 @@ Data (see ../../../shared/data/README.md):
 Everything (epoch, temperature, threshold, review band) is chosen on validation data.
 Preprocessing is exactly the runtime's (models/MANIFEST.md): pixel/255 -> [0,1] ->
 area resize to 28x28 -> (v - 0.5) / 0.5.
+The network, augmentation, calibration and operating-point rules, the Kermany reader and the
+ONNX executor are the shared ones of models/_shared (torchkit, evalkit, kermany_data, onnxexec).
 """
 import argparse
-import glob
 import json
 import os
 import random
@@ -35,19 +36,22 @@ import time
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
-# Metrics and calibration shared by every model's scripts (one copy, see the module).
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '_shared'))
-from evalkit import auc, fit_temperature, nll, sens_spec, softmax1  # noqa: E402
-
+# Metrics, calibration, the CNN, the Kermany reader and the ONNX executor shared by every model's
+# scripts (see each module).
+sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', '_shared'))
+from evalkit import auc, fit_temperature, nll, operating_point, sens_spec, softmax1  # noqa: E402
+from kermany_data import area_28, kermany_files  # noqa: E402
+from onnxexec import OnnxNumpy  # noqa: E402
+from torchkit import Net, augment, export_onnx, normalise, predict_logits  # noqa: E402
+
 DATA = os.environ.get('CXR_DATA_DIR', os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
 NPZ = os.path.join(DATA, 'medmnist', 'pneumoniamnist.npz')
 K224 = os.path.join(DATA, 'kermany-cxr-224')
-MEAN, STD = 0.5, 0.5
 SEED = 20240601
 
 # Fixed hyper-parameters (the ones chosen on val; see MODEL_CARD.md).
@@ -75,28 +79,15 @@ def load_medmnist():
     return out
 
 
-def kermany_files(split):
-    fs = sorted(glob.glob(os.path.join(K224, split, 'NORMAL', '*.jpeg')) +
-                glob.glob(os.path.join(K224, split, 'PNEUMONIA', '*.jpeg')))
-    labels = np.array([0 if os.sep + 'NORMAL' + os.sep in f else 1 for f in fs], dtype=np.int64)
-    return fs, labels
-
-
 def load_gray_224(path):
     """8-bit grayscale exactly as the DICOM fixtures store it (PIL convert('L'))."""
     return np.asarray(Image.open(path).convert('L'), dtype=np.float64)
 
 
-def area_28(img224):
-    """Exact area (box) resize 224 -> 28: mean of each 8x8 block, on v/255 in [0,1]."""
-    v = img224 / 255.0
-    return v.reshape(28, 8, 28, 8).mean(axis=(1, 3)).astype(np.float32)
-
-
 def load_kermany(split):
-    fs, y = kermany_files(split)
+    fs, y = kermany_files(K224, split)
     raw = [load_gray_224(f) for f in fs]
-    x28 = np.stack([area_28(a) for a in raw])
+    x28 = np.stack([area_28(a).astype(np.float32) for a in raw])
     return fs, raw, x28, y
 
 
@@ -145,90 +136,6 @@ def split_kermany_train(raw224, ky, mm, log):
             'dropped_ambiguous': int(len(ky) - is_val.sum() - is_train.sum()),
             'distinct_val_images_matched': int(len(set(idx_v[is_val].tolist())))}
     return is_train, is_val, info
-
-
-# ----------------------------------------------------------------------------- model
-class Net(nn.Module):
-    def __init__(self, widths=(16, 32, 64), dropout=0.2):
-        super().__init__()
-        a, b, c = widths
-
-        def blk(i, o):
-            return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
-        self.features = nn.Sequential(*blk(1, a), *blk(a, a), nn.MaxPool2d(2),       # 28 -> 14
-                                      *blk(a, b), *blk(b, b), nn.MaxPool2d(2),       # 14 -> 7
-                                      *blk(b, c), *blk(c, c), nn.AdaptiveAvgPool2d(1))
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(c, 2))
-
-    def forward(self, x):
-        return self.head(self.features(x))
-
-
-def normalise(v01):
-    return (v01 - MEAN) / STD
-
-
-def augment(x, g, cfg):
-    """x: [B,1,28,28] in [0,1]. Small random affine + intensity jitter (deterministic via g)."""
-    B = x.shape[0]
-    a = cfg['aug']
-
-    def U(lo, hi):
-        return lo + (hi - lo) * torch.rand(B, generator=g)
-    th = U(-a['rot_deg'], a['rot_deg']) * np.pi / 180
-    s = U(*a['scale'])
-    asp = U(*a['aspect'])
-    sx, sy = s * asp, s
-    tx, ty = U(-a['translate'], a['translate']) * 2, U(-a['translate'], a['translate']) * 2
-    cos, sin = torch.cos(th), torch.sin(th)
-    # affine_grid maps output coords -> input coords; invert scale so s>1 zooms in
-    theta = torch.stack([torch.stack([cos / sx, -sin / sx, tx], 1),
-                         torch.stack([sin / sy, cos / sy, ty], 1)], 1)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    x = F.grid_sample(x, grid, mode='bilinear', padding_mode='border', align_corners=False)
-    gam = torch.exp(U(np.log(a['gamma'][0]), np.log(a['gamma'][1]))).view(B, 1, 1, 1)
-    x = x.clamp(0, 1) ** gam
-    con = U(*a['contrast']).view(B, 1, 1, 1)
-    bri = U(-a['brightness'], a['brightness']).view(B, 1, 1, 1)
-    m = x.mean((2, 3), keepdim=True)
-    x = ((x - m) * con + m + bri).clamp(0, 1)
-    return x
-
-
-@torch.no_grad()
-def predict_logits(model, x01, bs=512):
-    model.eval()
-    out = []
-    for i in range(0, len(x01), bs):
-        out.append(model(normalise(torch.from_numpy(x01[i:i + bs]).unsqueeze(1))))
-    return torch.cat(out).double().numpy()
-
-
-# ----------------------------------------------------------------------------- metrics
-def largest_threshold_with_sensitivity(y, p, target):
-    """Largest t (a midpoint between adjacent distinct scores) with sensitivity(t) >= target."""
-    # sensitivity at t = fraction of positives with p >= t; walk down positive scores
-    n1 = (y == 1).sum()
-    k = int(np.ceil(target * n1))               # need at least k positives at or above t
-    pos_sorted = np.sort(p[y == 1])[::-1]
-    t_pos = pos_sorted[k - 1]                   # k-th highest positive score
-    below = p[p < t_pos]
-    t = (t_pos + below.max()) / 2 if len(below) else t_pos
-    return float(t)
-
-
-# ----------------------------------------------------------------------------- export
-def export_onnx(model, path):
-    model.eval()
-    dummy = torch.zeros(1, 1, 28, 28)
-    torch.onnx.export(model, dummy, path, input_names=['image'], output_names=['logits'],
-                      dynamic_axes={'image': {0: 'batch'}, 'logits': {0: 'batch'}},
-                      opset_version=13, do_constant_folding=True,
-                      training=torch.onnx.TrainingMode.EVAL)
-    import onnx
-    m = onnx.load(path)
-    onnx.checker.check_model(m)
-    return m
 
 
 def main():
@@ -326,16 +233,9 @@ def main():
     # band's lower edge rounded down, upper edge up, so the val rules still hold).
     T = round(fit_temperature(lv, y_val_all), 4)
     pv = softmax1(lv, T)
-    thr = np.floor(largest_threshold_with_sensitivity(y_val_all, pv, cfg['sensitivity_target']) * 1e4) / 1e4
     # Review band: symmetric around the threshold in logit space; its lower edge is the
     # val operating point with sensitivity >= 0.98 (below the band <= 2% of val pneumonia).
-    lo_raw = largest_threshold_with_sensitivity(y_val_all, pv, cfg['review_band_lower_sensitivity'])
-    lo_raw = min(lo_raw, thr)
-    logit = lambda q: np.log(q / (1 - q))  # noqa: E731
-    hi_raw = 1 / (1 + np.exp(-(2 * logit(thr) - logit(lo_raw))))
-    lo = np.floor(lo_raw * 1e4) / 1e4
-    hi = np.ceil(hi_raw * 1e4) / 1e4
-    thr, lo, hi = float(thr), float(lo), float(min(hi, 0.9999))
+    thr, lo, hi = operating_point(y_val_all, pv, cfg['sensitivity_target'], cfg['review_band_lower_sensitivity'])
     se, sp = sens_spec(y_val_all, pv, thr)
     val_report = {'pooled': {'n': int(len(y_val_all)), 'nll_T1': nll(lv, y_val_all, 1.0), 'nll_T': nll(lv, y_val_all, T),
                              'auc': auc(y_val_all, pv), 'sensitivity': se, 'specificity': sp,
@@ -356,10 +256,7 @@ def main():
 
     # ---- export and check the ONNX graph against torch
     onnx_path = os.path.join(args.out, 'model.onnx')
-    export_onnx(model, onnx_path)
-    sys.dont_write_bytecode = True
-    sys.path.insert(0, HERE)
-    from evaluate import OnnxNumpy
+    export_onnx(model, onnx_path, (1, 1, 28, 28))
     runner = OnnxNumpy(onnx_path)
     lt = predict_logits(model, x_val_all[:256])
     lo_ = runner.run(normalise(x_val_all[:256][:, None].astype(np.float64)))

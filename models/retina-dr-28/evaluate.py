@@ -3,10 +3,9 @@
 
     /usr/bin/python3 models/retina-dr-28/evaluate.py
 
-Executes the shipped model.onnx with the float64 NumPy reference executor of the shipped
-pneumonia model (models/pneumonia-cxr-28/evaluate.py), extended here (`OnnxNumpyExt`) by the few
-operators the grouped output needs (Slice, ReduceLogSumExp, Concat, Constant) and by returning
-every graph output. train.py checks it against torch at export time.
+Executes the shipped model.onnx with the float64 NumPy reference executor of
+models/_shared/onnxexec.py (`OnnxNumpy`, einsum convolution; `run_all` returns both graph
+outputs). train.py checks it against torch at export time.
 
 Two sets of test numbers:
   * referable DR (grade >= 2) from the `logits` output, which the service reports: AUC, and
@@ -16,117 +15,27 @@ Two sets of test numbers:
     mean one-vs-rest AUC of the softmax of `grade_logits`, accuracy of its argmax, bootstrap CIs.
     -> manifest `metrics.benchmark`.
 """
-import importlib.util
 import json
 import os
 import sys
 
 import numpy as np
 
+# Metrics and the ONNX executor shared by every model's scripts (see each module).
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', '_shared'))
+from evalkit import full_report, ovr_aucs, softmax  # noqa: E402
+from onnxexec import OnnxNumpy  # noqa: E402
+
 DATA = os.environ.get('MEDMNIST_DATA_DIR', os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
 MEAN, STD = 0.5, 0.5
 REFERABLE_FROM_GRADE = 2
 BAR = {'auc': 0.717, 'accuracy': 0.524, 'source': 'MedMNIST v2 Table 3, ResNet-18 (28), RetinaMNIST (5-class)'}
 
 
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-S = _load('pneumonia_evaluate', os.path.join(HERE, '..', 'pneumonia-cxr-28', 'evaluate.py'))
-
-
-class OnnxNumpyExt(S.OnnxNumpy):
-    """The shipped float64 executor plus Slice / ReduceLogSumExp / Concat / Constant, all outputs."""
-
-    def run_all(self, x):
-        from onnx import numpy_helper
-        env = dict(self.inits)
-        env[self.inputs[0]] = np.asarray(x, dtype=np.float64)
-        base_ops = {'Conv', 'BatchNormalization', 'Relu', 'MaxPool', 'GlobalAveragePool', 'Flatten', 'Gemm',
-                    'Add', 'Identity', 'Reshape'}
-        for node in self.nodes:
-            a = self._attrs(node)
-            ins = [env[i] if i else None for i in node.input]
-            op = node.op_type
-            if op in base_ops:
-                y = self._base_op(op, ins, a)
-            elif op == 'Constant':
-                y = numpy_helper.to_array(a['value']) if 'value' in a else None
-                if y is None:
-                    raise NotImplementedError('Constant without value')
-                if y.dtype.kind == 'f':
-                    y = y.astype(np.float64)
-            elif op == 'Slice':
-                data, starts, ends = ins[0], ins[1], ins[2]
-                axes = ins[3] if len(ins) > 3 and ins[3] is not None else np.arange(len(starts))
-                steps = ins[4] if len(ins) > 4 and ins[4] is not None else np.ones(len(starts), dtype=np.int64)
-                sl = [slice(None)] * data.ndim
-                for s, e, ax, st in zip(starts, ends, axes, steps):
-                    sl[int(ax)] = slice(int(s), int(min(e, np.iinfo(np.int64).max)), int(st))
-                y = data[tuple(sl)]
-            elif op == 'ReduceLogSumExp':
-                axes = tuple(int(v) for v in a['axes'])
-                keep = bool(a.get('keepdims', 1))
-                m = ins[0].max(axis=axes, keepdims=True)
-                y = np.log(np.exp(ins[0] - m).sum(axis=axes, keepdims=True)) + m
-                if not keep:
-                    y = np.squeeze(y, axis=axes)
-            elif op == 'Concat':
-                y = np.concatenate(ins, axis=int(a['axis']))
-            else:
-                raise NotImplementedError(f'ONNX op {op}')
-            env[node.output[0]] = y
-        return {name: env[name] for name in self.outputs}
-
-    def _base_op(self, op, ins, a):
-        if op == 'Conv':
-            return self._conv(ins[0], ins[1], ins[2] if len(ins) > 2 else None, a)
-        if op == 'BatchNormalization':
-            x_, sc, bi, mu, var = ins[:5]
-            sh = (1, -1) + (1,) * (x_.ndim - 2)
-            return (x_ - mu.reshape(sh)) / np.sqrt(var.reshape(sh) + a.get('epsilon', 1e-5)) * sc.reshape(sh) + bi.reshape(sh)
-        if op == 'Relu':
-            return np.maximum(ins[0], 0)
-        if op == 'MaxPool':
-            return self._maxpool(ins[0], a)
-        if op == 'GlobalAveragePool':
-            return ins[0].mean(axis=(2, 3), keepdims=True)
-        if op == 'Flatten':
-            ax = a.get('axis', 1)
-            return ins[0].reshape(int(np.prod(ins[0].shape[:ax])), -1)
-        if op == 'Gemm':
-            A, Bm = ins[0], ins[1]
-            if a.get('transA', 0):
-                A = A.T
-            if a.get('transB', 0):
-                Bm = Bm.T
-            y = a.get('alpha', 1.0) * (A @ Bm)
-            if len(ins) > 2 and ins[2] is not None:
-                y = y + a.get('beta', 1.0) * ins[2]
-            return y
-        if op == 'Add':
-            return ins[0] + ins[1]
-        if op == 'Identity':
-            return ins[0]
-        if op == 'Reshape':
-            return ins[0].reshape([int(v) if v != 0 else ins[0].shape[i] for i, v in enumerate(ins[1])])
-        raise NotImplementedError(op)
-
-
-def softmax(z):
-    z = z - z.max(1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(1, keepdims=True)
-
-
 def grade_metrics(y, prob):
-    aucs = [S.auc((y == c).astype(int), prob[:, c]) for c in range(prob.shape[1])]
+    aucs = ovr_aucs(y, prob)
     return {'auc': float(np.mean(aucs)), 'accuracy': float((prob.argmax(1) == y).mean()), 'auc_per_grade': aucs}
 
 
@@ -174,7 +83,7 @@ def main():
     T = float(metrics['calibration']['temperature'])
     thr = float(metrics['operating_point']['threshold'])
     band = [float(v) for v in metrics['operating_point']['review_band']]
-    runner = OnnxNumpyExt(os.path.join(HERE, 'model.onnx'))
+    runner = OnnxNumpy(os.path.join(HERE, 'model.onnx'))
 
     x, grade = load_test()
     outs = [runner.run_all(x[i:i + 100]) for i in range(0, len(x), 100)]
@@ -182,18 +91,7 @@ def main():
     lz = np.concatenate([o['grade_logits'] for o in outs])
     y = (grade >= REFERABLE_FROM_GRADE).astype(np.int64)
 
-    p = S.probability(lr, T)
-    p1 = S.probability(lr, 1.0)
-    m = S.point_metrics(y, p, thr)
-    ci = S.bootstrap(y, p, thr)
-    ref = {'n': int(len(y)), 'n_non_referable': int((y == 0).sum()), 'n_referable': int(y.sum()),
-           'threshold': thr, 'temperature': T,
-           **{k: round(v, 4) for k, v in m.items()},
-           **{f'{k}95': [round(c, 4) for c in v] for k, v in ci.items()},
-           'accuracy_at_0.5_T1': round(float(((p1 >= 0.5) == y).mean()), 4),
-           'ece15_before_temperature': round(S.ece(y, p1), 4),
-           'ece15_after_temperature': round(S.ece(y, p), 4),
-           'fraction_in_review_band': round(float(((p >= band[0]) & (p <= band[1])).mean()), 4)}
+    ref = full_report(y, lr, T, thr, band, classes=('non_referable', 'referable'), argmax_key='accuracy_at_0.5_T1')
     gm = grade_metrics(grade, softmax(lz))
     gci = grade_bootstrap(grade, softmax(lz))
     g5 = {'n': int(len(grade)), 'grades': np.bincount(grade, minlength=5).tolist(),
@@ -219,8 +117,8 @@ def main():
         json.dump(metrics, f, indent=2)
 
     r4 = lambda v: round(float(v), 4)  # noqa: E731
-    manifest = json.loads(json.dumps(MANIFEST_TEMPLATE))
-    manifest['output'] = {
+    computed = {}
+    computed['output'] = {
         'name': 'logits', 'activation': 'softmax', 'temperature': r4(T),
         'labels': [
             {'index': 0, 'key': 'non-referable-dr', 'display': 'No or mild diabetic retinopathy (grade 0-1)', 'report': False},
@@ -229,8 +127,8 @@ def main():
              'threshold': r4(thr), 'reviewBand': [r4(band[0]), r4(band[1])], 'urgency': 'warning'},
         ],
     }
-    manifest['templates'] = {'card': 'classification-card', 'report': 'classification-report'}
-    manifest['metrics'] = {
+    computed['templates'] = {'card': 'classification-card', 'report': 'classification-report'}
+    computed['metrics'] = {
         'dataset': f"RetinaMNIST test split (n={ref['n']}), referable DR = grade >= 2 "
                    f"({ref['n_referable']} referable, {ref['n_non_referable']} not)",
         'auc': ref['auc'], 'auc95': ref['auc95'],
@@ -244,8 +142,9 @@ def main():
                                  'comparable with MedMNIST v2 (ResNet-18 (28): AUC 0.717, ACC 0.524)',
                       'auc': g5['auc'], 'auc95': g5['auc95'], 'accuracy': g5['accuracy'], 'accuracy95': g5['accuracy95']},
     }
-    lab = manifest['output']['labels'][1]
+    lab = computed['output']['labels'][1]
     assert lab['reviewBand'][0] <= lab['threshold'] <= lab['reviewBand'][1]
+    manifest = {**json.loads(json.dumps(MANIFEST_TEMPLATE)), **computed}
     with open(os.path.join(HERE, 'manifest.json'), 'w') as f:
         json.dump(manifest, f, indent=2)
         f.write('\n')

@@ -22,9 +22,10 @@ Loss: cross-entropy on the 5 grades + cross-entropy on the 2 grouped logits.
 The test split is NOT read here; only evaluate.py reads it, once. Everything (network width
 among CANDIDATES, epoch, temperature, threshold, review band) is chosen on val (n=120).
 Preprocessing is the runtime's: pixel/255 -> [0,1] RGB -> (28x28 already) -> (v - 0.5) / 0.5.
+The network, augmentation (plus a per-channel gain), calibration and operating-point rules and
+the ONNX executor are the shared ones of models/_shared (torchkit, evalkit, onnxexec).
 """
 import argparse
-import importlib.util
 import json
 import os
 import random
@@ -36,27 +37,20 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+# Metrics, calibration, the CNN and the ONNX executor shared by every model's scripts (see each module).
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', '_shared'))
+from evalkit import (auc, fit_temperature, multiclass_auc, nll, nll_multi, operating_point, sens_spec,  # noqa: E402
+                     softmax, softmax1)
+from onnxexec import OnnxNumpy  # noqa: E402
+from torchkit import Net, augment, export_onnx, normalise  # noqa: E402
+
 DATA = os.environ.get('MEDMNIST_DATA_DIR', os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
 NPZ = os.path.join(DATA, 'medmnist', 'retinamnist.npz')
-MEAN, STD = 0.5, 0.5
 SEED = 20240621
 MODEL_ID = 'retina-dr-28'
 REFERABLE_FROM_GRADE = 2
-
-
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-# Shared helpers: the CNN, augmentation and calibration code of breast-us-28/train.py, and the
-# ONNX executor / metrics of the shipped pneumonia model's evaluate.py.
-B = _load('breast_train', os.path.join(HERE, '..', 'breast-us-28', 'train.py'))
-auc = B.auc
 
 BASE = {
     'epochs': 40,
@@ -102,16 +96,6 @@ class Exported(nn.Module):
         return grouped(z), z
 
 
-def augment(x, g, cfg):
-    x = B.augment(x, g, cfg)
-    gain = 1 + cfg['aug']['channel_gain'] * (2 * torch.rand(x.shape[0], 3, 1, 1, generator=g) - 1)
-    return (x * gain).clamp(0, 1)
-
-
-def normalise(v01):
-    return (v01 - MEAN) / STD
-
-
 @torch.no_grad()
 def predict(model, x01, bs=512):
     model.eval()
@@ -120,27 +104,11 @@ def predict(model, x01, bs=512):
     return grouped(z).double().numpy(), z.double().numpy()
 
 
-def nll_multi(z, y):
-    z = z - z.max(1, keepdims=True)
-    return float(np.mean(np.log(np.exp(z).sum(1)) - z[np.arange(len(y)), y]))
-
-
-def softmax(z):
-    z = z - z.max(1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(1, keepdims=True)
-
-
-def multiclass_auc(y, prob):
-    """MedMNIST's multi-class AUC: mean over classes of the one-vs-rest AUC of that class's probability."""
-    return float(np.mean([auc((y == c).astype(int), prob[:, c]) for c in range(prob.shape[1])]))
-
-
 def train_one(cfg, x_tr, y_tr, x_val, y_val, log):
     random.seed(SEED)
     np.random.seed(SEED)
     torch.manual_seed(SEED)
-    model = B.Net(cfg['widths'], cfg['dropout'], in_ch=3, n_out=5)
+    model = Net(cfg['widths'], cfg['dropout'], in_ch=3, n_out=5)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg['lr'], weight_decay=cfg['weight_decay'])
     spe = int(np.ceil(len(y_tr) / cfg['batch_size']))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg['lr'], total_steps=spe * cfg['epochs'], pct_start=0.15)
@@ -165,9 +133,9 @@ def train_one(cfg, x_tr, y_tr, x_val, y_val, log):
             tot += float(loss) * len(idx)
         lr_, lz = predict(model, x_val)
         row = {'epoch': ep + 1, 'train_loss': tot / len(Y),
-               'val_nll_grade': nll_multi(lz, y_val), 'val_nll_referable': B.nll(lr_, r_val, 1.0),
+               'val_nll_grade': nll_multi(lz, y_val), 'val_nll_referable': nll(lr_, r_val, 1.0),
                'val_auc_grade': multiclass_auc(y_val, softmax(lz)), 'val_acc_grade': float((lz.argmax(1) == y_val).mean()),
-               'val_auc_referable': auc(r_val, B.softmax1(lr_))}
+               'val_auc_referable': auc(r_val, softmax1(lr_))}
         row['val_loss'] = row['val_nll_grade'] + cfg['referable_loss_weight'] * row['val_nll_referable']
         history.append(row)
         if (ep + 1) % 5 == 0:
@@ -181,16 +149,6 @@ def train_one(cfg, x_tr, y_tr, x_val, y_val, log):
     return model, {'name': cfg['name'], 'best_val_loss': best[0], 'selected_epoch': best[1],
                    **{k: sel[k] for k in ('val_auc_grade', 'val_acc_grade', 'val_auc_referable')},
                    'seconds': round(time.time() - t0, 1), 'history': history}
-
-
-def export_onnx(model, path):
-    wrapper = Exported(model).eval()
-    torch.onnx.export(wrapper, torch.zeros(1, 3, 28, 28), path, input_names=['image'],
-                      output_names=['logits', 'grade_logits'],
-                      dynamic_axes={'image': {0: 'batch'}, 'logits': {0: 'batch'}, 'grade_logits': {0: 'batch'}},
-                      opset_version=13, do_constant_folding=True, training=torch.onnx.TrainingMode.EVAL)
-    import onnx
-    onnx.checker.check_model(onnx.load(path))
 
 
 def main():
@@ -228,19 +186,13 @@ def main():
     # ---- calibration and operating point of the reported output (referable DR), on val
     lv, zv = predict(model, x_val)
     rv = (y_val >= REFERABLE_FROM_GRADE).astype(np.int64)
-    T = round(B.fit_temperature(lv, rv), 4)
-    pv = B.softmax1(lv, T)
-    thr = np.floor(B.largest_threshold_with_sensitivity(rv, pv, cfg['sensitivity_target']) * 1e4) / 1e4
-    lo_raw = min(B.largest_threshold_with_sensitivity(rv, pv, cfg['review_band_lower_sensitivity']), thr)
-    logit = lambda q: np.log(q / (1 - q))  # noqa: E731
-    hi_raw = 1 / (1 + np.exp(-(2 * logit(thr) - logit(lo_raw))))
-    lo = float(np.floor(lo_raw * 1e4) / 1e4)
-    hi = float(min(np.ceil(hi_raw * 1e4) / 1e4, 0.9999))
-    thr = float(thr)
-    se, sp = B.sens_spec(rv, pv, thr)
+    T = round(fit_temperature(lv, rv), 4)
+    pv = softmax1(lv, T)
+    thr, lo, hi = operating_point(rv, pv, cfg['sensitivity_target'], cfg['review_band_lower_sensitivity'])
+    se, sp = sens_spec(rv, pv, thr)
     val_report = {
         'n': int(len(y_val)), 'grades': np.bincount(y_val, minlength=5).tolist(), 'n_referable': int(rv.sum()),
-        'referable': {'nll_T1': B.nll(lv, rv, 1.0), 'nll_T': B.nll(lv, rv, T), 'auc': auc(rv, pv),
+        'referable': {'nll_T1': nll(lv, rv, 1.0), 'nll_T': nll(lv, rv, T), 'auc': auc(rv, pv),
                       'sensitivity': se, 'specificity': sp, 'accuracy': float(((pv >= thr) == rv).mean()),
                       'fraction_in_review_band': float(((pv >= lo) & (pv <= hi)).mean())},
         'grade': {'auc_mean_ovr': multiclass_auc(y_val, softmax(zv)), 'accuracy_argmax': float((zv.argmax(1) == y_val).mean()),
@@ -250,9 +202,8 @@ def main():
     log(f'temperature {T:.4f} threshold {thr:.4f} review band [{lo:.4f}, {hi:.4f}]')
 
     onnx_path = os.path.join(args.out, 'model.onnx')
-    export_onnx(model, onnx_path)
-    E = _load('retina_evaluate', os.path.join(HERE, 'evaluate.py'))
-    runner = E.OnnxNumpyExt(onnx_path)
+    export_onnx(Exported(model), onnx_path, (1, 3, 28, 28), ('logits', 'grade_logits'))
+    runner = OnnxNumpy(onnx_path)
     outs = runner.run_all(normalise(x_val.astype(np.float64)))
     max_diff = float(max(np.abs(lv - outs['logits']).max(), np.abs(zv - outs['grade_logits']).max()))
     log(f'onnx (numpy reference executor) vs torch, max |logit diff| on val (both outputs): {max_diff:.2e}')

@@ -42,10 +42,11 @@ rounded to 4 decimals.
 Field of view: the runtime estimates the FOV as pixels whose mean of R, G, B (in [0,1]) is
 >= fieldOfView.minIntensity; the value is chosen on the 16 training images (maximum pooled IoU
 with the DRIVE FOV masks), placed midway between two attainable 8-bit means.
-Seeds fixed (SEED), deterministic algorithms, 1 thread (the project machine has 2 cores, shared).
+Seeds fixed (SEED), deterministic algorithms, 1 thread.
+The DRIVE reader, the pixel metrics and sigmoid temperature scaling, the ONNX executor and the
+export are the shared ones of models/_shared (drive_data, segkit, evalkit, onnxexec, torchkit).
 """
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -56,25 +57,24 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+# The DRIVE reader, metrics, the ONNX executor and the export shared by every model's scripts (see each module).
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', '_shared'))
+from drive_data import HEIGHT, WIDTH, fov_estimate, iou, load_case, to_input  # noqa: E402
+from evalkit import auc  # noqa: E402
+from onnxexec import OnnxNumpy, check_onnxruntime_node  # noqa: E402
+from segkit import (best_dice_threshold, counts, fit_temperature_sigmoid, from_counts, nll_sigmoid,  # noqa: E402
+                    pixel_ece, sigmoid)
+from torchkit import export_onnx  # noqa: E402
+
 REPO = os.path.abspath(os.path.join(HERE, '..', '..'))
+DATA = os.environ.get('DRIVE_DATA_DIR', os.path.join(HERE, '..', '..', '..', 'shared', 'data', 'drive'))
 MODEL_ID = 'retina-vessels-drive'
 SEED = 20240623
 TRAIN_IDS = list(range(21, 37))
 VAL_IDS = list(range(37, 41))
 PAD_MULTIPLE = 8          # 3 poolings
-
-
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-# Data loading, the ONNX executor and the metrics are shared with this model's evaluate.py.
-E = _load('retina_vessels_evaluate', os.path.join(HERE, 'evaluate.py'))
 
 CONFIG = {
     'widths': [16, 32, 64, 128],
@@ -140,7 +140,7 @@ class UNet(nn.Module):
 
 # ----------------------------------------------------------------------------- data
 def load_cases(ids):
-    return [E.load_case('training', i) for i in ids]
+    return [load_case(DATA, 'training', i) for i in ids]
 
 
 def normalisation(cases):
@@ -183,33 +183,12 @@ class PatchSampler:
         return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))[:, None]
 
 
-# ----------------------------------------------------------------------------- helpers
+# ----------------------------------------------------------------------------- validation
 @torch.no_grad()
 def predict_full(model, cases, mean, std):
     """Full-image logits [H, W] (float32) per case, through the padded forward, eval mode."""
     model.eval()
-    return [model(torch.from_numpy(E.to_input(c['rgb'], mean, std))[None])[0, 0].numpy() for c in cases]
-
-
-def nll(y, z, T):
-    z = np.asarray(z, np.float64) / T
-    return float(np.mean(np.logaddexp(0, z) - y * z))
-
-
-def fit_temperature(y, z):
-    """argmin_T NLL(sigmoid(z / T)) on a log grid, refined by golden-section search."""
-    grid = np.exp(np.linspace(np.log(0.1), np.log(10.0), 93))
-    vals = [nll(y, z, t) for t in grid]
-    i = int(np.argmin(vals))
-    lo, hi = np.log(grid[max(i - 1, 0)]), np.log(grid[min(i + 1, len(grid) - 1)])
-    gr = (np.sqrt(5) - 1) / 2
-    for _ in range(40):
-        a, b = hi - gr * (hi - lo), lo + gr * (hi - lo)
-        if nll(y, z, np.exp(a)) < nll(y, z, np.exp(b)):
-            hi = b
-        else:
-            lo = a
-    return float(np.exp((lo + hi) / 2))
+    return [model(torch.from_numpy(to_input(c['rgb'], mean, std))[None])[0, 0].numpy() for c in cases]
 
 
 def val_scores(logit_maps, cases):
@@ -218,14 +197,8 @@ def val_scores(logit_maps, cases):
     return z, y
 
 
-def export_onnx(model, path):
-    model.eval()
-    torch.onnx.export(model, torch.zeros(1, 3, E.HEIGHT, E.WIDTH), path, input_names=['image'],
-                      output_names=['logits'], dynamic_axes={'image': {0: 'batch'}, 'logits': {0: 'batch'}},
-                      opset_version=13, do_constant_folding=True, training=torch.onnx.TrainingMode.EVAL)
-    import onnx
-    m = onnx.load(path)
-    onnx.checker.check_model(m)
+def onnx_summary(m):
+    """Operator types and the input / output names and shapes of an exported graph."""
     ops = sorted({n.op_type for n in m.graph.node})
     shape = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa: E731
     io = {'input': [m.graph.input[0].name, shape(m.graph.input[0])],
@@ -272,10 +245,10 @@ def main():
     assert abs(min_int - (best[1] + 0.5) / 765.0) < 0.4 / 765.0
 
     def fov_report(cases):
-        ests = [E.fov_estimate(c['rgb'], min_int) for c in cases]
+        ests = [fov_estimate(c['rgb'], min_int) for c in cases]
         inter = sum(int((e & c['fov']).sum()) for e, c in zip(ests, cases))
         union = sum(int((e | c['fov']).sum()) for e, c in zip(ests, cases))
-        per = [E.iou(e, c['fov']) for e, c in zip(ests, cases)]
+        per = [iou(e, c['fov']) for e, c in zip(ests, cases)]
         return {'pooledIoU': round(inter / union, 4), 'meanIoU': round(float(np.mean(per)), 4),
                 'minIoU': round(float(np.min(per)), 4)}
     fov = {'minIntensity': min_int,
@@ -309,10 +282,10 @@ def main():
         run_n += 1
         if it % cfg['eval_every'] == 0 or it == cfg['iterations']:
             zv, yv = val_scores(predict_full(model, val_cases, mean, std), val_cases)
-            d, _, _ = E.best_dice_threshold(yv, E.sigmoid(zv))
+            d, _, _ = best_dice_threshold(yv, sigmoid(zv))
             row = {'epoch': len(history) + 1, 'iteration': it, 'train_loss': round(run_loss / run_n, 5),
-                   'val_auc': round(E.auc(yv, zv), 5), 'val_dice_best_threshold': round(d, 5),
-                   'val_nll': round(nll(yv, zv, 1.0), 5), 'seconds': round(time.time() - t0, 1)}
+                   'val_auc': round(auc(yv, zv), 5), 'val_dice_best_threshold': round(d, 5),
+                   'val_nll': round(nll_sigmoid(zv, yv, 1.0), 5), 'seconds': round(time.time() - t0, 1)}
             history.append(row)
             run_loss, run_n = 0.0, 0
             log(json.dumps(row))
@@ -329,17 +302,17 @@ def main():
     # ---- calibration and threshold on val
     val_maps = predict_full(model, val_cases, mean, std)
     zv, yv = val_scores(val_maps, val_cases)
-    T_fit = fit_temperature(yv, zv)
-    ece1, eceT = E.ece(yv, E.sigmoid(zv)), E.ece(yv, E.sigmoid(zv / T_fit))
+    T_fit = fit_temperature_sigmoid(zv, yv)
+    ece1, eceT = pixel_ece(yv, sigmoid(zv)), pixel_ece(yv, sigmoid(zv / T_fit))
     T = round(T_fit, 4) if eceT < ece1 else 1.0
-    pv = E.sigmoid(zv / T)
-    d_best, p_at, p_below = E.best_dice_threshold(yv, pv)
+    pv = sigmoid(zv / T)
+    d_best, p_at, p_below = best_dice_threshold(yv, pv)
     thr = round((p_at + p_below) / 2, 4)
-    vc = E.from_counts(E.counts(yv, pv >= thr))
+    vc = from_counts(counts(yv, pv >= thr))
     calibration = {'method': 'temperature scaling of the logits, minimum NLL on the validation FOV pixels; shipped only '
                              'if it also lowers the validation ECE (15 bins), else 1',
                    'fitted_temperature': round(T_fit, 4), 'temperature': T,
-                   'val_nll_T1': round(nll(yv, zv, 1.0), 5), 'val_nll_fitted': round(nll(yv, zv, T_fit), 5),
+                   'val_nll_T1': round(nll_sigmoid(zv, yv, 1.0), 5), 'val_nll_fitted': round(nll_sigmoid(zv, yv, T_fit), 5),
                    'val_ece_T1': round(ece1, 5), 'val_ece_fitted': round(eceT, 5)}
     op = {'threshold': thr,
           'threshold_rule': 'maximises the pooled validation Dice inside the FOV (sigmoid(logit / T) >= threshold), '
@@ -350,16 +323,16 @@ def main():
 
     # ---- export and check
     onnx_path = os.path.join(args.out, 'model.onnx')
-    ops, io = export_onnx(model, onnx_path)
+    ops, io = onnx_summary(export_onnx(model, onnx_path, (1, 3, HEIGHT, WIDTH)))
     log('onnx ops', ops, io)
-    runner = E.OnnxNumpy(onnx_path)
-    xv = np.stack([E.to_input(c['rgb'], mean, std) for c in val_cases])
+    runner = OnnxNumpy(onnx_path, dtype=np.float32, conv='shifted')
+    xv = np.stack([to_input(c['rgb'], mean, std) for c in val_cases])
     onnx_np = np.concatenate([runner.run(xv[i:i + 1]) for i in range(len(xv))])
     torch_maps = np.stack(val_maps)[:, None]
     diff_np = float(np.abs(onnx_np - torch_maps).max())
     log(f'onnx (numpy executor) vs torch on the 4 val images: max |logit diff| {diff_np:.2e}')
-    assert onnx_np.shape == (4, 1, E.HEIGHT, E.WIDTH) and diff_np < 1e-3, diff_np
-    ort = E.check_onnxruntime_node(onnx_path, xv, REPO)        # batch of 4: exercises the dynamic axis
+    assert onnx_np.shape == (4, 1, HEIGHT, WIDTH) and diff_np < 1e-3, diff_np
+    ort = check_onnxruntime_node(onnx_path, xv, REPO)        # batch of 4: exercises the dynamic axis
     diff_ort = None if ort is None else float(np.abs(ort - torch_maps).max())
     log(f'onnxruntime-node vs torch on the 4 val images (batch 4): max |logit diff| {diff_ort}')
     if diff_ort is not None:
