@@ -9,6 +9,8 @@ part of the toolchain). train.py checks this executor against torch at export ti
 Temperature, threshold and review band come from metrics.json (written by train.py, chosen on val).
 Positive class = malignant (BreastMNIST label 0). Bootstrap: 2000 case resamples (percentile
 95% CI), seed 12345. ECE: 15 equal-width bins over the top-label confidence.
+manifest.json: the output, templates and metrics sections are rewritten, every other key is kept
+(models/_shared/manifestio.py).
 """
 import json
 import os
@@ -21,6 +23,7 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '_shared'))
 from evalkit import full_report  # noqa: E402
+from manifestio import write_manifest  # noqa: E402
 from onnxexec import OnnxNumpy, run_batched  # noqa: E402
 
 DATA = os.environ.get('MEDMNIST_DATA_DIR', os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
@@ -107,10 +110,7 @@ def main():
     }
     lab = computed['output']['labels'][1]
     assert lab['reviewBand'][0] <= lab['threshold'] <= lab['reviewBand'][1]
-    manifest = {**json.loads(json.dumps(MANIFEST_TEMPLATE)), **computed}
-    with open(os.path.join(HERE, 'manifest.json'), 'w') as f:
-        json.dump(manifest, f, indent=2)
-        f.write('\n')
+    write_manifest(os.path.join(HERE, 'manifest.json'), MANIFEST_TEMPLATE, computed)
     print('wrote metrics.json (test section) and manifest.json')
 
 

@@ -15,6 +15,8 @@ val). Test data:
     (domain check).
 Bootstrap: 2000 resamples of the test cases (percentile 95% CI), seed 12345.
 ECE: 15 equal-width bins over the top-label confidence (Guo et al. 2017).
+manifest.json: the output, templates and metrics sections are rewritten, every other key is kept
+(models/_shared/manifestio.py).
 """
 import json
 import os
@@ -29,6 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '_shared'))
 from evalkit import full_report  # noqa: E402
 from kermany_data import gray224_to_input, kermany_files  # noqa: E402
+from manifestio import write_manifest  # noqa: E402
 from onnxexec import OnnxNumpy, run_batched  # noqa: E402
 
 DATA = os.environ.get('CXR_DATA_DIR', os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
@@ -133,10 +136,7 @@ def main():
     # The rounded threshold must still lie in the rounded band (the service checks low <= t <= high).
     lab = computed['output']['labels'][1]
     assert lab['reviewBand'][0] <= lab['threshold'] <= lab['reviewBand'][1]
-    manifest = {**json.loads(json.dumps(MANIFEST_TEMPLATE)), **computed}
-    with open(os.path.join(HERE, 'manifest.json'), 'w') as f:
-        json.dump(manifest, f, indent=2)
-        f.write('\n')
+    write_manifest(os.path.join(HERE, 'manifest.json'), MANIFEST_TEMPLATE, computed)
     print('wrote metrics.json (test section) and manifest.json')
 
 

@@ -14,6 +14,8 @@ Two sets of test numbers:
   * 5-grade, comparable with MedMNIST v2 (RetinaMNIST, ResNet-18 (28) AUC 0.717 / ACC 0.524):
     mean one-vs-rest AUC of the softmax of `grade_logits`, accuracy of its argmax, bootstrap CIs.
     -> manifest `metrics.benchmark`.
+manifest.json: the output, templates and metrics sections are rewritten, every other key is kept
+(models/_shared/manifestio.py).
 """
 import json
 import os
@@ -26,6 +28,7 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '_shared'))
 from evalkit import full_report, ovr_aucs, softmax  # noqa: E402
+from manifestio import write_manifest  # noqa: E402
 from onnxexec import OnnxNumpy  # noqa: E402
 
 DATA = os.environ.get('MEDMNIST_DATA_DIR', os.path.join(HERE, '..', '..', '..', 'shared', 'data'))
@@ -144,10 +147,7 @@ def main():
     }
     lab = computed['output']['labels'][1]
     assert lab['reviewBand'][0] <= lab['threshold'] <= lab['reviewBand'][1]
-    manifest = {**json.loads(json.dumps(MANIFEST_TEMPLATE)), **computed}
-    with open(os.path.join(HERE, 'manifest.json'), 'w') as f:
-        json.dump(manifest, f, indent=2)
-        f.write('\n')
+    write_manifest(os.path.join(HERE, 'manifest.json'), MANIFEST_TEMPLATE, computed)
     print('wrote metrics.json (test section) and manifest.json')
 
 

@@ -29,6 +29,8 @@ the pixels inside each image's DRIVE field-of-view (FOV) mask, against the FIRST
     max(p, 1 - p) of the pooled FOV pixels (Guo et al. 2017), at T = 1 and at the shipped T;
   * secondObserver: `2nd_manual` scored against `1st_manual` on the same FOV pixels (pooled).
 The DRIVE reader and the pixel metrics are models/_shared/drive_data.py and segkit.py.
+manifest.json: the input, output, templates and metrics sections are rewritten, every other key is kept
+(models/_shared/manifestio.py).
 """
 import argparse
 import json
@@ -47,6 +49,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '_shared'))
 from drive_data import HEIGHT, WIDTH, fov_estimate, iou, load_case, to_input  # noqa: E402
 from evalkit import auc  # noqa: E402
+from manifestio import write_manifest  # noqa: E402
 from onnxexec import OnnxNumpy  # noqa: E402
 from segkit import bootstrap_images, counts, from_counts, pairwise_mw, pixel_ece, sigmoid  # noqa: E402
 
@@ -168,10 +171,7 @@ def main():
         'accuracy': test['accuracy'], 'sensitivity': test['sensitivity'], 'specificity': test['specificity'],
         'secondObserver': test['secondObserver'],
     }
-    manifest = {**json.loads(json.dumps(MANIFEST_TEMPLATE)), **computed}
-    with open(os.path.join(HERE, 'manifest.json'), 'w') as f:
-        json.dump(manifest, f, indent=2)
-        f.write('\n')
+    write_manifest(os.path.join(HERE, 'manifest.json'), MANIFEST_TEMPLATE, computed)
     print('wrote metrics.json (test section) and manifest.json')
     return 0
 
