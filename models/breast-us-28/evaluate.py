@@ -71,7 +71,7 @@ def main():
 
     metrics['test'] = {
         'note': 'evaluated once on the official test split after every choice was fixed on val',
-        'executor': 'model.onnx via the float64 NumPy ONNX executor of models/pneumonia-cxr-28/evaluate.py',
+        'executor': 'model.onnx via the float64 NumPy ONNX executor of models/_shared/onnxexec.py',
         'bootstrap': '2000 case resamples, percentile 95% CI, seed 12345',
         'ece': 'top-label ECE, 15 equal-width confidence bins',
         'breastmnist_test': test,

@@ -98,7 +98,7 @@ def main():
     b = BARS
     metrics['test'] = {
         'note': 'evaluated once on the official test split after every choice was fixed on val',
-        'executor': 'model.onnx via the float64 NumPy ONNX executor in evaluate.py',
+        'executor': 'model.onnx via the float64 NumPy ONNX executor of models/_shared/onnxexec.py',
         'preprocessing': 'PIL decode, float BT.601 grey of RGB/255, (v-0.5)/0.5, no resize',
         'bootstrap': '2000 case resamples, percentile 95% CI, seed 12345',
         'ece': 'top-label ECE, 15 equal-width confidence bins',

@@ -92,7 +92,7 @@ def main():
     bar = {'auc': 0.944, 'accuracy': 0.854, 'source': 'MedMNIST v2 Table 3, ResNet-18 (28), PneumoniaMNIST'}
     metrics['test'] = {
         'note': 'evaluated once on the official test split after every choice was fixed on val',
-        'executor': 'model.onnx via the float64 NumPy ONNX executor in evaluate.py',
+        'executor': 'model.onnx via the float64 NumPy ONNX executor of models/_shared/onnxexec.py',
         'bootstrap': '2000 case resamples, percentile 95% CI, seed 12345',
         'ece': 'top-label ECE, 15 equal-width confidence bins',
         'pneumoniamnist_test': test,

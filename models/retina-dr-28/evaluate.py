@@ -107,7 +107,7 @@ def main():
 
     metrics['test'] = {
         'note': 'evaluated once on the official test split after every choice was fixed on val',
-        'executor': 'model.onnx via the float64 NumPy ONNX executor (pneumonia-cxr-28/evaluate.py, extended here)',
+        'executor': 'model.onnx via the float64 NumPy ONNX executor of models/_shared/onnxexec.py',
         'bootstrap': '2000 case resamples, percentile 95% CI, seed 12345',
         'ece': 'top-label ECE, 15 equal-width confidence bins',
         'retinamnist_test_referable': ref,

@@ -139,7 +139,7 @@ def main():
     metrics['test'] = test
     metrics['test_protocol'] = {
         'note': 'evaluated on DRIVE testing/ (images 01-20) after every choice was fixed on training/validation; run twice: the first run misread the 2nd_manual palette GIFs (second observer all-negative), the reader was fixed and the run repeated with --force; the model numbers of both runs are identical (see MODEL_CARD.md)',
-        'executor': 'model.onnx via the float32 NumPy ONNX executor in evaluate.py',
+        'executor': 'model.onnx via the float32 NumPy ONNX executor of models/_shared/onnxexec.py',
         'pixels': 'inside each image\'s DRIVE FOV mask only; reference = 1st_manual; pooled over the 20 images',
         'fov_pixels': int(len(Y1)), 'vessel_pixels_first_observer': int(Y1.sum()),
         'auc': 'exact Mann-Whitney with average ranks for ties, on the logits',
