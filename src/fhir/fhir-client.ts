@@ -1,31 +1,28 @@
 /**
  * Read-only access to the EHR's FHIR R4 server, with the client's own access token.
  *
- * This is the only module that imports fhir-kit-client. It exists to give the
- * rest of `src/` a small interface ({@link FhirReader}) and to turn everything fhir-kit-client
- * can reject with into {@link AppError}s (the mapping is in fhir-errors.ts; URL and reference
- * checks are in references.ts).
+ * It gives the rest of `src/` a small interface ({@link FhirReader}) and turns every way a
+ * request can fail into {@link AppError}s (the mapping is in fhir-errors.ts; URL and reference
+ * checks are in references.ts; the HTTP exchange, and why it is not fhir-kit-client's, is in
+ * fhir-http.ts).
  *
  * Why each guard is here:
  * - The bearer token is the EHR user's: it goes only to `baseUrl` (which the caller has already
  *   checked against the allow-list). Paging `next` links and absolute references are followed
- *   only when they point back at the same server; fhir-kit-client's own `resolve()` would open
- *   a new client for any foreign base, and its `nextPage()` follows any URL.
- * - fhir-kit-client's debug logging (`DEBUG=fhir-kit-client:*`) prints request headers, bearer
- *   token included. This module never enables it; start-up should refuse a `DEBUG` value for
- *   which {@link isFhirKitDebugEnabled} is true.
+ *   only when they point back at the same server, and an HTTP redirect is never followed (a 3xx
+ *   is `UPSTREAM_FAILED`; nothing is sent to its Location).
+ * - Every answer is read under a byte cap (`maxResponseBytes`, 4 MiB by default), and the read
+ *   stops the moment the cap is crossed, so a huge or endless body costs at most the cap.
  * - A FHIR server may answer 200 with an OperationOutcome or with another resource type; that
  *   is treated as an upstream failure rather than passed on as data.
- * - Every request has a timeout: CDS Hooks answers are expected in about 500 ms.
- *
- * Known limit: fhir-kit-client buffers the whole response body (`response.text()`), so no
- * byte limit can be enforced here; searches are bounded by the result and page caps instead.
+ * - Every request has a time limit, body included (`timeoutMs`), and a search has one for all
+ *   its pages together (`searchTimeoutMs`): a CDS Hooks answer is expected within about a
+ *   second, so these fit inside that rather than outlast it.
  */
-import { Client } from 'fhir-kit-client';
-import type { RequestOptions, SearchParams as KitSearchParams } from 'fhir-kit-client';
 import type { Bundle, FhirResource } from 'fhir/r4.js';
 import { AppError } from '../errors.js';
-import { fhirFailureToAppError } from './fhir-errors.js';
+import { fhirFailureToAppError, type FhirFailureContext } from './fhir-errors.js';
+import { FHIR_JSON, getFhirJson } from './fhir-http.js';
 import { isFhirId, isResourceTypeName, parseFhirBase, parseLiteralReference, type ParsedReference } from './references.js';
 import { collectSearchPages, type SearchResult } from './search.js';
 import type { ResourceOf, ResourceTypeName } from './types.js';
@@ -37,19 +34,38 @@ export type FhirSearchParams = Readonly<
   Record<string, string | number | boolean | ReadonlyArray<string | number | boolean>>
 >;
 
-/** Options of {@link createFhirReader}. */
+/** Options of {@link createFhirReader}; every limit has a default in {@link FHIR_READER_DEFAULTS}. */
 export interface FhirReaderOptions {
   /** FHIR server base, e.g. `https://ehr.example.org/fhir/R4`; already checked against the allow-list. */
   readonly baseUrl: string;
   /** Access token from `fhirAuthorization.access_token`; sent as `Authorization: Bearer`. */
   readonly accessToken?: string | undefined;
-  /** Time limit for each HTTP request, body included. */
-  readonly timeoutMs: number;
-  /** Most matches {@link FhirReader.search} returns (default 1000). */
+  /** Time limit for each HTTP request: connection, headers and the whole body. */
+  readonly timeoutMs?: number | undefined;
+  /** Time limit for one {@link FhirReader.search}, all its pages together (default twice `timeoutMs`). */
+  readonly searchTimeoutMs?: number | undefined;
+  /** Most bytes of one response body, after content decoding; reading stops when it is crossed. */
+  readonly maxResponseBytes?: number | undefined;
+  /** Most bytes one {@link FhirReader.search} reads over all its pages. */
+  readonly maxSearchBytes?: number | undefined;
+  /** Most matches {@link FhirReader.search} returns. */
   readonly maxSearchResults?: number | undefined;
-  /** Most pages {@link FhirReader.search} fetches (default 50). */
+  /** Most pages {@link FhirReader.search} fetches. */
   readonly maxSearchPages?: number | undefined;
 }
+
+/**
+ * Defaults of {@link FhirReaderOptions}, sized for a CDS hook (answers expected within about a
+ * second) and for real data: 4 MiB holds a page of 20 ImagingStudy resources even when each lists
+ * a few thousand instances, and far more than any single resource the service reads.
+ */
+export const FHIR_READER_DEFAULTS = Object.freeze({
+  timeoutMs: 1500,
+  maxResponseBytes: 4 * 1024 * 1024,
+  maxSearchBytes: 16 * 1024 * 1024,
+  maxSearchResults: 1000,
+  maxSearchPages: 50,
+});
 
 /** Per-call options. */
 export interface FhirCallOptions {
@@ -115,9 +131,6 @@ export interface FhirReader {
   ): Promise<ResourceOf<K>>;
 }
 
-const DEFAULT_MAX_SEARCH_RESULTS = 1000;
-const DEFAULT_MAX_SEARCH_PAGES = 50;
-
 function resourceTypeOf(value: unknown): string | undefined {
   return typeof value === 'object' && value !== null && 'resourceType' in value && typeof value.resourceType === 'string'
     ? value.resourceType
@@ -132,20 +145,37 @@ function checkType(value: unknown, resourceType: string, what: string): void {
   throw new AppError('UPSTREAM_FAILED', `The FHIR server answered ${what} with ${got} instead of a ${resourceType}`);
 }
 
-type Exchange = (what: string, call: (requestOptions: RequestOptions) => Promise<unknown>, signal?: AbortSignal) => Promise<unknown>;
+/** A time limit shared by several requests (a search's pages). */
+interface Deadline {
+  readonly signal: AbortSignal;
+  readonly ms: number;
+}
 
-/** Runs one HTTP exchange under the timeout (and the caller's signal), mapping failures. */
-function exchangeUnder(timeoutMs: number, errorContext: { readonly hadToken: boolean; readonly timeoutMs: number }): Exchange {
-  return async (what, call, signal) => {
+type Exchange = (
+  what: string,
+  call: (signal: AbortSignal) => Promise<{ readonly json: unknown; readonly bytes: number }>,
+  signal: AbortSignal | undefined,
+  deadline?: Deadline,
+) => Promise<{ readonly json: unknown; readonly bytes: number }>;
+
+/** Runs one HTTP exchange under the timeout (and a search deadline, and the caller's signal), mapping failures. */
+function exchangeUnder(timeoutMs: number, ctx: FhirFailureContext): Exchange {
+  return async (what, call, signal, deadline) => {
     signal?.throwIfAborted();
     const timeout = AbortSignal.timeout(timeoutMs);
-    const combined = signal === undefined ? timeout : AbortSignal.any([timeout, signal]);
+    const signals = [timeout, ...(deadline === undefined ? [] : [deadline.signal]), ...(signal === undefined ? [] : [signal])];
     try {
-      return await call({ signal: combined });
+      return await call(signals.length === 1 ? timeout : AbortSignal.any(signals));
     } catch (err) {
+      const ownLimit = timeout.aborted || deadline?.signal.aborted === true;
       // The caller's own cancellation is not an upstream failure: hand its reason back.
-      if (signal?.aborted === true && !timeout.aborted) throw signal.reason;
-      throw fhirFailureToAppError(err, what, errorContext);
+      if (signal?.aborted === true && !ownLimit) throw signal.reason;
+      if (deadline?.signal.aborted === true && !timeout.aborted && !(err instanceof AppError)) {
+        throw new AppError('UPSTREAM_FAILED', `The FHIR server did not finish ${what} within ${deadline.ms} ms (all pages)`, {
+          cause: new Error('timeout'),
+        });
+      }
+      throw fhirFailureToAppError(err, what, ctx);
     }
   };
 }
@@ -164,43 +194,71 @@ function parseId(resourceType: string, id: string): ParsedReference {
   return { resourceType, id, versionId: undefined };
 }
 
+/** `?a=1&b=x&b=y` from search parameters (an array repeats the parameter), or `''`. */
+function queryString(params: FhirSearchParams): string {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    for (const v of Array.isArray(value) ? (value as ReadonlyArray<string | number | boolean>) : [value as string | number | boolean]) {
+      query.append(key, String(v));
+    }
+  }
+  const text = query.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+interface Limits {
+  readonly timeoutMs: number;
+  readonly searchTimeoutMs: number;
+  readonly maxResponseBytes: number;
+  readonly maxSearchBytes: number;
+  readonly maxSearchResults: number;
+  readonly maxSearchPages: number;
+}
+
+function limitsOf(options: FhirReaderOptions): Limits {
+  const d = FHIR_READER_DEFAULTS;
+  const timeoutMs = options.timeoutMs ?? d.timeoutMs;
+  const limits: Limits = {
+    timeoutMs,
+    searchTimeoutMs: options.searchTimeoutMs ?? 2 * timeoutMs,
+    maxResponseBytes: options.maxResponseBytes ?? d.maxResponseBytes,
+    maxSearchBytes: options.maxSearchBytes ?? d.maxSearchBytes,
+    maxSearchResults: options.maxSearchResults ?? d.maxSearchResults,
+    maxSearchPages: options.maxSearchPages ?? d.maxSearchPages,
+  };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!(value > 0)) throw new RangeError(`${name} must be positive`);
+  }
+  return limits;
+}
+
 /**
  * Creates a reader for one FHIR server and one token. Cheap: create one per CDS request, since
  * the token belongs to the request.
  *
- * @param options - base URL, token, timeout and search caps
+ * @param options - base URL, token, time limits, byte caps and search caps
  * @returns The reader.
  * @throws AppError `OUTBOUND_NOT_ALLOWED` when `baseUrl` is not a plain absolute http(s) URL.
+ * @throws RangeError for a limit that is not positive
  */
 export function createFhirReader(options: FhirReaderOptions): FhirReader {
   const base = parseFhirBase(options.baseUrl);
   const baseUrl = base.href;
   const token = options.accessToken !== undefined && options.accessToken !== '' ? options.accessToken : undefined;
-  const timeoutMs = options.timeoutMs;
-  const maxSearchResults = options.maxSearchResults ?? DEFAULT_MAX_SEARCH_RESULTS;
-  const maxSearchPages = options.maxSearchPages ?? DEFAULT_MAX_SEARCH_PAGES;
-  if (!(timeoutMs > 0) || !(maxSearchResults > 0) || !(maxSearchPages > 0)) {
-    throw new RangeError('timeoutMs, maxSearchResults and maxSearchPages must be positive');
-  }
-
-  // The token is given to fhir-kit-client once, here; nothing else in this module touches it.
-  const client = new Client(token === undefined ? { baseUrl } : { baseUrl, bearerToken: token });
-
-  const exchange = exchangeUnder(timeoutMs, { hadToken: token !== undefined, timeoutMs });
+  const limits = limitsOf(options);
+  // The token goes into these headers once, here; nothing else in this module touches it.
+  const headers: Readonly<Record<string, string>> = token === undefined ? { accept: FHIR_JSON } : { accept: FHIR_JSON, authorization: `Bearer ${token}` };
+  const ctx: FhirFailureContext = { hadToken: token !== undefined, timeoutMs: limits.timeoutMs };
+  const exchange = exchangeUnder(limits.timeoutMs, ctx);
+  const get = (url: string, what: string, maxBytes: number) => (signal: AbortSignal) => getFhirJson({ url, what, headers, signal, maxBytes }, ctx);
 
   async function readChecked(ref: ParsedReference, signal?: AbortSignal): Promise<FhirResource> {
     const what = `read ${ref.resourceType}`;
     const { resourceType, id, versionId } = ref;
-    const result = await exchange(
-      what,
-      (requestOptions) =>
-        versionId === undefined
-          ? client.read({ resourceType, id, options: requestOptions })
-          : client.vread({ resourceType, id, version: versionId, options: requestOptions }),
-      signal,
-    );
-    checkType(result, resourceType, what);
-    const resource = result as FhirResource;
+    const path = versionId === undefined ? `${resourceType}/${id}` : `${resourceType}/${id}/_history/${versionId}`;
+    const { json } = await exchange(what, get(`${baseUrl}/${path}`, what, limits.maxResponseBytes), signal);
+    checkType(json, resourceType, what);
+    const resource = json as FhirResource;
     if (resource.id !== undefined && resource.id !== id) {
       throw new AppError('UPSTREAM_FAILED', `The FHIR server answered ${what} with a resource of another id`);
     }
@@ -214,23 +272,20 @@ export function createFhirReader(options: FhirReaderOptions): FhirReader {
   ): Promise<SearchResult<ResourceOf<K>>> {
     checkResourceType(resourceType);
     const what = `search ${resourceType}`;
-    const searchParams: KitSearchParams = {};
-    for (const [key, value] of Object.entries(params)) {
-      searchParams[key] = Array.isArray(value) ? [...(value as ReadonlyArray<string | number | boolean>)] : (value as string | number | boolean);
-    }
+    const first = `${baseUrl}/${resourceType}${queryString(params)}`;
+    const pageBytes = Math.min(limits.maxResponseBytes, limits.maxSearchBytes);
+    const deadline: Deadline = { signal: AbortSignal.timeout(limits.searchTimeoutMs), ms: limits.searchTimeoutMs };
     return collectSearchPages<K>({
       resourceType,
       base,
-      maxResults: Math.min(searchOptions.maxResults ?? maxSearchResults, maxSearchResults),
-      maxPages: maxSearchPages,
+      maxResults: Math.min(searchOptions.maxResults ?? limits.maxSearchResults, limits.maxSearchResults),
+      maxPages: limits.maxSearchPages,
+      maxBytes: limits.maxSearchBytes,
+      pageBytes,
       fetchPage: async (url) => {
-        const page = await exchange(
-          what,
-          (requestOptions) => (url === undefined ? client.search({ resourceType, searchParams, options: requestOptions }) : client.request(url, { options: requestOptions })),
-          searchOptions.signal,
-        );
-        checkType(page, 'Bundle', what);
-        return page as Bundle;
+        const { json, bytes } = await exchange(what, get(url ?? first, what, pageBytes), searchOptions.signal, deadline);
+        checkType(json, 'Bundle', what);
+        return { bundle: json as Bundle, bytes };
       },
     });
   }

@@ -1,6 +1,6 @@
 /**
  * A FHIR search across pages: matches and included resources, following `next` links only on
- * the same server and stopping at a result or page cap, with the reason it stopped.
+ * the same server and stopping at a result, page or byte cap, with the reason it stopped.
  */
 import type { Bundle, FhirResource, Resource } from 'fhir/r4.js';
 import { AppError } from '../errors.js';
@@ -8,7 +8,7 @@ import { pagingLinkOnServer, type FhirBase } from './references.js';
 import type { ResourceOf, ResourceTypeName } from './types.js';
 
 /** Why a search stopped before the server's last page. */
-export type SearchTruncation = 'max-results' | 'max-pages' | 'foreign-next-link' | 'repeated-next-link';
+export type SearchTruncation = 'max-results' | 'max-pages' | 'max-bytes' | 'foreign-next-link' | 'repeated-next-link';
 
 /** What {@link FhirReader.search} found. */
 export interface SearchResult<T extends Resource> {
@@ -28,8 +28,15 @@ export interface SearchPaging {
   readonly base: FhirBase;
   readonly maxResults: number;
   readonly maxPages: number;
-  /** Fetches the first page (`undefined`) or a `next` link, checked to be a Bundle. */
-  readonly fetchPage: (url: string | undefined) => Promise<Bundle>;
+  /**
+   * Most bytes of all pages together. A page may be as large as `pageBytes`, so another page is
+   * fetched only while that much is left: the search never reads past this.
+   */
+  readonly maxBytes: number;
+  /** The byte cap of one page (the reader's per-response cap). */
+  readonly pageBytes: number;
+  /** Fetches the first page (`undefined`) or a `next` link, checked to be a Bundle, with its size. */
+  readonly fetchPage: (url: string | undefined) => Promise<{ readonly bundle: Bundle; readonly bytes: number }>;
 }
 
 /** Sorts one page's entries into matches and included resources; true when the cap was hit. */
@@ -52,7 +59,11 @@ function takeEntries<T extends Resource>(bundle: Bundle, paging: SearchPaging, w
 }
 
 /** The next page to fetch, or why the search stops here (undefined: the last page). */
-function nextStep(bundle: Bundle, paging: SearchPaging, state: { readonly found: number; readonly pages: number; readonly seen: Set<string> }): { url: string } | { stop: SearchTruncation | undefined } {
+function nextStep(
+  bundle: Bundle,
+  paging: SearchPaging,
+  state: { readonly found: number; readonly pages: number; readonly bytes: number; readonly seen: Set<string> },
+): { url: string } | { stop: SearchTruncation | undefined } {
   const href = bundle.link?.find((l) => l.relation === 'next')?.url;
   if (href === undefined || href === '') return { stop: undefined };
   // Only on this server: a hostile or misconfigured server must not make us send the token elsewhere.
@@ -61,6 +72,7 @@ function nextStep(bundle: Bundle, paging: SearchPaging, state: { readonly found:
   // More pages exist but the cap is reached: say so rather than fetch what we would drop.
   if (state.found >= paging.maxResults) return { stop: 'max-results' };
   if (state.pages >= paging.maxPages) return { stop: 'max-pages' };
+  if (state.bytes + paging.pageBytes > paging.maxBytes) return { stop: 'max-bytes' };
   if (state.seen.has(url)) return { stop: 'repeated-next-link' };
   state.seen.add(url);
   return { url };
@@ -77,15 +89,18 @@ export async function collectSearchPages<K extends ResourceTypeName>(paging: Sea
   const included: FhirResource[] = [];
   const seen = new Set<string>();
   let pages = 0;
+  let bytes = 0;
   let url: string | undefined;
   for (;;) {
-    const bundle = await paging.fetchPage(url);
+    const page = await paging.fetchPage(url);
+    const bundle = page.bundle;
     pages++;
+    bytes += page.bytes;
     if (bundle.type !== 'searchset') {
       throw new AppError('UPSTREAM_FAILED', `The FHIR server answered ${what} with a Bundle that is not a searchset`);
     }
     if (takeEntries(bundle, paging, what, resources, included)) return { resources, included, truncated: 'max-results', pages };
-    const step = nextStep(bundle, paging, { found: resources.length, pages, seen });
+    const step = nextStep(bundle, paging, { found: resources.length, pages, bytes, seen });
     if ('stop' in step) return { resources, included, truncated: step.stop, pages };
     url = step.url;
   }

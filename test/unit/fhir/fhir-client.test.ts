@@ -27,6 +27,13 @@ describe('createFhirReader', () => {
   it('refuses non-positive limits', () => {
     expect(() => createFhirReader({ baseUrl: 'https://ehr.example.org/fhir', timeoutMs: 0 })).toThrow(RangeError);
     expect(() => createFhirReader({ baseUrl: 'https://ehr.example.org/fhir', timeoutMs: 10, maxSearchResults: 0 })).toThrow(RangeError);
+    for (const bad of [{ maxResponseBytes: 0 }, { maxSearchBytes: -1 }, { searchTimeoutMs: 0 }, { maxSearchPages: Number.NaN }]) {
+      expect(() => createFhirReader({ baseUrl: 'https://ehr.example.org/fhir', ...bad })).toThrow(RangeError);
+    }
+  });
+
+  it('needs no limits: each has a default', () => {
+    expect(createFhirReader({ baseUrl: 'https://ehr.example.org/fhir' }).baseUrl).toBe('https://ehr.example.org/fhir');
   });
 
   it('normalises the base URL', () => {
