@@ -2,14 +2,17 @@
  * A DICOMweb client (PS3.18): QIDO-RS searches and WADO-RS retrieves over the global fetch.
  * Every call checks the origin allow-list first, waits for one of the origin's request slots
  * (at most `maxConcurrentPerOrigin` in flight), runs under a per-attempt timeout and a
- * response size limit (multipart answers are parsed as they stream in, never buffered whole), and retries only what is likely transient (5xx, connection failures).
+ * response size limit, and retries only what is likely transient (5xx, connection failures).
+ * Redirects are refused, never followed. Bodies are read as they stream in and the read stops
+ * the moment a limit is crossed: multipart answers are parsed part by part, DICOM JSON (QIDO-RS,
+ * metadata) is decoded under its own, smaller limit and time limit.
  * Error messages name the operation, origin and status: never credentials, UIDs or bodies.
  */
 import { AppError } from '../errors.js';
 import { streamMultipart } from './multipart-stream.js';
 import type { ByteBudget } from './multipart-stream.js';
 import { createOriginLimiter } from './origin-limiter.js';
-import { assertAllowed, authorizationHeader, checkedRoot, checkedUid, readBodyLimited } from './outbound.js';
+import { assertAllowed, authorizationHeader, checkedRoot, checkedUid, readBodyLimited, readTextLimited } from './outbound.js';
 import type { AllowList, PacsAuth } from './outbound.js';
 import type { DicomJsonDataset } from './types.js';
 
@@ -21,10 +24,14 @@ export interface DicomWebClientOptions {
    */
   readonly allowList: AllowList;
   readonly auth: PacsAuth;
-  /** Limit for one attempt, headers and body together. Default 30 s. */
+  /** Limit for one attempt, connection, headers and body together. Default 4 s (see {@link DICOMWEB_CLIENT_DEFAULTS}). */
   readonly timeoutMs?: number;
-  /** Most bytes one response body may have (after content decoding). Default 512 MiB. */
+  /** Limit for one QIDO-RS or metadata (DICOM JSON) attempt; never more than `timeoutMs`. Default 2 s. */
+  readonly jsonTimeoutMs?: number;
+  /** Most bytes one response body may have (after content decoding). Default 64 MiB. */
   readonly maxResponseBytes?: number;
+  /** Most bytes of one QIDO-RS or metadata (DICOM JSON) answer; never more than `maxResponseBytes`. Default 4 MiB. */
+  readonly maxJsonBytes?: number;
   /** Extra attempts after a 5xx or connection failure. Default 2. Timeouts are not retried. */
   readonly retries?: number;
   /** First backoff delay; doubles per retry, with up to 25 % jitter. Default 200 ms. */
@@ -60,12 +67,45 @@ export interface DicomWebClient {
   retrieveStudyInstances(root: string, studyUid: string, budget?: ByteBudget): Promise<Uint8Array[]>;
 }
 
-const DEFAULTS = { timeoutMs: 30_000, maxResponseBytes: 512 * 1024 * 1024, retries: 2, retryBaseDelayMs: 200, acceptTransferSyntax: '*', maxConcurrentPerOrigin: 4 };
+/** Every option but the allow-list and credentials, resolved. */
+type ClientSettings = Required<Omit<DicomWebClientOptions, 'allowList' | 'auth'>>;
+
+/**
+ * Defaults of {@link DicomWebClientOptions}, sized for one CDS hook, which loads one image per
+ * model:
+ * - 64 MiB per response holds the largest single radiographs (a 4096 × 5120 16-bit mammogram is
+ *   40 MiB uncompressed; a 3000 × 3000 chest radiograph 17 MiB). A multi-instance retrieve is
+ *   bounded by this too, and by the per-study {@link ByteBudget} its caller passes.
+ * - 4 s per WADO-RS attempt moves 64 MiB at about 130 Mbit/s; a typical compressed radiograph
+ *   (5–20 MiB) needs well under a second on a hospital LAN.
+ * - 4 MiB of DICOM JSON lists about 4000 instances with the usual QIDO-RS attributes (~1 KiB
+ *   each); 2 s is generous for a PACS database query.
+ */
+export const DICOMWEB_CLIENT_DEFAULTS: Readonly<ClientSettings> = Object.freeze({
+  timeoutMs: 4000,
+  jsonTimeoutMs: 2000,
+  maxResponseBytes: 64 * 1024 * 1024,
+  maxJsonBytes: 4 * 1024 * 1024,
+  retries: 2,
+  retryBaseDelayMs: 200,
+  acceptTransferSyntax: '*',
+  maxConcurrentPerOrigin: 4,
+});
+const DEFAULTS = DICOMWEB_CLIENT_DEFAULTS;
 const RETRYABLE_STATUS: ReadonlySet<number> = new Set([500, 502, 503, 504]);
 
 type Attempt<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly message: string; readonly retryable: boolean; readonly cause?: unknown };
+
+/** One attempt's request: what, where, and under which time limit. */
+interface AttemptRequest {
+  readonly operation: string;
+  readonly origin: string;
+  readonly url: string;
+  readonly accept: string;
+  readonly timeoutMs: number;
+}
 
 /** Reads a successful response; runs while the origin slot is held and under the attempt's timeout. */
 type Consume<T> = (response: Response) => Promise<T>;
@@ -76,21 +116,19 @@ type Consume<T> = (response: Response) => Promise<T>;
  * @throws RangeError for a non-positive timeout/limit, a negative retry count or a concurrency cap below 1
  */
 export function createDicomWebClient(options: DicomWebClientOptions): DicomWebClient {
-  const config = { ...DEFAULTS, ...stripUndefined(options) };
-  if (!(config.timeoutMs > 0) || !(config.maxResponseBytes > 0) || !Number.isInteger(config.retries) || config.retries < 0 || !(config.retryBaseDelayMs >= 0)) {
-    throw new RangeError('DICOMweb client options: timeoutMs and maxResponseBytes must be > 0, retries an integer ≥ 0, retryBaseDelayMs ≥ 0.');
-  }
+  const config = resolveOptions(options);
+  const { jsonTimeoutMs, maxJsonBytes } = config;
   // createOriginLimiter checks maxConcurrentPerOrigin (an integer ≥ 1).
   const limiter = createOriginLimiter(config.maxConcurrentPerOrigin);
   const authorization = authorizationHeader(options.auth);
   const allowList = options.allowList;
   const instanceAccept = `multipart/related; type="application/dicom"; transfer-syntax=${config.acceptTransferSyntax}`;
 
-  async function get<T>(operation: string, url: string, accept: string, consume: Consume<T>): Promise<T> {
+  async function get<T>(operation: string, url: string, accept: string, timeoutMs: number, consume: Consume<T>): Promise<T> {
     const origin = new URL(url).origin;
     const attempts = config.retries + 1;
     for (let n = 1; ; n++) {
-      const result = await limiter.run(origin, () => attempt(operation, origin, url, accept, consume));
+      const result = await limiter.run(origin, () => attempt({ operation, origin, url, accept, timeoutMs }, consume));
       if (result.ok) return result.value;
       if (!result.retryable || n >= attempts) {
         const suffix = n > 1 ? ` (after ${n} attempts)` : '';
@@ -102,13 +140,14 @@ export function createDicomWebClient(options: DicomWebClientOptions): DicomWebCl
     }
   }
 
-  async function attempt<T>(operation: string, origin: string, url: string, accept: string, consume: Consume<T>): Promise<Attempt<T>> {
+  async function attempt<T>(request: AttemptRequest, consume: Consume<T>): Promise<Attempt<T>> {
+    const { operation, origin, url, accept, timeoutMs } = request;
     const headers: Record<string, string> = { accept };
     if (authorization !== undefined) headers['authorization'] = authorization;
     const where = `${operation} at ${origin}`;
     try {
       // Redirects are not followed: a Location elsewhere must not receive the PACS credentials.
-      const response = await fetch(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(config.timeoutMs) });
+      const response = await fetch(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
       if (response.status >= 300 && response.status < 400) {
         await response.body?.cancel().catch(() => undefined);
         return { ok: false, message: `The PACS answered ${statusLine(response)} (a redirect, not followed) to ${where}`, retryable: false };
@@ -121,24 +160,21 @@ export function createDicomWebClient(options: DicomWebClientOptions): DicomWebCl
     } catch (err) {
       if (err instanceof AppError) throw err; // DICOM_TOO_LARGE, malformed multipart: not transient, not wrapped
       if (errorName(err) === 'TimeoutError') {
-        return { ok: false, message: `The PACS did not complete ${where} within ${config.timeoutMs} ms`, retryable: false, cause: err };
+        return { ok: false, message: `The PACS did not complete ${where} within ${timeoutMs} ms`, retryable: false, cause: err };
       }
       return { ok: false, message: `The PACS could not be reached for ${where} (${networkCode(err)})`, retryable: true, cause: err };
     }
   }
 
-  const readWhole: Consume<{ body: Uint8Array; status: number }> = async (response) => ({
-    body: await readBodyLimited(response, config.maxResponseBytes),
-    status: response.status,
-  });
+  const readJsonText: Consume<string> = async (response) => (response.status === 204 ? '' : readTextLimited(response, maxJsonBytes));
 
   async function json(operation: string, url: string): Promise<DicomJsonDataset[]> {
-    const { body, status } = await get(operation, url, 'application/dicom+json', readWhole);
-    return status === 204 || body.byteLength === 0 ? [] : parseDicomJsonArray(operation, body);
+    const text = await get(operation, url, 'application/dicom+json', jsonTimeoutMs, readJsonText);
+    return text === '' ? [] : parseDicomJsonArray(operation, text);
   }
 
   async function instances(operation: string, url: string, budget: ByteBudget | undefined): Promise<Uint8Array[]> {
-    return get(operation, url, instanceAccept, (response) => readInstanceParts(response, operation, config.maxResponseBytes, budget));
+    return get(operation, url, instanceAccept, config.timeoutMs, (response) => readInstanceParts(response, operation, config.maxResponseBytes, budget));
   }
 
   /** `{root}/studies/{uid}/…` with every UID checked, then the allow-list check on the whole URL. */
@@ -176,11 +212,25 @@ export function createDicomWebClient(options: DicomWebClientOptions): DicomWebCl
   };
 }
 
+/** Options over the defaults, checked; the JSON limits never above the general ones. */
+function resolveOptions(options: DicomWebClientOptions): ClientSettings {
+  const config = { ...DEFAULTS, ...stripUndefined(options) };
+  const limitsOk = config.timeoutMs > 0 && config.jsonTimeoutMs > 0 && config.maxResponseBytes > 0 && config.maxJsonBytes > 0;
+  if (!limitsOk || !Number.isInteger(config.retries) || config.retries < 0 || !(config.retryBaseDelayMs >= 0)) {
+    throw new RangeError('DICOMweb client options: timeouts and byte limits must be > 0, retries an integer ≥ 0, retryBaseDelayMs ≥ 0.');
+  }
+  return {
+    ...config,
+    jsonTimeoutMs: Math.min(config.jsonTimeoutMs, config.timeoutMs),
+    maxJsonBytes: Math.min(config.maxJsonBytes, config.maxResponseBytes),
+  };
+}
+
 /** A QIDO-RS or metadata body: a JSON array of DICOM JSON data sets, else UPSTREAM_FAILED. */
-function parseDicomJsonArray(operation: string, body: Uint8Array): DicomJsonDataset[] {
+function parseDicomJsonArray(operation: string, text: string): DicomJsonDataset[] {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder().decode(body));
+    parsed = JSON.parse(text);
   } catch (err) {
     throw new AppError('UPSTREAM_FAILED', `${operation} returned a body that is not JSON.`, { cause: err });
   }

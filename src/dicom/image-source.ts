@@ -15,9 +15,14 @@ import type { Image, WindowingSpec } from '../image/index.js';
 export interface DicomImageSourceOptions {
   readonly allowList: AllowList;
   readonly auth: PacsAuth;
+  /** Limit for one WADO-RS attempt, body included (the client's `timeoutMs`). */
   readonly timeoutMs?: number;
-  /** Most bytes of one PACS response. */
+  /** Limit for one QIDO-RS attempt (the client's `jsonTimeoutMs`). */
+  readonly jsonTimeoutMs?: number;
+  /** Most bytes of one PACS response, i.e. of one instance (the client's `maxResponseBytes`). */
   readonly maxBytes?: number;
+  /** Most bytes of one QIDO-RS answer (the client's `maxJsonBytes`). */
+  readonly maxJsonBytes?: number;
   readonly retries?: number;
   readonly retryBaseDelayMs?: number;
   readonly acceptTransferSyntax?: string;
@@ -44,7 +49,9 @@ export function createDicomWebImageSource(options: DicomImageSourceOptions): Dic
     allowList: options.allowList,
     auth: options.auth,
     timeoutMs: options.timeoutMs,
+    jsonTimeoutMs: options.jsonTimeoutMs,
     maxResponseBytes: options.maxBytes,
+    maxJsonBytes: options.maxJsonBytes,
     retries: options.retries,
     retryBaseDelayMs: options.retryBaseDelayMs,
     acceptTransferSyntax: options.acceptTransferSyntax,

@@ -2,7 +2,7 @@
  * The dicom layer's public surface: DICOMweb in, decoded frames and display images out.
  * Nothing outside src/dicom needs dcmjs or any module below this one.
  */
-export { createDicomWebClient } from './dicomweb-client.js';
+export { createDicomWebClient, DICOMWEB_CLIENT_DEFAULTS } from './dicomweb-client.js';
 export type { DicomWebClient, DicomWebClientOptions, QidoQuery } from './dicomweb-client.js';
 export { createDicomWebImageSource } from './image-source.js';
 export type { DicomImageSource, DicomImageSourceOptions } from './image-source.js';

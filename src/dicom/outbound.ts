@@ -78,31 +78,45 @@ export function checkedUid(uid: string, name: string): string {
 }
 
 /**
- * Reads a response body incrementally and stops as soon as it exceeds `maxBytes`. A declared
- * Content-Length above the limit fails before reading; a smaller one is not trusted.
+ * Reads a response body chunk by chunk, handing each chunk to `onChunk`, and stops as soon as
+ * the total exceeds `maxBytes`, cancelling the stream (the connection is dropped, not drained).
+ * A declared Content-Length above the limit fails before reading; a smaller one is not trusted.
+ * Bytes are counted after content decoding, which is what reaches memory.
  *
+ * @returns The number of bytes read.
  * @throws AppError DICOM_TOO_LARGE; stream errors propagate to the caller
  */
-export async function readBodyLimited(response: Response, maxBytes: number): Promise<Uint8Array> {
+async function readChunksLimited(response: Response, maxBytes: number, onChunk: (chunk: Uint8Array) => void): Promise<number> {
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > maxBytes) {
     await response.body?.cancel().catch(() => undefined);
     throw tooLarge(maxBytes);
   }
-  if (response.body === null) return new Uint8Array(0);
+  if (response.body === null) return 0;
   const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
-  const chunks: Uint8Array[] = [];
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge(maxBytes);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return total;
+      total += value.byteLength;
+      if (total > maxBytes) throw tooLarge(maxBytes);
+      onChunk(value);
     }
-    chunks.push(value);
+  } catch (err) {
+    await reader.cancel().catch(() => undefined);
+    throw err;
   }
+}
+
+/**
+ * Reads a response body incrementally and stops as soon as it exceeds `maxBytes`.
+ *
+ * @throws AppError DICOM_TOO_LARGE; stream errors propagate to the caller
+ */
+export async function readBodyLimited(response: Response, maxBytes: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  const total = await readChunksLimited(response, maxBytes, (chunk) => chunks.push(chunk));
   if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
   const body = new Uint8Array(total);
   let offset = 0;
@@ -111,6 +125,20 @@ export async function readBodyLimited(response: Response, maxBytes: number): Pro
     offset += chunk.byteLength;
   }
   return body;
+}
+
+/**
+ * Reads a UTF-8 text body (a DICOM JSON answer) under `maxBytes`, decoding as it streams in so
+ * the bytes and the text are never both held whole.
+ *
+ * @throws AppError DICOM_TOO_LARGE; stream errors propagate to the caller
+ */
+export async function readTextLimited(response: Response, maxBytes: number): Promise<string> {
+  const decoder = new TextDecoder();
+  const parts: string[] = [];
+  await readChunksLimited(response, maxBytes, (chunk) => parts.push(decoder.decode(chunk, { stream: true })));
+  parts.push(decoder.decode());
+  return parts.join('');
 }
 
 function tooLarge(maxBytes: number): AppError {
