@@ -14,56 +14,58 @@
  */
 
 import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
   decodeJwt,
   decodeProtectedHeader,
   errors as joseErrors,
   jwtVerify,
-  type CryptoKey,
-  type FlattenedJWSInput,
-  type JSONWebKeySet,
-  type JWSHeaderParameters,
   type JWTPayload,
   type JWTVerifyGetKey,
   type ProtectedHeaderParameters,
-  type RemoteJWKSetOptions,
 } from 'jose';
 
 import { AppError } from '../errors.js';
+import { buildIssuerKeys, keysFor, KeySetUnavailable, type IssuerKeys, type TrustedIssuer } from './key-sets.js';
+import { createLimitLog, type LimitLog, type WarnLogger } from './limit-log.js';
+import { AUTH_DEFAULTS, replayExpiryMs } from './limits.js';
+import { createTokenBucketLimiter, type RateLimiter } from './rate-limiter.js';
 import type { ReplayCache } from './replay-cache.js';
 
-/** One CDS client (EHR) the service trusts. */
-export interface TrustedIssuer {
-  /** Exact `iss` claim value. */
-  readonly iss: string;
-  /** Where the issuer publishes its JWK Set. */
-  readonly jwksUrl?: string;
-  /** The issuer's JWK Set given inline (read from a file by the config loader). */
-  readonly jwks?: JSONWebKeySet;
-  /**
-   * JWK Set URLs this issuer may name in the `jku` header, compared exactly after URL parsing. A
-   * token with `jku` takes its keys from there; a `jku` not listed here is rejected, so a client
-   * can never point the service at keys it chose itself.
-   */
-  readonly allowedJku?: ReadonlyArray<string>;
-  /** When set, the token must carry a `tenant` claim on this list. */
-  readonly tenants?: ReadonlyArray<string>;
-}
+export type { TrustedIssuer } from './key-sets.js';
 
 /** Options for {@link createClientJwtVerifier}: plain data, built by the config loader. */
 export interface ClientJwtVerifierOptions {
   /** The allow-list of issuers. Each needs `jwksUrl`, `jwks` or `allowedJku` (not both of the first two). */
   readonly trustedIssuers: ReadonlyArray<TrustedIssuer>;
   /**
-   * Remembers `(iss, jti)` pairs. Replicas of one service must share one cache, or a token
-   * replayed against another replica is accepted.
+   * Remembers `(iss, jti)` pairs, with a bounded share per issuer. Replicas of one service must
+   * share one cache, or a token replayed against another replica is accepted. Size an in-memory
+   * cache with `replayEntriesPerIssuer` from the same limits as given here.
    */
   readonly replayCache: ReplayCache;
   /** Tolerated clock difference with clients, applied to `exp` and `iat`. Default 60. */
   readonly clockSkewSeconds?: number;
   /** Oldest accepted `iat`, in seconds before now (plus skew). Default 300. */
   readonly maxTokenAgeSeconds?: number;
+  /**
+   * Longest accepted lifetime `exp − iat`, in seconds (no skew: both come from the client's
+   * clock). CDS Hooks 2.0 asks for short-lived tokens, at most 5 minutes. Default 300.
+   */
+  readonly maxLifetimeSeconds?: number;
+  /**
+   * Sustained verified requests per second each issuer may make, a token bucket checked after
+   * the signature and claims are verified (so forged tokens cannot spend a real issuer's
+   * budget). Over it: `RATE_LIMITED` (429) with Retry-After. Default 2,000.
+   */
+  readonly issuerRatePerSecond?: number;
+  /** Requests an idle issuer may make at once above that rate (bucket size). Default 2,000. */
+  readonly issuerBurst?: number;
+  /**
+   * Where rate-limit and full-replay-cache refusals are logged (warn), at most once per issuer and
+   * limit per `limitLogIntervalMs`. Default: not logged.
+   */
+  readonly log?: WarnLogger;
+  /** Least time between two warnings about one issuer and one limit. Default 60,000. */
+  readonly limitLogIntervalMs?: number;
   /** Timeout of one JWK Set fetch. Default 1500: a cold fetch eats into the ~500 ms budget. */
   readonly fetchTimeoutMs?: number;
   /**
@@ -94,7 +96,9 @@ export interface ClientJwtVerifier {
    * @param audience - The exact URL of the endpoint called, built from the configured public base
    *   URL, never from the request's `Host` header (which the caller controls).
    * @returns The verified caller.
-   * @throws AppError `AUTH_REJECTED` with a short, token-free reason.
+   * @throws AppError `AUTH_REJECTED` (401) with a short, token-free reason; `RATE_LIMITED` (429)
+   *   or `REPLAY_CACHE_FULL` (503), both with `retryAfterSeconds`, for a valid token of an issuer
+   *   over its limits.
    */
   verify(authorizationHeader: string | undefined, audience: string): Promise<VerifiedClient>;
 }
@@ -136,47 +140,6 @@ function parseBearer(header: string | undefined): string {
   return token;
 }
 
-/** Normalises a configured or presented URL for exact comparison; `undefined` if not http(s). */
-function normaliseUrl(raw: string): string | undefined {
-  try {
-    const url = new URL(raw);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
-    if (url.username !== '' || url.password !== '') return undefined;
-    return url.href;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * A key set could not be obtained or used (connection refused, non-200, bad JSON, invalid JWK).
- * Tagged at the key-resolver boundary because a bare `TypeError('fetch failed')` is otherwise
- * indistinguishable from any other TypeError.
- */
-class KeySetUnavailable extends Error {
-  constructor(cause: unknown) {
-    super('JWKS unavailable', { cause });
-    this.name = 'KeySetUnavailable';
-  }
-}
-
-/** A JWK Set as jose's local and remote sets present it. */
-type KeySet = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
-
-function tagFailures(keys: KeySet): JWTVerifyGetKey {
-  return async (header, token) => {
-    try {
-      return await keys(header, token);
-    } catch (err) {
-      const expected =
-        err instanceof joseErrors.JWKSNoMatchingKey ||
-        err instanceof joseErrors.JWKSMultipleMatchingKeys ||
-        err instanceof joseErrors.JWKSTimeout;
-      throw expected ? err : new KeySetUnavailable(err);
-    }
-  };
-}
-
 /** Maps a verification failure to a short reason; jose messages never contain the token. */
 function reasonFor(err: unknown): string {
   if (err instanceof KeySetUnavailable) return 'JWKS unavailable';
@@ -198,52 +161,6 @@ function reasonFor(err: unknown): string {
   if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) return 'malformed token';
   if (err instanceof joseErrors.JOSEError) return `verification failed (${err.code})`;
   return 'verification failed';
-}
-
-interface IssuerKeys {
-  readonly issuer: TrustedIssuer;
-  /** Keys used when the token has no `jku`. */
-  readonly defaultKeys: JWTVerifyGetKey | undefined;
-  /** Normalised `jku` URL → its key set. */
-  readonly jkuKeys: ReadonlyMap<string, JWTVerifyGetKey>;
-}
-
-/** The key sets of every trusted issuer, built once at start-up. */
-function issuerKeys(trustedIssuers: readonly TrustedIssuer[], remoteOptions: RemoteJWKSetOptions): Map<string, IssuerKeys> {
-  // One remote set per URL, shared by every issuer naming it, so each URL has one cache.
-  const remoteSets = new Map<string, JWTVerifyGetKey>();
-  function remoteSet(raw: string, iss: string): [string, JWTVerifyGetKey] {
-    const href = normaliseUrl(raw);
-    if (href === undefined) {
-      throw new TypeError(`issuer ${JSON.stringify(iss)}: JWKS URL ${JSON.stringify(raw)} must be an http(s) URL without userinfo`);
-    }
-    let set = remoteSets.get(href);
-    if (set === undefined) {
-      set = tagFailures(createRemoteJWKSet(new URL(href), remoteOptions));
-      remoteSets.set(href, set);
-    }
-    return [href, set];
-  }
-
-  const issuers = new Map<string, IssuerKeys>();
-  for (const issuer of trustedIssuers) {
-    const label = JSON.stringify(issuer.iss);
-    if (!isNonEmptyString(issuer.iss)) throw new TypeError('trusted issuer with an empty iss');
-    if (issuers.has(issuer.iss)) throw new TypeError(`issuer ${label} is listed twice`);
-    if (issuer.jwksUrl !== undefined && issuer.jwks !== undefined) {
-      throw new TypeError(`issuer ${label}: give jwksUrl or jwks, not both`);
-    }
-    const jkuKeys = new Map((issuer.allowedJku ?? []).map((url) => remoteSet(url, issuer.iss)));
-    let defaultKeys: JWTVerifyGetKey | undefined;
-    if (issuer.jwksUrl !== undefined) defaultKeys = remoteSet(issuer.jwksUrl, issuer.iss)[1];
-    // createLocalJWKSet validates the set's shape, so a broken key file fails at start-up.
-    else if (issuer.jwks !== undefined) defaultKeys = tagFailures(createLocalJWKSet(issuer.jwks));
-    if (defaultKeys === undefined && jkuKeys.size === 0) {
-      throw new TypeError(`issuer ${label} needs jwksUrl, jwks or allowedJku`);
-    }
-    issuers.set(issuer.iss, { issuer, defaultKeys, jkuKeys });
-  }
-  return issuers;
 }
 
 /** Checks that need no key, so that bad tokens never cause a fetch or a crypto operation. */
@@ -269,81 +186,128 @@ function precheck(token: string, issuers: ReadonlyMap<string, IssuerKeys>): { he
   return { header, kid: header.kid, entry };
 }
 
+
+/** The time limits a token is held to, validated. */
+interface TimeLimits {
+  readonly clockSkewSeconds: number;
+  readonly maxTokenAgeSeconds: number;
+  readonly maxLifetimeSeconds: number;
+}
+
+function timeLimits(options: ClientJwtVerifierOptions): TimeLimits {
+  const limits = {
+    clockSkewSeconds: options.clockSkewSeconds ?? AUTH_DEFAULTS.clockSkewSeconds,
+    maxTokenAgeSeconds: options.maxTokenAgeSeconds ?? AUTH_DEFAULTS.maxTokenAgeSeconds,
+    maxLifetimeSeconds: options.maxLifetimeSeconds ?? AUTH_DEFAULTS.maxLifetimeSeconds,
+  };
+  if (!(limits.clockSkewSeconds >= 0) || !(limits.maxTokenAgeSeconds > 0) || !(limits.maxLifetimeSeconds > 0)) {
+    throw new TypeError('clockSkewSeconds must be >= 0, maxTokenAgeSeconds and maxLifetimeSeconds > 0');
+  }
+  return limits;
+}
+
+/** Signature, `iss`, `aud`, `exp`, `iat` (jose), every failure mapped to `AUTH_REJECTED`. */
+async function verifiedPayload(token: string, keys: JWTVerifyGetKey, iss: string, audience: string, limits: TimeLimits, nowMs: number): Promise<JWTPayload> {
+  try {
+    const { payload } = await jwtVerify(token, keys, {
+      algorithms: [...ALLOWED_ALGORITHMS],
+      issuer: iss,
+      audience,
+      clockTolerance: limits.clockSkewSeconds,
+      maxTokenAge: limits.maxTokenAgeSeconds,
+      requiredClaims: ['exp', 'iat', 'jti'],
+      currentDate: new Date(nowMs),
+    });
+    return payload;
+  } catch (err) {
+    // Keep the cause only for key-set failures, which operators must see; claim errors carry
+    // the payload, which has no place in logs.
+    const keySetFailure = err instanceof KeySetUnavailable || err instanceof joseErrors.JWKSTimeout;
+    return reject(reasonFor(err), keySetFailure ? err : undefined);
+  }
+}
+
+/** The claims jose does not check: `jti`, `tenant` and the lifetime `exp − iat`. */
+function checkedClaims(payload: JWTPayload, issuer: TrustedIssuer, maxLifetimeSeconds: number): { jti: string; tenant: string | undefined; exp: number; iat: number } {
+  const { jti, tenant, exp, iat } = payload;
+  if (!isNonEmptyString(jti) || jti.length > MAX_JTI_LENGTH) reject('invalid jti claim');
+  if (tenant !== undefined && typeof tenant !== 'string') reject('invalid tenant claim');
+  if (issuer.tenants !== undefined && (tenant === undefined || !issuer.tenants.includes(tenant))) reject('tenant not allowed');
+  // jwtVerify required both; the checks narrow the types.
+  if (exp === undefined || iat === undefined) reject('missing exp or iat claim');
+  // A long-lived token is a standing credential: a leaked one would work until `exp`, and every
+  // accepted token costs a replay-cache entry for its whole life.
+  if (exp - iat > maxLifetimeSeconds) reject(`token lifetime (exp - iat) over ${maxLifetimeSeconds} s`);
+  return { jti, tenant, exp, iat };
+}
+
 /**
- * Builds a verifier. Key sets are created here, once: jose's remote sets cache keys, refetch on
- * an unknown `kid` at most once per cooldown, and refuse redirects. Since every URL comes from
- * configuration, the number of remote sets (and of fetch targets) is fixed at start-up.
+ * The per-issuer limits, for a token valid in every other respect: first the rate limit, then
+ * the replay cache. Both come after signature verification, so only the issuer (or whoever holds
+ * its key) can spend its budget or fill its share. A token that turns out to be a replay, or that
+ * the cache cannot take, gives its rate-limit token back: replaying one captured token does not
+ * drain the real client's budget. Each issuer has its own bucket and its own cache share, so one
+ * issuer at its limits does not affect another.
+ */
+function admission(replayCache: ReplayCache, limiter: RateLimiter, limitLog: LimitLog) {
+  return async (iss: string, jti: string, expiresAtMs: number): Promise<void> => {
+    const decision = limiter.take(iss);
+    if (!decision.allowed) {
+      const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterSeconds));
+      limitLog('RATE_LIMITED', iss, retryAfterSeconds);
+      throw new AppError('RATE_LIMITED', 'this client is over its request rate limit', { retryAfterSeconds });
+    }
+    let verdict;
+    try {
+      // A failing shared cache (e.g. Redis down) propagates as is: a 500, not a misleading 401.
+      verdict = await replayCache.checkAndRemember(iss, jti, expiresAtMs);
+    } catch (err) {
+      limiter.refund(iss);
+      throw err;
+    }
+    if (verdict.status === 'fresh') return;
+    limiter.refund(iss);
+    if (verdict.status === 'replayed') reject('jti replayed');
+    const retryAfterSeconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
+    limitLog('REPLAY_CACHE_FULL', iss, retryAfterSeconds);
+    throw new AppError('REPLAY_CACHE_FULL', "this client's share of the token replay cache is full", { retryAfterSeconds });
+  };
+}
+
+/**
+ * Builds a verifier. Key sets are created here, once (refresh policy: src/auth/key-sets.ts).
  *
- * @param options - Issuers, replay cache, clock and timing limits.
+ * @param options - Issuers, replay cache, limits, clock and JWKS timing.
  * @returns The verifier.
- * @throws TypeError when the issuer configuration is inconsistent: it must stop start-up.
+ * @throws TypeError when the issuer configuration or a limit is inconsistent: it must stop start-up.
  */
 export function createClientJwtVerifier(options: ClientJwtVerifierOptions): ClientJwtVerifier {
-  const skewSeconds = options.clockSkewSeconds ?? 60;
-  const maxAgeSeconds = options.maxTokenAgeSeconds ?? 300;
+  const limits = timeLimits(options);
   const now = options.now ?? Date.now;
-  const remoteOptions = {
-    timeoutDuration: options.fetchTimeoutMs ?? 1500,
-    cooldownDuration: options.jwksCooldownMs ?? 30_000,
-    cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
-  };
-  if (!(skewSeconds >= 0) || !(maxAgeSeconds > 0)) {
-    throw new TypeError('clockSkewSeconds must be >= 0 and maxTokenAgeSeconds > 0');
-  }
-
-  const issuers = issuerKeys(options.trustedIssuers, remoteOptions);
-
-  function keysFor(entry: IssuerKeys, header: ProtectedHeaderParameters): JWTVerifyGetKey {
-    if (header.jku === undefined) {
-      return entry.defaultKeys ?? reject('jku required by this issuer');
-    }
-    const href = typeof header.jku === 'string' ? normaliseUrl(header.jku) : undefined;
-    const keys = href === undefined ? undefined : entry.jkuKeys.get(href);
-    return keys ?? reject('jku not allowed for this issuer');
-  }
+  const issuers = buildIssuerKeys(options.trustedIssuers, {
+    fetchTimeoutMs: options.fetchTimeoutMs ?? 1500,
+    jwksCooldownMs: options.jwksCooldownMs ?? 30_000,
+    jwksCacheMaxAgeMs: options.jwksCacheMaxAgeMs ?? 600_000,
+  });
+  const limiter = createTokenBucketLimiter({
+    ratePerSecond: options.issuerRatePerSecond ?? AUTH_DEFAULTS.issuerRatePerSecond,
+    burst: options.issuerBurst ?? AUTH_DEFAULTS.issuerBurst,
+    now,
+  });
+  const admit = admission(options.replayCache, limiter, createLimitLog(options.log, options.limitLogIntervalMs ?? 60_000, now));
 
   async function verify(authorizationHeader: string | undefined, audience: string): Promise<VerifiedClient> {
     if (audience === '') throw new TypeError('audience must be the endpoint URL');
     const token = parseBearer(authorizationHeader);
     const { header, kid, entry } = precheck(token, issuers);
-    const keys = keysFor(entry, header);
-    const { iss, tenants } = entry.issuer;
-
-    let payload: JWTPayload;
-    try {
-      ({ payload } = await jwtVerify(token, keys, {
-        algorithms: [...ALLOWED_ALGORITHMS],
-        issuer: iss,
-        audience,
-        clockTolerance: skewSeconds,
-        maxTokenAge: maxAgeSeconds,
-        requiredClaims: ['exp', 'iat', 'jti'],
-        currentDate: new Date(now()),
-      }));
-    } catch (err) {
-      // Keep the cause only for key-set failures, which operators must see; claim errors carry
-      // the payload, which has no place in logs.
-      const keySetFailure = err instanceof KeySetUnavailable || err instanceof joseErrors.JWKSTimeout;
-      return reject(reasonFor(err), keySetFailure ? err : undefined);
-    }
-
-    const { jti, tenant, exp, iat } = payload;
-    if (!isNonEmptyString(jti) || jti.length > MAX_JTI_LENGTH) reject('invalid jti claim');
-    if (tenant !== undefined && typeof tenant !== 'string') reject('invalid tenant claim');
-    if (tenants !== undefined && (tenant === undefined || !tenants.includes(tenant))) reject('tenant not allowed');
-    // jwtVerify required both; the checks narrow the types.
-    if (exp === undefined || iat === undefined) reject('missing exp or iat claim');
-
-    // The replay check comes last: only a token that is valid in every other respect may use
-    // up its jti, or anyone could burn a legitimate client's jti with a forged token. It is
-    // remembered for as long as it could be accepted: until exp or iat + max age, plus skew.
-    const acceptableUntilSeconds = Math.min(exp, iat + maxAgeSeconds) + skewSeconds;
-    // +1 s: jose compares whole seconds, so the token is still accepted during that last second.
-    // A failing shared cache (e.g. Redis down) propagates as is: a 500, not a misleading 401.
-    const verdict = await options.replayCache.checkAndRemember(iss, jti, acceptableUntilSeconds * 1000 + 1000);
-    if (verdict === 'replayed') reject('jti replayed');
-    if (verdict === 'full') reject('replay cache full');
-
+    const keys = keysFor(entry, header.jku);
+    if (typeof keys === 'string') reject(keys);
+    const { iss } = entry.issuer;
+    const payload = await verifiedPayload(token, keys, iss, audience, limits, now());
+    const { jti, tenant, exp, iat } = checkedClaims(payload, entry.issuer, limits.maxLifetimeSeconds);
+    // Last: only a token valid in every other respect may use up its jti or the issuer's budget,
+    // or anyone could burn a legitimate client's jti with a forged token.
+    await admit(iss, jti, replayExpiryMs(exp, iat, limits));
     return tenant === undefined ? { iss, jti, kid } : { iss, tenant, jti, kid };
   }
 

@@ -4,19 +4,26 @@
  *
  * CDS Hooks 2.0 § Trusting CDS Clients requires `jti`, and the service must refuse a token whose
  * `jti` it has already seen. The in-memory cache here is enough for a single replica; several
- * replicas must share one cache (e.g. Redis `SET key 1 NX PXAT expiresAtMs`), which is why the
- * verifier depends only on the {@link ReplayCache} interface.
+ * replicas must share one cache (e.g. Redis `SET key 1 NX PXAT expiresAtMs`, with a per-issuer
+ * counter for the share), which is why the verifier depends only on the {@link ReplayCache}
+ * interface.
  *
  * @see https://cds-hooks.hl7.org/2.0/#trusting-cds-clients
  */
+
+import { replayEntriesPerIssuer } from './limits.js';
 
 /**
  * Outcome of {@link ReplayCache.checkAndRemember}:
  * - `fresh`: never seen; it is now remembered until its expiry.
  * - `replayed`: seen before and not yet expired: reject the token.
- * - `full`: the cache cannot remember it without forgetting an unexpired token: reject the token.
+ * - `full`: the issuer's share cannot remember it without forgetting an unexpired token: refuse
+ *   the call for now; room frees up in `retryAfterMs` at the latest.
  */
-export type ReplayVerdict = 'fresh' | 'replayed' | 'full';
+export type ReplayVerdict =
+  | { readonly status: 'fresh' }
+  | { readonly status: 'replayed' }
+  | { readonly status: 'full'; readonly retryAfterMs: number };
 
 /** A store of seen `(iss, jti)` pairs. Implementations must make the check-and-set atomic. */
 export interface ReplayCache {
@@ -24,11 +31,12 @@ export interface ReplayCache {
    * Records `(iss, jti)` unless it is already recorded and unexpired, in one atomic step (two
    * concurrent calls with the same pair must not both get `fresh`).
    *
-   * @param iss - The token's issuer; `jti` is only unique per issuer (RFC 7519 § 4.1.7).
+   * @param iss - The token's issuer; `jti` is only unique per issuer (RFC 7519 § 4.1.7). Each
+   *   issuer has its own bounded share, so one issuer cannot crowd out another.
    * @param jti - The token's JWT ID.
    * @param expiresAtMs - Epoch milliseconds after which the token can no longer be accepted
    *   anyway, so the entry may be forgotten.
-   * @returns Whether the token is fresh, a replay, or cannot be tracked.
+   * @returns Whether the token is fresh, a replay, or cannot be tracked now.
    */
   checkAndRemember(iss: string, jti: string, expiresAtMs: number): Promise<ReplayVerdict>;
 }
@@ -36,77 +44,152 @@ export interface ReplayCache {
 /** Options for {@link createMemoryReplayCache}. */
 export interface MemoryReplayCacheOptions {
   /**
-   * Most entries held at once. Size it to peak token rate × token acceptance window
-   * (`maxTokenAgeSeconds` + clock skew): 100 requests/s × 420 s ≈ 42,000. Default 100,000.
+   * Most entries one issuer's share holds at once. Default {@link replayEntriesPerIssuer}() =
+   * 846,000: enough for 2,000 tokens/s per issuer (the default rate limit) with every token
+   * remembered for the longest window the default limits allow (421 s) plus the 2,000 burst.
+   * At most 16,000,000 (a JavaScript Map's limit).
    */
-  readonly maxEntries?: number;
+  readonly maxEntriesPerIssuer?: number;
   /** Clock in epoch milliseconds; injectable for tests. Default `Date.now`. */
   readonly now?: () => number;
 }
 
-/** An in-process {@link ReplayCache}; `size` is exposed for metrics and tests. */
+/** An in-process {@link ReplayCache}; sizes are exposed for metrics and tests. */
 export interface MemoryReplayCache extends ReplayCache {
-  /** Entries currently held, expired ones not yet swept included. */
+  /** Entries currently held over all issuers (expired ones not yet dropped included). */
   readonly size: number;
+  /** The capacity of each issuer's share. */
+  readonly maxEntriesPerIssuer: number;
+  /** Entries currently held for `iss`. */
+  sizeOf(iss: string): number;
 }
 
-const DEFAULT_MAX_ENTRIES = 100_000;
+/** V8 refuses to grow a Map beyond 2^24 entries; stay clearly below. */
+const MAX_ENTRIES_LIMIT = 16_000_000;
 
 /**
- * Creates a bounded in-memory replay cache for a single replica.
+ * One issuer's share. Expiries are kept in milliseconds relative to the cache's creation (small
+ * integers, which V8 stores unboxed) and indexed by the whole second in which they fall, so the
+ * entries that expired since the last call are found without looking at the others: each entry
+ * is dropped once, by the first call after its second has passed.
+ */
+class Share {
+  /** jti → expiry (ms since the cache's base). */
+  readonly expiries = new Map<string, number>();
+  /** Second k (since the base) → the jtis expiring in (k − 1, k] s. */
+  private readonly buckets = new Map<number, string[]>();
+  /** Every bucket up to this second has been emptied. */
+  private cursor: number;
+  private lastBucket: number;
+
+  constructor(at: number) {
+    this.cursor = Math.floor(at / 1000);
+    this.lastBucket = this.cursor;
+  }
+
+  /** Drops the entries that expired at or before `at` (ms since the base). */
+  purge(at: number): void {
+    const second = Math.floor(at / 1000);
+    if (second <= this.cursor) return;
+    if (second - this.cursor > this.buckets.size) {
+      // After a long idle gap, visiting the buckets held is cheaper than visiting every second.
+      for (const [key, jtis] of this.buckets) if (key <= second) this.drain(key, jtis, at);
+    } else {
+      for (let key = this.cursor + 1; key <= second; key += 1) {
+        const jtis = this.buckets.get(key);
+        if (jtis !== undefined) this.drain(key, jtis, at);
+      }
+    }
+    this.cursor = second;
+  }
+
+  private drain(key: number, jtis: readonly string[], at: number): void {
+    for (const jti of jtis) {
+      // A jti remembered again after it expired has a later expiry (and a later bucket): keep it.
+      const expiry = this.expiries.get(jti);
+      if (expiry !== undefined && expiry <= at) this.expiries.delete(jti);
+    }
+    this.buckets.delete(key);
+  }
+
+  remember(jti: string, expiry: number): void {
+    this.expiries.set(jti, expiry);
+    const key = Math.max(Math.ceil(expiry / 1000), this.cursor + 1);
+    const jtis = this.buckets.get(key);
+    if (jtis === undefined) this.buckets.set(key, [jti]);
+    else jtis.push(jti);
+    if (key > this.lastBucket) this.lastBucket = key;
+  }
+
+  /** Milliseconds from `at` until the next bucket is emptied (room frees up). */
+  msUntilRoom(at: number): number {
+    for (let key = this.cursor + 1; key <= this.lastBucket; key += 1) {
+      if (this.buckets.has(key)) return Math.max(1, key * 1000 - at);
+    }
+    return 1000;
+  }
+}
+
+/**
+ * Creates a bounded in-memory replay cache for a single replica, partitioned by issuer.
  *
- * When the cache is full it first drops every expired entry; if it is still full, it answers
- * `full` and the token is rejected. The alternative, evicting the oldest unexpired entry, would
- * silently reopen a replay window for that token, and an attacker holding one captured token
- * could force exactly that by flooding. Failing closed costs availability instead, but only
- * tokens that already passed signature verification reach the cache, so only a trusted client
- * (or its stolen key) can fill it, and the bound is a sizing problem visible in metrics.
+ * When an issuer's share is full of unexpired entries it answers `full` for that issuer only.
+ * The alternative, evicting the oldest unexpired entry, would silently reopen a replay window for
+ * that token, and an attacker holding one captured token could force exactly that by flooding.
+ * Failing closed costs availability instead, but only tokens that already passed signature
+ * verification reach the cache, so only a trusted client (or its stolen key) can fill its own
+ * share, and the verifier's per-issuer rate limit keeps a share sized by
+ * {@link replayEntriesPerIssuer} from ever filling. Issuers are the verifier's allow-list, so the
+ * number of shares is fixed by configuration.
  *
- * @param options - Size bound and clock.
+ * Memory grows with the entries actually held, not with the capacity: measured on Node 20, about
+ * 100 bytes per entry with UUID `jti`s (see bench/auth-throughput.ts), so a full default share of
+ * 846,000 entries is about 85 MB.
+ *
+ * @param options - Per-issuer capacity and clock.
  * @returns The cache.
  */
 export function createMemoryReplayCache(options: MemoryReplayCacheOptions = {}): MemoryReplayCache {
-  const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
-  if (!Number.isInteger(maxEntries) || maxEntries < 1) {
-    throw new TypeError(`replay cache maxEntries must be a positive integer, got ${String(maxEntries)}`);
+  const maxEntriesPerIssuer = options.maxEntriesPerIssuer ?? replayEntriesPerIssuer();
+  if (!Number.isInteger(maxEntriesPerIssuer) || maxEntriesPerIssuer < 1 || maxEntriesPerIssuer > MAX_ENTRIES_LIMIT) {
+    throw new TypeError(`replay cache maxEntriesPerIssuer must be an integer from 1 to ${MAX_ENTRIES_LIMIT}, got ${String(maxEntriesPerIssuer)}`);
   }
   const now = options.now ?? Date.now;
-  // key → expiry (epoch ms). A Map keeps insertion order, so a sweep walks oldest first.
-  const entries = new Map<string, number>();
-  // A lower bound on the earliest expiry held. While the clock is before it nothing can have
-  // expired, so a full cache under sustained load does not pay an O(n) sweep per request.
-  let earliestExpiry = Number.POSITIVE_INFINITY;
+  const base = now();
+  const shares = new Map<string, Share>();
 
-  function sweep(at: number): void {
-    let earliest = Number.POSITIVE_INFINITY;
-    for (const [key, expiresAt] of entries) {
-      if (expiresAt <= at) entries.delete(key);
-      else if (expiresAt < earliest) earliest = expiresAt;
+  function shareOf(iss: string, at: number): Share {
+    let share = shares.get(iss);
+    if (share === undefined) {
+      share = new Share(at);
+      shares.set(iss, share);
     }
-    earliestExpiry = earliest;
+    return share;
   }
 
   return {
+    maxEntriesPerIssuer,
     get size(): number {
-      return entries.size;
+      let total = 0;
+      for (const share of shares.values()) total += share.expiries.size;
+      return total;
+    },
+    sizeOf(iss: string): number {
+      return shares.get(iss)?.expiries.size ?? 0;
     },
 
     checkAndRemember(iss: string, jti: string, expiresAtMs: number): Promise<ReplayVerdict> {
-      const at = now();
-      // JSON encoding keeps ("a|b", "c") and ("a", "b|c") apart, unlike a joined string.
-      const key = JSON.stringify([iss, jti]);
-      const seen = entries.get(key);
-      if (seen !== undefined) {
-        if (seen > at) return Promise.resolve('replayed');
-        entries.delete(key);
+      const at = now() - base;
+      const share = shareOf(iss, at);
+      share.purge(at);
+      const seen = share.expiries.get(jti);
+      if (seen !== undefined && seen > at) return Promise.resolve({ status: 'replayed' });
+      // An expired entry not yet dropped is overwritten in place and needs no room.
+      if (seen === undefined && share.expiries.size >= maxEntriesPerIssuer) {
+        return Promise.resolve({ status: 'full', retryAfterMs: share.msUntilRoom(at) });
       }
-      if (entries.size >= maxEntries) {
-        if (at >= earliestExpiry) sweep(at);
-        if (entries.size >= maxEntries) return Promise.resolve('full');
-      }
-      entries.set(key, expiresAtMs);
-      if (expiresAtMs < earliestExpiry) earliestExpiry = expiresAtMs;
-      return Promise.resolve('fresh');
+      share.remember(jti, expiresAtMs - base);
+      return Promise.resolve({ status: 'fresh' });
     },
   };
 }
