@@ -19,6 +19,7 @@ import { createLogger } from '../src/logging.js';
 import { createApp } from '../src/app.js';
 import { buildDependencies } from '../src/wiring.js';
 import { startDemoPacs, resultHookRequest, sampleImagingStudy, wadoRsEndpoint } from '../src/cli/index.js';
+import { LOCAL_DOMAIN } from '../src/http/index.js';
 
 /** The instant every analysis-time field is set to in the examples. */
 export const EXAMPLE_INSTANT = '2026-01-01T00:00:00.000Z';
@@ -67,7 +68,7 @@ export async function generateExampleBundles(): Promise<Map<string, Bundle>> {
         body: JSON.stringify(resultHookRequest(study, wadoRsEndpoint('example-pacs', pacs.root))),
       });
       if (res.status !== 200) throw new Error(`result hook answered ${res.status} for ${instance.file}`);
-      const bundle = deps.results(study.id ?? '');
+      const bundle = deps.results({ domain: LOCAL_DOMAIN, patientId: 'example-patient', imagingStudyId: study.id ?? '' });
       if (bundle === undefined) throw new Error(`no results recorded for ${instance.file}`);
       out.set(`Bundle-result-${stem}.json`, normaliseTimestamps(bundle));
     }

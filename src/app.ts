@@ -1,6 +1,7 @@
 /**
- * createApp(deps): routes and middleware, no globals, never listens (src/main.ts does).
- * Supertest drives it without a socket.
+ * createApp(deps): the public routes and middleware, no globals, never listens (src/main.ts
+ * does). createOpsApp(deps): readiness and metrics, for the operational port, which main.ts
+ * binds to loopback. Supertest drives both without a socket.
  */
 import cors from 'cors';
 import express, { type Express } from 'express';
@@ -14,7 +15,6 @@ export interface Readiness {
 
 export interface AppDeps extends CdsRouterDeps {
   readonly corsOrigins: readonly string[];
-  readonly bodyLimit: string;
   readonly readiness: () => Readiness;
   readonly log: Logger;
   /** A study's results as a collection Bundle, for GET /results/ImagingStudy/:id. */
@@ -41,8 +41,29 @@ export function createApp(deps: AppDeps): Express {
       maxAge: 600,
     }),
   );
-  app.use(express.json({ limit: deps.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+  // Liveness only: says nothing about models, load or data, so it needs no credentials.
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  // Bodies are parsed inside the routers, after the client JWT is checked.
+  app.use('/cds-services', cdsRouter(deps));
+  app.use('/results', resultsRouter(deps));
+  app.use((_req, res) => {
+    res.status(404).json(operationOutcome('not-found', 'No such route'));
+  });
+  app.use(errorHandler(deps.log));
+  return app;
+}
 
+/**
+ * The operational endpoints: `/readyz` (which models are loaded, and why not) and `/metrics`
+ * (Prometheus). They reveal the deployment's state, so they are not on the public port.
+ *
+ * @param deps - readiness, metrics and the log
+ */
+export function createOpsApp(deps: Pick<AppDeps, 'readiness' | 'metrics' | 'log'>): Express {
+  const app = express();
+  app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -53,9 +74,6 @@ export function createApp(deps: AppDeps): Express {
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
-
-  app.use('/cds-services', cdsRouter(deps));
-  app.use('/results', resultsRouter(deps));
   app.use((_req, res) => {
     res.status(404).json(operationOutcome('not-found', 'No such route'));
   });

@@ -37,21 +37,30 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().optional(),
   PUBLIC_BASE_URL: z.url().optional(),
+  /** Operational port (/readyz, /metrics); 0 picks a free one. */
+  OPS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  OPS_HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** JSON array of trusted issuers, or a path to a file holding it. */
   CDS_TRUSTED_ISSUERS: z.string().optional(),
   CDS_ALLOW_UNAUTHENTICATED_NON_LOOPBACK: bool,
   CDS_JWT_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(600).default(60),
   FHIR_SERVER_ALLOWLIST: csv,
-  FHIR_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  // Outbound limits sized for a hook answered in about half a second (README § Configuration).
+  FHIR_TIMEOUT_MS: z.coerce.number().int().positive().default(1500),
+  FHIR_SEARCH_TIMEOUT_MS: z.coerce.number().int().positive().default(3000),
+  FHIR_MAX_RESPONSE_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+  FHIR_MAX_SEARCH_BYTES: z.coerce.number().int().positive().default(16 * 1024 * 1024),
   DICOMWEB_ALLOWLIST: csv,
   DICOMWEB_DEFAULT_ROOT: z.url().optional(),
   DICOMWEB_AUTH: z.enum(['none', 'basic', 'bearer']).default('none'),
   DICOMWEB_USERNAME: z.string().optional(),
   DICOMWEB_PASSWORD: z.string().optional(),
   DICOMWEB_TOKEN: z.string().optional(),
-  DICOMWEB_TIMEOUT_MS: z.coerce.number().int().positive().default(10000),
-  DICOMWEB_MAX_BYTES: z.coerce.number().int().positive().default(256 * 1024 * 1024),
+  DICOMWEB_TIMEOUT_MS: z.coerce.number().int().positive().default(4000),
+  DICOMWEB_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  DICOMWEB_JSON_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
+  DICOMWEB_JSON_MAX_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
   MODELS_DIR: z.string().default(path.join(PROJECT_ROOT, 'models')),
   /** Model ids to load; empty = every folder whose manifest does not say `"enabled": false`. */
   MODELS: csv,
@@ -84,6 +93,8 @@ export type PacsAuth =
 export interface Config {
   readonly port: number;
   readonly host: string;
+  /** Where /readyz and /metrics listen: loopback by default, never the public port. */
+  readonly ops: { readonly port: number; readonly host: string };
   readonly publicBaseUrl: string;
   readonly logLevel: string;
   readonly trustedIssuers: readonly TrustedIssuer[];
@@ -91,13 +102,16 @@ export interface Config {
   readonly unauthenticated: boolean;
   readonly jwtClockSkewSeconds: number;
   readonly fhirServerAllowList: readonly string[];
-  readonly fhirTimeoutMs: number;
+  /** FHIR reads with the client's token: per request, per search, and byte caps. */
+  readonly fhir: { readonly timeoutMs: number; readonly searchTimeoutMs: number; readonly maxResponseBytes: number; readonly maxSearchBytes: number };
   readonly dicomWeb: {
     readonly allowList: readonly string[];
     readonly defaultRoot: string | undefined;
     readonly auth: PacsAuth;
     readonly timeoutMs: number;
     readonly maxBytes: number;
+    readonly jsonTimeoutMs: number;
+    readonly maxJsonBytes: number;
   };
   readonly modelsDir: string;
   /** Ids to load; empty means the manifests decide (`enabled`). */
@@ -199,19 +213,22 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   return Object.freeze({
     port: e.PORT,
     host,
+    ops: Object.freeze({ port: e.OPS_PORT, host: e.OPS_HOST }),
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${e.PORT}`).replace(/\/+$/, ''),
     logLevel: e.LOG_LEVEL,
     trustedIssuers,
     unauthenticated,
     jwtClockSkewSeconds: e.CDS_JWT_CLOCK_SKEW_S,
     fhirServerAllowList: e.FHIR_SERVER_ALLOWLIST,
-    fhirTimeoutMs: e.FHIR_TIMEOUT_MS,
+    fhir: Object.freeze({ timeoutMs: e.FHIR_TIMEOUT_MS, searchTimeoutMs: e.FHIR_SEARCH_TIMEOUT_MS, maxResponseBytes: e.FHIR_MAX_RESPONSE_BYTES, maxSearchBytes: e.FHIR_MAX_SEARCH_BYTES }),
     dicomWeb: Object.freeze({
       allowList: dicomWebAllow,
       defaultRoot: e.DICOMWEB_DEFAULT_ROOT,
       auth: pacsAuth(e),
       timeoutMs: e.DICOMWEB_TIMEOUT_MS,
       maxBytes: e.DICOMWEB_MAX_BYTES,
+      jsonTimeoutMs: Math.min(e.DICOMWEB_JSON_TIMEOUT_MS, e.DICOMWEB_TIMEOUT_MS),
+      maxJsonBytes: Math.min(e.DICOMWEB_JSON_MAX_BYTES, e.DICOMWEB_MAX_BYTES),
     }),
     modelsDir: e.MODELS_DIR,
     models: e.MODELS,

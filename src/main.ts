@@ -3,8 +3,25 @@
  */
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logging.js';
-import { createApp } from './app.js';
+import type { Server } from 'node:http';
+import { createApp, createOpsApp } from './app.js';
+import type { Logger } from './logging.js';
 import { buildDependencies } from './wiring.js';
+
+/**
+ * Listens, or fails with the reason (port in use, no permission): a service that cannot
+ * listen must not look as if it started.
+ */
+function listen(app: ReturnType<typeof createApp>, port: number, host: string, log: Logger): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once('listening', () => { resolve(server); });
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      log.fatal({ host, port, code: err.code }, 'cannot listen');
+      reject(new Error(`cannot listen on ${host}:${port}: ${err.code ?? err.message}`));
+    });
+  });
+}
 
 async function main(): Promise<void> {
   let config;
@@ -25,12 +42,12 @@ async function main(): Promise<void> {
     );
   }
   const deps = await buildDependencies(config, log);
-  const app = createApp(deps);
-  const server = app.listen(config.port, config.host, () => {
-    log.info({ host: config.host, port: config.port, publicBaseUrl: config.publicBaseUrl, models: deps.readiness().models }, 'listening');
-  });
+  const server = await listen(createApp(deps), config.port, config.host, log);
+  log.info({ host: config.host, port: config.port, publicBaseUrl: config.publicBaseUrl, models: deps.readiness().models }, 'listening');
   server.requestTimeout = 60_000;
   server.headersTimeout = 15_000;
+  const ops = await listen(createOpsApp(deps), config.ops.port, config.ops.host, log);
+  log.info({ host: config.ops.host, port: config.ops.port }, 'operational endpoints (/readyz, /metrics) listening');
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -38,6 +55,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down');
     // Stop accepting, let in-flight calls finish, then release models and stores.
+    ops.close();
     server.close(() => {
       deps.close().then(
         () => process.exit(0),

@@ -89,21 +89,23 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
     auth: config.dicomWeb.auth,
     timeoutMs: config.dicomWeb.timeoutMs,
     maxBytes: config.dicomWeb.maxBytes,
+    jsonTimeoutMs: config.dicomWeb.jsonTimeoutMs,
+    maxJsonBytes: config.dicomWeb.maxJsonBytes,
   });
   const models = modelRunner(engine);
   const fhirAllow = createOriginAllowList([...config.fhirServerAllowList]);
   const clientFor: FhirClientFactory = (fhirServer, token) => {
     // The client's token goes wherever fhirServer points: only allow-listed servers get it.
     fhirAllow.assertAllowed(fhirServer, 'fhirServer');
-    return createFhirQueryClient({ baseUrl: fhirServer, accessToken: token, timeoutMs: config.fhirTimeoutMs });
+    return createFhirQueryClient({ baseUrl: fhirServer, accessToken: token, ...config.fhir });
   };
   const resultIndex = createResultIndex(config.resultIndexSize);
   const writeBack =
     config.writeBack === undefined
       ? undefined
       : createWriteBackQueue({ writer: createFhirWriter({ baseUrl: config.writeBack.fhirServer, bearerToken: config.writeBack.bearerToken, timeoutMs: config.writeBack.timeoutMs }) });
-  const resultSink: ResultSink = (imagingStudyId, results, reqLog) => {
-    resultIndex.record(imagingStudyId, results);
+  const resultSink: ResultSink = (owner, results, reqLog) => {
+    resultIndex.record(owner, results);
     // One transaction per model result, keyed by its DiagnosticReport's deterministic id.
     for (const r of results) writeBack?.submit(r.diagnosticReport.id ?? '', resultBundle([r], 'transaction', r.diagnosticReport.issued ?? new Date().toISOString()), reqLog);
   };
@@ -134,7 +136,7 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
     bodyLimit: config.bodyLimit,
     engine,
     writeBack,
-    results: (id) => resultIndex.bundleFor(id),
+    results: (query) => resultIndex.bundleFor(query),
     readiness: () => {
       const s = engine.status();
       return {
@@ -142,7 +144,7 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
         models: s.models.map((m) => ({ id: m.id, status: m.status, ...(m.reason === undefined ? {} : { reason: m.reason }) })),
       };
     },
-    contextFor: (service, request, reqLog) => ({ data: createPrefetchResolver(request, service.definition.prefetch ?? {}, clientFor), log: reqLog }),
+    contextFor: (service, request, reqLog, domain) => ({ data: createPrefetchResolver(request, service.definition.prefetch ?? {}, clientFor), log: reqLog, domain }),
     async close() {
       // Let running write-backs finish (each is bounded by its timeout and retries).
       await writeBack?.idle();

@@ -1,17 +1,26 @@
 /**
- * Results cache keyed by (StudyInstanceUID, model id, model version): the same pixels through
- * the same model version give the same answer, so a second hook on the study is answered
- * without fetching a byte. In-memory LRU for the one-process default.
+ * Results cache keyed by (trust domain, data source, StudyInstanceUID, model id, model
+ * version): the same pixels through the same model version give the same answer, so a second
+ * hook on the study is answered without fetching a byte. The domain and the DICOMweb roots the
+ * study's pixels come from are part of the key, so a result never crosses to another client's
+ * domain or stands in for another PACS's study that happens to carry the same UID. In-memory
+ * LRU for the one-process default.
  */
 import { LRUCache } from 'lru-cache';
-import type { ModelStudyResult } from './types.js';
+import type { ModelStudyResult, StudyToAnalyse } from './types.js';
 
 export interface ResultCache {
-  get(studyUid: string, modelId: string, modelVersion: string): ModelStudyResult | undefined;
-  set(result: ModelStudyResult): void;
+  get(study: StudyToAnalyse, modelId: string, modelVersion: string): ModelStudyResult | undefined;
+  set(study: StudyToAnalyse, result: ModelStudyResult): void;
 }
 
-const keyOf = (studyUid: string, modelId: string, version: string): string => `${studyUid}\u0000${modelId}\u0000${version}`;
+/** The study's data sources: the distinct DICOMweb roots of its series, in a stable order. */
+function sourcesOf(study: StudyToAnalyse): string[] {
+  return [...new Set(study.series.map((s) => s.dicomWebRoot ?? ''))].sort();
+}
+
+const keyOf = (study: StudyToAnalyse, modelId: string, version: string): string =>
+  JSON.stringify([study.domain, sourcesOf(study), study.studyInstanceUid, modelId, version]);
 
 /**
  * Creates a bounded in-memory LRU cache.
@@ -21,9 +30,9 @@ const keyOf = (studyUid: string, modelId: string, version: string): string => `$
 export function createMemoryResultCache(capacity: number): ResultCache {
   const entries = new LRUCache<string, ModelStudyResult>({ max: capacity });
   return {
-    get: (studyUid, modelId, modelVersion) => entries.get(keyOf(studyUid, modelId, modelVersion)),
-    set(result) {
-      entries.set(keyOf(result.studyInstanceUid, result.model.id, result.model.version), result);
+    get: (study, modelId, modelVersion) => entries.get(keyOf(study, modelId, modelVersion)),
+    set(study, result) {
+      entries.set(keyOf(study, result.model.id, result.model.version), result);
     },
   };
 }

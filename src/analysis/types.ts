@@ -23,6 +23,11 @@ export interface SeriesToAnalyse {
 }
 
 export interface StudyToAnalyse {
+  /**
+   * The trust domain asking (issuer and tenant of the client, or the local domain): results are
+   * cached and served only within it. Opaque to this layer.
+   */
+  readonly domain: string;
   readonly studyInstanceUid: string;
   readonly series: readonly SeriesToAnalyse[];
 }

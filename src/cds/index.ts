@@ -6,4 +6,4 @@ export { createFhirQueryClient } from './fhir-query-client.js';
 export { createPrefetchResolver } from './prefetch.js';
 export type { FhirClientFactory } from './prefetch.js';
 export type { CdsService, HandlerContext } from './service.js';
-export type { ResultSink } from './services/deps.js';
+export type { ResultOwner, ResultSink } from './services/deps.js';

@@ -11,6 +11,11 @@ export interface HandlerContext {
   readonly data: PrefetchResolver;
   /** Child logger for this call (hookInstance, serviceId); never log tokens or patient ids. */
   readonly log: Logger;
+  /**
+   * The caller's trust domain (issuer and tenant of its JWT, or the local domain when calls are
+   * not authenticated): stored results are kept and served only within it.
+   */
+  readonly domain: string;
 }
 
 export interface CdsService {

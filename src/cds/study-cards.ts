@@ -3,13 +3,12 @@
  * patient-view and the order hooks show only what a physician should act on.
  */
 import type { FhirResource, ImagingStudy } from 'fhir/r4.js';
-import type { Logger } from '../logging.js';
 import { isAppError } from '../errors.js';
 import type { ModelStudyResult, StudyAnalysis } from '../analysis/index.js';
 import { renderResult } from '../reports/index.js';
 import type { RenderedResult } from '../reports/index.js';
 import type { CdsCard } from '../cds-hooks/index.js';
-import type { PrefetchResolver } from './prefetch.js';
+import type { HandlerContext } from './service.js';
 import type { ServiceDeps } from './services/deps.js';
 import { studyToAnalyse } from './study-input.js';
 
@@ -71,9 +70,10 @@ export function resultCard(deps: ServiceDeps, study: ImagingStudy, result: Model
  *
  * @returns the analysis, or undefined when the study could not be analysed
  */
-export async function analyseQuietly(deps: ServiceDeps, study: ImagingStudy, known: readonly FhirResource[], data: PrefetchResolver, log: Logger): Promise<StudyAnalysis | undefined> {
+export async function analyseQuietly(deps: ServiceDeps, study: ImagingStudy, known: readonly FhirResource[], ctx: HandlerContext): Promise<StudyAnalysis | undefined> {
+  const { data, log, domain } = ctx;
   try {
-    return await deps.analyse(await studyToAnalyse(study, known, data, deps.defaultDicomWebRoot));
+    return await deps.analyse(await studyToAnalyse(domain, study, known, data, deps.defaultDicomWebRoot));
   } catch (err) {
     // Data problems with one study, and a model that is not loaded or busy, must not hide the
     // other cards; anything else is a bug and fails the call.

@@ -19,15 +19,25 @@ export function bodyPartOf(coding: { system: string | undefined; code: string | 
 }
 
 /**
+ * Whether the ImagingStudy's subject is the patient in context. Relative (`Patient/1`) and
+ * absolute (`https://ehr/fhir/Patient/1`) references both count; anything else does not.
+ */
+export function belongsToPatient(study: ImagingStudy, patientId: string): boolean {
+  const subject = study.subject.reference ?? '';
+  return subject === `Patient/${patientId}` || subject.endsWith(`/Patient/${patientId}`);
+}
+
+/**
  * Builds the analysis input for a study.
  *
+ * @param domain - the caller's trust domain, under which results are cached
  * @param study - the ImagingStudy
  * @param known - resources already at hand (e.g. `_include`d Endpoints)
  * @param data - to read Endpoints that were not included
  * @param defaultRoot - DICOMweb root for studies whose ImagingStudy names no usable Endpoint
  * @throws AppError DATA_UNAVAILABLE - when the study has no StudyInstanceUID
  */
-export async function studyToAnalyse(study: ImagingStudy, known: readonly FhirResource[], data: PrefetchResolver, defaultRoot: string | undefined): Promise<StudyToAnalyse> {
+export async function studyToAnalyse(domain: string, study: ImagingStudy, known: readonly FhirResource[], data: PrefetchResolver, defaultRoot: string | undefined): Promise<StudyToAnalyse> {
   const uid = studyInstanceUid(study);
   if (uid === undefined) throw new AppError('DATA_UNAVAILABLE', 'the ImagingStudy has no StudyInstanceUID identifier (system urn:dicom:uid)');
   const endpoints = new Map<string, Endpoint>();
@@ -54,7 +64,7 @@ export async function studyToAnalyse(study: ImagingStudy, known: readonly FhirRe
       dicomWebRoot: await rootOf(s.endpointRef),
     });
   }
-  return { studyInstanceUid: uid, series };
+  return { domain, studyInstanceUid: uid, series };
 }
 
 /** `ImagingStudy.started` as a Date, when present and valid. */

@@ -3,7 +3,8 @@
  * services. Handlers receive plain validated data; HTTP stays here.
  */
 import { randomUUID } from 'node:crypto';
-import { Router, type RequestHandler } from 'express';
+import express, { Router, type RequestHandler } from 'express';
+import { trustDomainOf } from './trust-domain.js';
 import type {} from './locals.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging.js';
@@ -26,8 +27,10 @@ export interface CdsRouterDeps {
   readonly feedback: FeedbackStore;
   readonly metrics: Metrics;
   readonly log: Logger;
+  /** Largest request body accepted, e.g. `5mb` (parsed only after authentication). */
+  readonly bodyLimit: string;
   /** Builds the handler context (prefetch resolver with the FHIR client) for one call. */
-  readonly contextFor: (service: CdsService, request: CdsRequest, log: Logger) => HandlerContext;
+  readonly contextFor: (service: CdsService, request: CdsRequest, log: Logger, domain: string) => HandlerContext;
 }
 
 /**
@@ -38,6 +41,7 @@ export interface CdsRouterDeps {
 export function authenticate(deps: Pick<CdsRouterDeps, 'verifier' | 'publicBaseUrl'>): RequestHandler {
   return (req, res, next) => {
     if (deps.verifier === undefined) {
+      res.locals.domain = trustDomainOf(undefined);
       next();
       return;
     }
@@ -45,6 +49,7 @@ export function authenticate(deps: Pick<CdsRouterDeps, 'verifier' | 'publicBaseU
     deps.verifier.verify(req.get('authorization'), audience).then(
       (client) => {
         res.locals.clientIss = client.iss;
+        res.locals.domain = trustDomainOf(client);
         res.locals.log = res.locals.log.child({ clientIss: client.iss, tenant: client.tenant, jti: client.jti });
         next();
       },
@@ -67,7 +72,9 @@ export function cdsRouter(deps: CdsRouterDeps): Router {
     return service;
   };
 
+  // Authentication first: an unauthenticated caller costs no body parsing.
   router.use(authenticate(deps));
+  router.use(jsonBody(deps.bodyLimit));
 
   router.get('/', (_req, res) => {
     res.json({ services: deps.services.map((s) => s.definition) });
@@ -81,7 +88,7 @@ export function cdsRouter(deps: CdsRouterDeps): Router {
     try {
       const request = parseCdsRequest(req.body, service.definition.hook);
       const log = res.locals.log.child({ serviceId, hookInstance: request.hookInstance });
-      const response = await service.handle(request, deps.contextFor(service, request, log));
+      const response = await service.handle(request, deps.contextFor(service, request, log, callerDomain(res.locals)));
       // Never send what we cannot vouch for: a response failing the CDS Hooks validator is a bug.
       const problems = validateCdsResponse(response);
       if (problems.length > 0) throw new AppError('REPORT_INVALID', `response failed CDS Hooks validation: ${problems.join('; ')}`);
@@ -106,6 +113,17 @@ export function cdsRouter(deps: CdsRouterDeps): Router {
   });
 
   return router;
+}
+
+/** The domain `authenticate` set; a route mounted without it is a wiring bug. */
+export function callerDomain(locals: { readonly domain?: string | undefined }): string {
+  if (locals.domain === undefined) throw new Error('no trust domain: authenticate() must run first');
+  return locals.domain;
+}
+
+/** JSON bodies (CDS Hooks requests and feedback) up to `limit`; other media types are left unparsed. */
+export function jsonBody(limit: string): RequestHandler {
+  return express.json({ limit, strict: true, type: ['application/json', 'application/*+json'] });
 }
 
 /** Assigns a request id (a sane incoming X-Request-Id, else a new UUID) and a child logger. */

@@ -23,21 +23,29 @@ export function operationOutcome(issue: IssueType, diagnostics: string, expressi
   };
 }
 
-interface BodyParserError {
-  readonly type: string;
+/**
+ * An error that Express, its router or body-parser raise for a bad request (malformed JSON, a
+ * body over the limit, a wrong charset, a body that does not decompress, a path that is not
+ * valid percent-encoding): they carry a 4xx `status`. Any such error is the client's.
+ */
+interface HttpClientError {
   readonly status: number;
+  readonly type?: unknown;
 }
 
-function isBodyParserError(err: unknown): err is BodyParserError {
-  return typeof err === 'object' && err !== null && typeof (err as { type?: unknown }).type === 'string' && typeof (err as { status?: unknown }).status === 'number';
+function isHttpClientError(err: unknown): err is HttpClientError {
+  if (typeof err !== 'object' || err === null) return false;
+  const status = (err as { status?: unknown }).status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
-/** Maps express.json() failures (bad JSON, too large, wrong charset) to our error codes. */
-function fromBodyParser(err: BodyParserError): AppError | undefined {
+/** Maps a framework's client error to our error codes, without echoing what the client sent. */
+function fromHttpClientError(err: HttpClientError): AppError {
   if (err.type === 'entity.parse.failed') return new AppError('CDS_BAD_REQUEST', 'the request body is not valid JSON');
   if (err.type === 'entity.too.large') return new AppError('CDS_BAD_REQUEST', 'the request body is larger than the configured limit');
-  if (err.status >= 400 && err.status < 500) return new AppError('CDS_BAD_REQUEST', `the request body could not be read (${err.type})`);
-  return undefined;
+  if (err instanceof URIError) return new AppError('CDS_BAD_REQUEST', 'the request path is not valid percent-encoding');
+  const label = typeof err.type === 'string' && /^[a-z.]{1,40}$/.test(err.type) ? err.type : `HTTP ${err.status}`;
+  return new AppError('CDS_BAD_REQUEST', `the request could not be read (${label})`);
 }
 
 function requestLog(res: Response, fallback: Logger): Logger {
@@ -55,7 +63,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       next(err);
       return;
     }
-    const appError = isAppError(err) ? err : isBodyParserError(err) ? fromBodyParser(err) : undefined;
+    const appError = isAppError(err) ? err : isHttpClientError(err) ? fromHttpClientError(err) : undefined;
     const reqLog = requestLog(res, log);
     if (appError === undefined) {
       reqLog.error({ err }, 'unhandled error');

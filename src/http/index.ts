@@ -6,4 +6,5 @@ export type { CdsRouterDeps } from './cds-router.js';
 export { errorHandler, operationOutcome } from './errors.js';
 export { createMetrics } from './metrics.js';
 export { resultsRouter } from './results-router.js';
-export type { ResultsLookup } from './results-router.js';
+export type { ResultsLookup, ResultsQuery } from './results-router.js';
+export { LOCAL_DOMAIN, trustDomainOf } from './trust-domain.js';

@@ -8,6 +8,8 @@ declare global {
       log: Logger;
       /** `iss` of the verified client JWT; absent in unauthenticated development mode. */
       clientIss?: string;
+      /** The caller's trust domain (see trust-domain.ts); set by `authenticate`. */
+      domain?: string;
     }
   }
 }

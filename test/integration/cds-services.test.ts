@@ -12,6 +12,7 @@ import type { Bundle, OperationOutcome, ServiceRequest } from 'fhir/r4.js';
 import { validateCdsResponse } from '../../src/cds-hooks/response-schema.js';
 import type { CdsResponse, CdsServiceDefinition } from '../../src/cds-hooks/types.js';
 import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../src/terminology.js';
+import { createOpsApp } from '../../src/app.js';
 import { EHR_TOKEN, FIXTURES, NOW, PATIENT_ID, imagingStudyFor, startStack, type Stack } from '../support/stack.js';
 
 let stack: Stack;
@@ -197,12 +198,15 @@ describe('feedback', () => {
 });
 
 describe('operability', () => {
-  it('reports health, readiness with the loaded model, and Prometheus metrics', async () => {
+  it('reports health on the public port, readiness and Prometheus metrics only on the operational one', async () => {
     expect((await request(stack.app).get('/healthz')).body).toEqual({ status: 'ok' });
-    const ready = await request(stack.app).get('/readyz');
+    expect((await request(stack.app).get('/readyz')).status).toBe(404);
+    expect((await request(stack.app).get('/metrics')).status).toBe(404);
+    const ops = createOpsApp(stack.deps);
+    const ready = await request(ops).get('/readyz');
     expect(ready.status).toBe(200);
     expect((ready.body as { models: unknown[] }).models).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'pneumonia-cxr-28', status: 'ready' })]));
-    const metrics = await request(stack.app).get('/metrics');
+    const metrics = await request(ops).get('/metrics');
     expect(metrics.text).toMatch(/cds_requests_total\{service="imaging-ai-order-sign",status="200"\} \d+/);
     expect(metrics.text).toMatch(/cds_request_duration_seconds_bucket\{le="0.5",service="imaging-ai-patient-view"\}/);
     expect(metrics.text).toMatch(/inference_duration_seconds_count\{model="pneumonia-cxr-28"\} [1-9]/);
@@ -222,10 +226,9 @@ describe('operability', () => {
     const { loadConfig } = await import('../../src/config.js');
     const { buildDependencies } = await import('../../src/wiring.js');
     const { createLogger } = await import('../../src/logging.js');
-    const { createApp } = await import('../../src/app.js');
     const deps = await buildDependencies(loadConfig({ MODELS_DIR: dir, DATA_DIR: mkdtempSync(path.join(tmpdir(), 'data-')), LOG_LEVEL: 'silent' }), createLogger('silent'));
     try {
-      const res = await request(createApp(deps)).get('/readyz');
+      const res = await request(createOpsApp(deps)).get('/readyz');
       expect(res.status).toBe(200);
       expect((res.body as { models: unknown[] }).models).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'broken', status: 'unavailable', reason: expect.any(String) as string })]));
     } finally {
@@ -285,5 +288,41 @@ describe('client authentication (JWT) through the real app', () => {
     const t = await token('https://cds.example.org/cds-services');
     expect((await app?.get('/cds-services').set('Authorization', `Bearer ${t}`))?.status).toBe(200);
     expect((await app?.get('/cds-services').set('Authorization', `Bearer ${t}`))?.status).toBe(401);
+  });
+
+  it('checks the token before reading the body: malformed JSON without a token is a bare 401, not a 400', async () => {
+    const res = await app?.post('/cds-services/imaging-ai-patient-view').set('content-type', 'application/json').send('{ not json');
+    expect([res?.status, res?.text]).toEqual([401, '']);
+  });
+
+  it('answers a body declared gzip that is not gzip with 400 and an OperationOutcome', async () => {
+    const url = 'https://cds.example.org/cds-services/imaging-ai-patient-view';
+    const res = await app?.post('/cds-services/imaging-ai-patient-view').set('Authorization', `Bearer ${await token(url)}`).set('content-type', 'application/json').set('content-encoding', 'gzip').send('{"hook":"patient-view"}');
+    expect(res?.status).toBe(400);
+    expect(res?.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid' }] });
+  });
+});
+
+describe('client errors are 4xx OperationOutcomes, never a 500', () => {
+  it.each([
+    ['a service id', 'post', '/cds-services/%zz'],
+    ['a feedback path', 'post', '/cds-services/%zz/feedback'],
+    ['a results path', 'get', '/results/ImagingStudy/%zz'],
+  ] as const)('answers bad percent-encoding in %s with 400', async (_what, method, url) => {
+    const res = method === 'post' ? await request(stack.app).post(url).send({}) : await request(stack.app).get(url);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'invalid', diagnostics: 'CDS_BAD_REQUEST: the request path is not valid percent-encoding' }] });
+  });
+
+  it.each([
+    ['a body declared gzip that is not gzip', { 'content-encoding': 'gzip' }],
+    ['a body declared brotli that is not brotli', { 'content-encoding': 'br' }],
+    ['an unknown content encoding', { 'content-encoding': 'x-nonsense' }],
+    ['an unsupported charset', { 'content-type': 'application/json; charset=latin-9' }],
+  ] as const)('answers %s with a 4xx OperationOutcome', async (_what, headers) => {
+    const res = await request(stack.app).post('/cds-services/imaging-ai-patient-view').set({ 'content-type': 'application/json', ...headers }).send('{"hook":"patient-view"}');
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(res.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid' }] });
   });
 });

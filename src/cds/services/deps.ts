@@ -5,12 +5,19 @@ import type { StudyAnalysis, StudyToAnalyse } from '../../analysis/index.js';
 import type { Logger } from '../../logging.js';
 import type { TemplateSet, RenderedResult } from '../../reports/index.js';
 
+/** Whose results these are: a study of one patient, seen from one trust domain. */
+export interface ResultOwner {
+  readonly domain: string;
+  readonly patientId: string;
+  readonly imagingStudyId: string;
+}
+
 /**
  * Where the result hook hands its rendered results after answering: the results index for
  * GET /results/… and, when configured, background write-back. Must return at once and never
  * throw (it runs on the answer's path).
  */
-export type ResultSink = (imagingStudyId: string, results: readonly RenderedResult[], log: Logger) => void;
+export type ResultSink = (owner: ResultOwner, results: readonly RenderedResult[], log: Logger) => void;
 
 export interface ServiceDeps {
   /** The analysis use case (cache included). */

@@ -9,7 +9,7 @@ import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../terminology.js';
 import { contextSchemas, parseContext } from '../../cds-hooks/index.js';
 import type { CdsService } from '../service.js';
 import { renderStudyResult } from '../study-cards.js';
-import { studyToAnalyse } from '../study-input.js';
+import { belongsToPatient, studyToAnalyse } from '../study-input.js';
 import type { ServiceDeps } from './deps.js';
 
 export const IMAGINGSTUDY_AVAILABLE_PREFETCH = {
@@ -28,23 +28,22 @@ export function imagingStudyAvailableService(deps: ServiceDeps): CdsService {
         'Analyses a newly available imaging study with the AI models that fit it and returns preliminary findings, with a suggestion to save a preliminary DiagnosticReport. Decision support only, not a diagnosis.',
       prefetch: IMAGINGSTUDY_AVAILABLE_PREFETCH,
     },
-    async handle(request, { data, log }) {
+    async handle(request, handlerContext) {
+      const { data, log, domain } = handlerContext;
       const ctx = parseContext(contextSchemas.imagingStudyAvailable, request.context);
       const entries = await data.entries('imagingStudy');
       const study = entries.find((r): r is ImagingStudy => r.resourceType === 'ImagingStudy' && r.id === ctx.imagingStudyId);
       if (study === undefined) throw new AppError('DATA_UNAVAILABLE', 'the ImagingStudy named in context.imagingStudyId was not found', { expression: 'context.imagingStudyId' });
       // The study must belong to the patient in context: never analyse or report across patients.
-      // Relative (`Patient/1`) or absolute (`https://ehr/fhir/Patient/1`) references both count.
-      const subject = study.subject.reference ?? '';
-      if (subject !== `Patient/${ctx.patientId}` && !subject.endsWith(`/Patient/${ctx.patientId}`)) {
+      if (!belongsToPatient(study, ctx.patientId)) {
         throw new AppError('CDS_BAD_REQUEST', 'the ImagingStudy does not belong to context.patientId', { expression: 'context.patientId' });
       }
-      const analysis = await deps.analyse(await studyToAnalyse(study, entries, data, deps.defaultDicomWebRoot));
+      const analysis = await deps.analyse(await studyToAnalyse(domain, study, entries, data, deps.defaultDicomWebRoot));
       log.info({ results: analysis.results.length, skipped: analysis.skipped.map((s) => s.reason), fromCache: analysis.fromCache }, 'study analysed');
       const rendered = analysis.results.map((r) => renderStudyResult(deps, study, r, { patientId: ctx.patientId, serviceRequestId: ctx.serviceRequestId }));
       // After rendering, before answering: the sink only records and schedules (write-back runs
       // in the background), so the answer is not delayed by the FHIR server.
-      if (rendered.length > 0) deps.resultSink?.(ctx.imagingStudyId, rendered, log);
+      if (rendered.length > 0) deps.resultSink?.({ domain, patientId: ctx.patientId, imagingStudyId: ctx.imagingStudyId }, rendered, log);
       return { cards: rendered.map((r) => r.card) };
     },
   };

@@ -9,7 +9,7 @@ import { renderPriorFindingCard, renderRecentStudyCard } from '../../reports/ind
 import { contextSchemas, parseContext } from '../../cds-hooks/index.js';
 import type { CdsService } from '../service.js';
 import { analyseQuietly, isActionable } from '../study-cards.js';
-import { bodyPartOf, startedOf } from '../study-input.js';
+import { belongsToPatient, bodyPartOf, startedOf } from '../study-input.js';
 import type { CdsCard } from '../../cds-hooks/index.js';
 import type { ServiceDeps } from './deps.js';
 
@@ -49,7 +49,8 @@ function orderService(deps: ServiceDeps, hook: 'order-select' | 'order-sign'): C
         'For imaging orders, shows a very recent study of the same body region and preliminary AI findings on the patient\'s prior relevant studies. Decision support only, not a diagnosis.',
       prefetch: { priorStudies: PRIOR_STUDIES_PREFETCH },
     },
-    async handle(request, { data, log }) {
+    async handle(request, handlerContext) {
+      const { data, log } = handlerContext;
       const ctx = hook === 'order-select' ? parseContext(contextSchemas['order-select'], request.context) : parseContext(contextSchemas['order-sign'], request.context);
       const selections = 'selections' in ctx ? new Set(ctx.selections as string[]) : undefined;
       const orders = bundleEntries(ctx.draftOrders as never, 'ServiceRequest').filter(
@@ -61,7 +62,8 @@ function orderService(deps: ServiceDeps, hook: 'order-select' | 'order-sign'): C
       const entries: FhirResource[] = await data.entries('priorStudies');
       const now = deps.now().getTime();
       const priors = entries
-        .filter((r): r is ImagingStudy => r.resourceType === 'ImagingStudy')
+        // Only this patient's studies, whatever else the prefetch or search returned.
+        .filter((r): r is ImagingStudy => r.resourceType === 'ImagingStudy' && belongsToPatient(r, ctx.patientId))
         .map((study) => ({ study, started: startedOf(study), regions: studyRegions(study) }))
         .filter((p) => p.started !== undefined && now - p.started.getTime() <= deps.priorStudyLookbackDays * DAY_MS && [...p.regions].some((r) => regions.has(r)))
         .sort((a, b) => (b.started?.getTime() ?? 0) - (a.started?.getTime() ?? 0));
@@ -74,7 +76,7 @@ function orderService(deps: ServiceDeps, hook: 'order-select' | 'order-sign'): C
         cards.push(renderRecentStudyCard(deps.templates, view, region, Math.floor((now - newest.started.getTime()) / DAY_MS)));
       }
       for (const prior of priors.slice(0, deps.maxStudiesPerCall)) {
-        const analysis = await analyseQuietly(deps, prior.study, entries, data, log);
+        const analysis = await analyseQuietly(deps, prior.study, entries, handlerContext);
         for (const result of analysis?.results ?? []) {
           if (!isActionable(result)) continue;
           const findings = result.findings.filter((f) => f.interpretation === 'positive' || f.needsReview);

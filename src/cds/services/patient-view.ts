@@ -7,7 +7,7 @@ import type { FhirResource, ImagingStudy } from 'fhir/r4.js';
 import { contextSchemas, parseContext } from '../../cds-hooks/index.js';
 import type { CdsService } from '../service.js';
 import { analyseQuietly, isActionable, resultCard } from '../study-cards.js';
-import { startedOf } from '../study-input.js';
+import { belongsToPatient, startedOf } from '../study-input.js';
 import type { CdsCard } from '../../cds-hooks/index.js';
 import type { ServiceDeps } from './deps.js';
 import { PRIOR_STUDIES_PREFETCH } from './order-imaging.js';
@@ -24,19 +24,21 @@ export function patientViewService(deps: ServiceDeps): CdsService {
       description: "Shows preliminary AI findings that need attention on the patient's recent imaging studies. Decision support only, not a diagnosis.",
       prefetch: { recentStudies: PRIOR_STUDIES_PREFETCH },
     },
-    async handle(request, { data, log }) {
+    async handle(request, handlerContext) {
+      const { data, log } = handlerContext;
       const ctx = parseContext(contextSchemas['patient-view'], request.context);
       const entries: FhirResource[] = await data.entries('recentStudies');
       const now = deps.now().getTime();
       const recent = entries
-        .filter((r): r is ImagingStudy => r.resourceType === 'ImagingStudy')
+        // Only this patient's studies, whatever else the prefetch or search returned.
+        .filter((r): r is ImagingStudy => r.resourceType === 'ImagingStudy' && belongsToPatient(r, ctx.patientId))
         .map((study) => ({ study, started: startedOf(study) }))
         .filter((s) => s.started !== undefined && now - s.started.getTime() <= deps.recentStudyDays * DAY_MS)
         .sort((a, b) => (b.started?.getTime() ?? 0) - (a.started?.getTime() ?? 0))
         .slice(0, deps.maxStudiesPerCall);
       const cards: CdsCard[] = [];
       for (const { study } of recent) {
-        const analysis = await analyseQuietly(deps, study, entries, data, log);
+        const analysis = await analyseQuietly(deps, study, entries, handlerContext);
         for (const result of analysis?.results ?? []) {
           if (isActionable(result)) cards.push(resultCard(deps, study, result, { patientId: ctx.patientId, serviceRequestId: undefined }));
         }

@@ -33,6 +33,7 @@ const info = (over: Partial<DicomImageInfo> = {}): DicomImageInfo => ({
 });
 
 const study: StudyToAnalyse = {
+  domain: 'local',
   studyInstanceUid: '1.2.3',
   series: [
     { uid: '1.2.3.9', modality: 'CT', bodyPart: 'CHEST', description: 'CT', instanceUids: ['1'], dicomWebRoot: 'http://pacs' },
@@ -126,7 +127,7 @@ describe('analyseStudy', () => {
     const result = await analyseStudy({ images: f.images, models, cache }, study);
     expect(result.results).toEqual([]);
     expect(result.skipped).toEqual(expect.arrayContaining([{ seriesUid: '1.2.3.1', modelId: 'm', reason: unsuitable.message }]));
-    expect(cache.get('1.2.3', 'm', '1')).toBeUndefined();
+    expect(cache.get(study, 'm', '1')).toBeUndefined();
   });
 
   it('attaches an overlay PNG when the model returns a map, sized for a report viewer', async () => {
@@ -145,15 +146,32 @@ describe('analyseStudy', () => {
 });
 
 describe('result cache', () => {
+  const r = (uid: string) => ({ studyInstanceUid: uid, model: profile.model, series: { seriesInstanceUid: 's', description: undefined, modality: 'DX', bodyPart: undefined, viewPosition: undefined, imageCount: 1, selectionReason: '' }, findings: [], measurements: [], inferenceMs: 1, analysedAt: '' });
+  const at = (uid: string, over: Partial<StudyToAnalyse> = {}): StudyToAnalyse => ({ ...study, studyInstanceUid: uid, ...over });
+
   it('evicts the least recently used result', () => {
     const cache = createMemoryResultCache(2);
-    const r = (uid: string) => ({ studyInstanceUid: uid, model: profile.model, series: { seriesInstanceUid: 's', description: undefined, modality: 'DX', bodyPart: undefined, viewPosition: undefined, imageCount: 1, selectionReason: '' }, findings: [], measurements: [], inferenceMs: 1, analysedAt: '' });
-    cache.set(r('a'));
-    cache.set(r('b'));
-    cache.get('a', 'm', '1');
-    cache.set(r('c'));
-    expect(cache.get('b', 'm', '1')).toBeUndefined();
-    expect(cache.get('a', 'm', '1')).toBeDefined();
+    cache.set(at('a'), r('a'));
+    cache.set(at('b'), r('b'));
+    cache.get(at('a'), 'm', '1');
+    cache.set(at('c'), r('c'));
+    expect(cache.get(at('b'), 'm', '1')).toBeUndefined();
+    expect(cache.get(at('a'), 'm', '1')).toBeDefined();
+  });
+
+  it('never serves a result to another trust domain with the same StudyInstanceUID', () => {
+    const cache = createMemoryResultCache(10);
+    cache.set(at('a', { domain: '["jwt","https://ehr-a","t1"]' }), r('a'));
+    expect(cache.get(at('a', { domain: '["jwt","https://ehr-b","t1"]' }), 'm', '1')).toBeUndefined();
+    expect(cache.get(at('a', { domain: '["jwt","https://ehr-a","t2"]' }), 'm', '1')).toBeUndefined();
+    expect(cache.get(at('a', { domain: '["jwt","https://ehr-a","t1"]' }), 'm', '1')).toBeDefined();
+  });
+
+  it('never stands in for a study of the same UID from another PACS', () => {
+    const cache = createMemoryResultCache(10);
+    cache.set(at('a'), r('a'));
+    const elsewhere = at('a', { series: study.series.map((s) => ({ ...s, dicomWebRoot: 'http://other-pacs' })) });
+    expect(cache.get(elsewhere, 'm', '1')).toBeUndefined();
   });
 });
 
