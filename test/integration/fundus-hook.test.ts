@@ -49,7 +49,7 @@ function fundusDicom(): Uint8Array {
 
 // DRIVE is research data that is never shipped: without it this suite skips, and says so once.
 const haveDrive = existsSync(drive);
-if (!haveDrive) process.stdout.write(`skipped: fundus hook test needs ${drive} (not found)\n`);
+if (!haveDrive) process.stdout.write(`skipped: fundus hook test: data not found at ${drive}; set IMAGING_CDS_DATA to the data folder (npm run data:check)\n`);
 const describeWithData = haveDrive ? describe : describe.skip;
 
 let stack: Stack | undefined;

@@ -3,9 +3,9 @@
  * TypeScript pipeline (createInferenceEngine → run, as the service runs a model) from the real
  * test data, must agree with the manifest within 0.002.
  *
- * Data: `$EVAL_DATA_DIR`, else shared/data inside the repository, else ../shared/data beside it.
+ * Data: `$IMAGING_CDS_DATA`, else shared/data inside the repository, else ../shared/data beside it.
  * When that folder, or a test set a manifest names, is missing, the suite prints one line
- * `skipped: model-card check needs <path> (not found)` and its tests are reported as skipped.
+ * `skipped: model-card check: data not found at <path>; …` and its tests are reported as skipped.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,7 @@ const modelsDir = path.join(root, 'models');
 const dataDir = resolveDataDir(root);
 const discovered = discoverEvaluations(modelsDir);
 const missing = missingData(discovered.targets, dataDir);
-if (missing.length > 0) process.stdout.write(`skipped: model-card check needs ${missing.join(', ')} (not found)\n`);
+if (missing.length > 0) process.stdout.write(`skipped: model-card check: data not found at ${missing.join(', ')}; set IMAGING_CDS_DATA to the data folder (npm run data:check)\n`);
 const describeWithData = missing.length === 0 ? describe : describe.skip;
 
 describeWithData('model cards agree with the TypeScript inference pipeline on the test splits', () => {

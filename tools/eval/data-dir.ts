@@ -7,7 +7,7 @@ import type { EvaluationTarget } from './plan.js';
 import { resolveTestSet } from './test-sets.js';
 
 /** Environment variable that overrides the data folder (the CLI's `--data` overrides both). */
-export const DATA_DIR_ENV = 'EVAL_DATA_DIR';
+export const DATA_DIR_ENV = 'IMAGING_CDS_DATA';
 
 /**
  * The default data folder: `shared/data` inside the repository when it exists, else
@@ -21,7 +21,7 @@ export function defaultDataDir(root: string): string {
 }
 
 /**
- * The data folder to use: `$EVAL_DATA_DIR` when set (relative to the working directory), else
+ * The data folder to use: `$IMAGING_CDS_DATA` when set (relative to the working directory), else
  * {@link defaultDataDir}.
  *
  * @param root - the repository root

@@ -6,7 +6,7 @@
  *
  *   npm run build && node dist/tools/eval/evaluate.js [--models DIR] [--data DIR] [--tolerance 0.002] [--only id,id]
  *
- * Defaults: `models/` of the repository; data from `--data`, else `$EVAL_DATA_DIR`, else
+ * Defaults: `models/` of the repository; data from `--data`, else `$IMAGING_CDS_DATA`, else
  * `shared/data` inside the repository when it exists, else `../shared/data` beside it.
  *
  * Exit status: 0 when every section agrees within the tolerance, 1 when any disagrees or cannot

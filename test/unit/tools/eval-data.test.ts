@@ -15,7 +15,7 @@ const targets: EvaluationTarget[] = [
 ];
 
 describe('the data folder', () => {
-  it('is $EVAL_DATA_DIR when set', () => {
+  it('is $IMAGING_CDS_DATA when set', () => {
     expect(resolveDataDir('/repo', { [DATA_DIR_ENV]: '/elsewhere/data' })).toBe('/elsewhere/data');
     expect(resolveDataDir('/no/such/repo', {})).toBe(path.join('/no/such', 'shared', 'data'));
   });
