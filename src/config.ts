@@ -74,6 +74,10 @@ const envSchema = z.object({
   BODY_LIMIT: z.string().default('5mb'),
   RESULT_CACHE_SIZE: z.coerce.number().int().positive().default(1000),
   PRIOR_STUDY_LOOKBACK_DAYS: z.coerce.number().int().positive().default(365),
+  /** LOINC codes of the order catalogue that mean imaging (comma-separated). */
+  IMAGING_ORDER_LOINC: csv,
+  /** Further order codes that mean imaging, as system|code (comma-separated). */
+  IMAGING_ORDER_CODES: csv,
   RECENT_STUDY_DAYS: z.coerce.number().int().positive().default(30),
   VIEWER_URL: z.url().optional(),
   /** SMART app launch URL for a `smart` card link (appContext carries the study). */
@@ -126,6 +130,8 @@ export interface Config {
   readonly resultCacheSize: number;
   readonly priorStudyLookbackDays: number;
   readonly recentStudyDays: number;
+  /** Imaging order codes beyond the built-in rule (category, RadLex Playbook, CPT 70010–79999). */
+  readonly imagingOrders: { readonly loincImagingCodes: ReadonlySet<string>; readonly codes: ReadonlySet<string> };
   readonly viewerUrl: string | undefined;
   readonly smartViewerUrl: string | undefined;
   /** Background write-back of preliminary results; undefined when not configured. */
@@ -209,6 +215,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   if (e.WRITEBACK_BEARER_TOKEN !== undefined && e.WRITEBACK_FHIR_SERVER === undefined) {
     throw new ConfigError('WRITEBACK_BEARER_TOKEN is set but WRITEBACK_FHIR_SERVER is not');
   }
+  const badCode = e.IMAGING_ORDER_CODES.find((c) => !/^[^|\s]+\|[^|\s]+$/.test(c));
+  if (badCode !== undefined) throw new ConfigError(`IMAGING_ORDER_CODES: "${badCode}" is not system|code (e.g. http://www.ama-assn.org/go/cpt|71046)`);
   const dicomWebAllow = [...e.DICOMWEB_ALLOWLIST, ...(e.DICOMWEB_DEFAULT_ROOT === undefined ? [] : [e.DICOMWEB_DEFAULT_ROOT])];
   return Object.freeze({
     port: e.PORT,
@@ -242,6 +250,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     resultCacheSize: e.RESULT_CACHE_SIZE,
     priorStudyLookbackDays: e.PRIOR_STUDY_LOOKBACK_DAYS,
     recentStudyDays: e.RECENT_STUDY_DAYS,
+    imagingOrders: Object.freeze({ loincImagingCodes: new Set(e.IMAGING_ORDER_LOINC), codes: new Set(e.IMAGING_ORDER_CODES) }),
     viewerUrl: e.VIEWER_URL,
     smartViewerUrl: e.SMART_VIEWER_URL,
     writeBack:

@@ -11,6 +11,8 @@ export const IMAGINGSTUDY_AVAILABLE_HOOK = 'org.imaging-cds.imagingstudy-availab
 
 export const SNOMED = 'http://snomed.info/sct';
 export const LOINC = 'http://loinc.org';
+/** CPT (AMA), as FHIR names it; its radiology section is 70010–79999. */
+export const CPT = 'http://www.ama-assn.org/go/cpt';
 export const RADLEX = 'http://radlex.org';
 export const UCUM = 'http://unitsofmeasure.org';
 export const DICOM_UID_SYSTEM = 'urn:dicom:uid';

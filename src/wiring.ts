@@ -118,6 +118,7 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
     resultSink,
     recentStudyDays: config.recentStudyDays,
     priorStudyLookbackDays: config.priorStudyLookbackDays,
+    imagingOrders: config.imagingOrders,
     maxStudiesPerCall: 3,
     now: overrides.now ?? (() => new Date()),
   });

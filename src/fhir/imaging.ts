@@ -6,7 +6,7 @@
  * plain data, so the dicom and analysis layers never depend on FHIR types.
  */
 import type { Bundle, Coding, Endpoint, ImagingStudy, ServiceRequest } from 'fhir/r4.js';
-import { DCM, DICOM_UID_SYSTEM, ENDPOINT_CONNECTION_TYPE, LOINC, RADLEX, SNOMED, V2_0074 } from '../terminology.js';
+import { CPT, DCM, DICOM_UID_SYSTEM, ENDPOINT_CONNECTION_TYPE, LOINC, RADLEX, SNOMED, V2_0074 } from '../terminology.js';
 import type { ResourceOf, ResourceTypeName } from './types.js';
 
 /** DICOM UID (PS3.5 § 9.1): dot-separated numeric components, no leading zeros, at most 64 characters. */
@@ -159,6 +159,15 @@ export interface ImagingOrderRule {
    * laboratory, so none is recognised by default.
    */
   readonly loincImagingCodes?: ReadonlySet<string> | undefined;
+  /** Further order codes of the deployment's catalogue that mean imaging, as `system|code`. */
+  readonly codes?: ReadonlySet<string> | undefined;
+}
+
+/** The CPT radiology section (AMA CPT: 70010–79999), five digits. */
+export function isCptRadiologyCode(code: string | undefined): boolean {
+  if (code === undefined || !/^[0-9]{5}$/.test(code.trim())) return false;
+  const n = Number(code.trim());
+  return n >= 70010 && n <= 79999;
 }
 
 /**
@@ -166,8 +175,12 @@ export interface ImagingOrderRule {
  * 1. `category` has SNOMED CT 363679005 "Imaging" (R4's ServiceRequest category example set); or
  * 2. `category` has v2-0074 `RAD` (Radiology diagnostic service section), which some EHRs carry; or
  * 3. `code` has a RadLex Playbook procedure (`RPID<n>`, RadLex system under either spelling); or
- * 4. `code` has a LOINC code listed in `rule.loincImagingCodes`.
- * Free text is never used: "CT" in a lab order's text must not make it an imaging order.
+ * 4. `code` has a CPT code of the radiology section (70010–79999), as many EHRs code orders
+ *    without any category; or
+ * 5. `code` has a LOINC code listed in `rule.loincImagingCodes`, or any `system|code` listed in
+ *    `rule.codes`.
+ * Free text is never used: "CT" in a lab order's text must not make it an imaging order. Empty
+ * or partial Codings (no system, no code) are ignored, never an error.
  *
  * @param sr - the ServiceRequest
  * @param rule - deployment-specific LOINC order codes
@@ -181,8 +194,11 @@ export function isImagingServiceRequest(sr: ServiceRequest, rule: ImagingOrderRu
   if (codes.some((c) => c.system !== undefined && RADLEX_SYSTEMS.has(c.system) && RADLEX_PLAYBOOK_CODE.test(c.code ?? ''))) {
     return true;
   }
+  if (codes.some((c) => c.system === CPT && isCptRadiologyCode(c.code))) return true;
   const loinc = rule.loincImagingCodes;
-  return loinc !== undefined && codes.some((c) => c.system === LOINC && c.code !== undefined && loinc.has(c.code));
+  if (loinc !== undefined && codes.some((c) => c.system === LOINC && c.code !== undefined && loinc.has(c.code))) return true;
+  const listed = rule.codes;
+  return listed !== undefined && codes.some((c) => c.system !== undefined && c.code !== undefined && listed.has(`${c.system}|${c.code}`));
 }
 
 /**

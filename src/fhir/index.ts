@@ -4,7 +4,8 @@
 export { createFhirReader, FHIR_READER_DEFAULTS } from './fhir-client.js';
 export { isFhirKitDebugEnabled } from './fhir-kit-debug.js';
 export type { FhirReaderOptions, FhirSearchParams } from './fhir-client.js';
-export { bundleEntries, isImagingServiceRequest, isWadoRsEndpoint, seriesSummary, studyInstanceUid } from './imaging.js';
+export { bundleEntries, isCptRadiologyCode, isImagingServiceRequest, isWadoRsEndpoint, seriesSummary, studyInstanceUid } from './imaging.js';
+export type { ImagingOrderRule } from './imaging.js';
 export { isResourceTypeName } from './references.js';
 export type { ResourceTypeName } from './types.js';
 export { createWriteBackQueue } from './write-back-queue.js';

@@ -116,6 +116,24 @@ describe('order-sign and order-select', () => {
     expect(prior?.detail).toContain('not a diagnosis');
   });
 
+  it('recognises a CPT-coded imaging order without any category, shaped as the CDS Hooks sandbox sends it', async () => {
+    // The sandbox's order-sign: CT thorax (CPT 71250), no category, an empty coding element beside it.
+    const ct: ServiceRequest = {
+      resourceType: 'ServiceRequest',
+      id: 'sandbox-ct',
+      status: 'draft',
+      intent: 'order',
+      subject: { reference: `Patient/${PATIENT_ID}` },
+      code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '71250', display: 'CT thorax w/o contrast material' }, {}] },
+    };
+    const res = await request(stack.app)
+      .post('/cds-services/imaging-ai-order-sign')
+      .send({ hook: 'order-sign', hookInstance: randomUUID(), ...auth(), context: { userId: 'Practitioner/doc1', patientId: PATIENT_ID, draftOrders: draftOrders(ct) } });
+    expect(res.status).toBe(200);
+    const summaries = valid(res.body).cards.map((c) => c.summary);
+    expect(summaries).toEqual(expect.arrayContaining([expect.stringMatching(/^A chest imaging study was done 3 day\(s\) ago/), expect.stringMatching(/preliminary AI suggests possible pneumonia/)]));
+  });
+
   it('ignores orders that are not imaging orders', async () => {
     const lab: ServiceRequest = { ...chestOrder('lab1'), category: [{ coding: [{ system: 'http://snomed.info/sct', code: '108252007', display: 'Laboratory procedure' }] }] };
     const res = await request(stack.app)

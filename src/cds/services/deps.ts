@@ -2,6 +2,7 @@
  * What the CDS services need from the layers below, as plain functions and data.
  */
 import type { StudyAnalysis, StudyToAnalyse } from '../../analysis/index.js';
+import type { ImagingOrderRule } from '../../fhir/index.js';
 import type { Logger } from '../../logging.js';
 import type { TemplateSet, RenderedResult } from '../../reports/index.js';
 
@@ -33,6 +34,8 @@ export interface ServiceDeps {
   readonly recentStudyDays: number;
   /** How far back order hooks look for prior relevant studies. */
   readonly priorStudyLookbackDays: number;
+  /** Which draft orders are imaging orders, beyond the built-in categories and code systems. */
+  readonly imagingOrders?: ImagingOrderRule | undefined;
   /** How many studies patient-view and order hooks analyse at most per call. */
   readonly maxStudiesPerCall: number;
   readonly now: () => Date;

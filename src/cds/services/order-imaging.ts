@@ -11,6 +11,7 @@ import type { CdsService } from '../service.js';
 import { analyseQuietly, isActionable } from '../study-cards.js';
 import { belongsToPatient, bodyPartOf, startedOf } from '../study-input.js';
 import type { CdsCard } from '../../cds-hooks/index.js';
+import { CPT } from '../../terminology.js';
 import type { ServiceDeps } from './deps.js';
 
 export const PRIOR_STUDIES_PREFETCH = 'ImagingStudy?patient={{context.patientId}}&status=available&_sort=-started&_count=20&_include=ImagingStudy:endpoint';
@@ -18,8 +19,20 @@ export const PRIOR_STUDIES_PREFETCH = 'ImagingStudy?patient={{context.patientId}
 const DAY_MS = 86_400_000;
 
 /**
+ * The body region of a CPT radiology code, where the code range names one: 71010–71555 are the
+ * chest (radiographs, CT, MR, MRA of the chest), 77046–77067 breast imaging (mammography, breast MR).
+ */
+function cptBodyRegion(code: string | undefined): string | undefined {
+  if (code === undefined || !/^[0-9]{5}$/.test(code)) return undefined;
+  const n = Number(code);
+  if (n >= 71010 && n <= 71555) return 'CHEST';
+  if (n >= 77046 && n <= 77067) return 'BREAST';
+  return undefined;
+}
+
+/**
  * The body region an order is for: its bodySite (SNOMED CT, as DICOM CID 4031 maps body parts),
- * else its code's text naming a region we know. Text is used only for the region, never to
+ * else the region its CPT code's range names, else its code's text naming a region we know. Text is used only for the region, never to
  * decide that something is an imaging order.
  */
 export function orderRegion(sr: ServiceRequest): string | undefined {
@@ -29,6 +42,8 @@ export function orderRegion(sr: ServiceRequest): string | undefined {
       if (part !== undefined) return part;
     }
   }
+  const cptRegion = (sr.code?.coding ?? []).map((c) => (c.system === CPT ? cptBodyRegion(c.code) : undefined)).find((r) => r !== undefined);
+  if (cptRegion !== undefined) return cptRegion;
   const text = [sr.code?.text, ...(sr.code?.coding ?? []).map((c) => c.display)].filter((t): t is string => t !== undefined).join(' ');
   if (/\b(chest|thorax|thoracic)\b/i.test(text)) return 'CHEST';
   if (/\b(breast|mammo\w*)\b/i.test(text)) return 'BREAST';
@@ -54,7 +69,7 @@ function orderService(deps: ServiceDeps, hook: 'order-select' | 'order-sign'): C
       const ctx = hook === 'order-select' ? parseContext(contextSchemas['order-select'], request.context) : parseContext(contextSchemas['order-sign'], request.context);
       const selections = 'selections' in ctx ? new Set(ctx.selections as string[]) : undefined;
       const orders = bundleEntries(ctx.draftOrders as never, 'ServiceRequest').filter(
-        (sr) => isImagingServiceRequest(sr) && (selections === undefined || selections.has(`ServiceRequest/${sr.id ?? ''}`)),
+        (sr) => isImagingServiceRequest(sr, deps.imagingOrders) && (selections === undefined || selections.has(`ServiceRequest/${sr.id ?? ''}`)),
       );
       const regions = new Set(orders.map(orderRegion).filter((r): r is string => r !== undefined));
       if (regions.size === 0) return { cards: [] };

@@ -8,7 +8,7 @@ import {
   seriesSummary,
   studyInstanceUid,
 } from '../../../src/fhir/imaging.js';
-import { DCM, DICOM_UID_SYSTEM, ENDPOINT_CONNECTION_TYPE, LOINC, RADLEX, SNOMED, V2_0074 } from '../../../src/terminology.js';
+import { CPT, DCM, DICOM_UID_SYSTEM, ENDPOINT_CONNECTION_TYPE, LOINC, RADLEX, SNOMED, V2_0074 } from '../../../src/terminology.js';
 
 const UID = '1.2.826.0.1.3680043.8.498.10';
 
@@ -173,6 +173,26 @@ describe('isImagingServiceRequest', () => {
     const chestXray = { ...base, code: { coding: [{ system: LOINC, code: '36643-5' }] } };
     expect(isImagingServiceRequest(chestXray)).toBe(false);
     expect(isImagingServiceRequest(chestXray, { loincImagingCodes: new Set(['36643-5']) })).toBe(true);
+  });
+
+  it('recognises CPT radiology codes (70010–79999) without any category, as the CDS Hooks sandbox orders', () => {
+    expect(isImagingServiceRequest({ ...base, code: { coding: [{ system: CPT, code: '71250', display: 'CT thorax w/o contrast' }] } })).toBe(true);
+    expect(isImagingServiceRequest({ ...base, code: { coding: [{ system: CPT, code: '70010' }] } })).toBe(true);
+    expect(isImagingServiceRequest({ ...base, code: { coding: [{ system: CPT, code: '79999' }] } })).toBe(true);
+    expect(isImagingServiceRequest({ ...base, code: { coding: [{ system: CPT, code: '80053' }] } })).toBe(false);
+    expect(isImagingServiceRequest({ ...base, code: { coding: [{ system: CPT, code: '7125' }] } })).toBe(false);
+    expect(isImagingServiceRequest({ ...base, code: { coding: [{ system: LOINC, code: '71250' }] } })).toBe(false);
+  });
+
+  it('recognises the deployment\'s own order codes as system|code', () => {
+    const local = { ...base, code: { coding: [{ system: 'urn:oid:1.2.3.4', code: 'XR-CHEST-2V' }] } };
+    expect(isImagingServiceRequest(local)).toBe(false);
+    expect(isImagingServiceRequest(local, { codes: new Set(['urn:oid:1.2.3.4|XR-CHEST-2V']) })).toBe(true);
+  });
+
+  it('ignores empty and partial Codings instead of failing on them', () => {
+    expect(isImagingServiceRequest({ ...base, category: [{ coding: [{}] }, {}], code: { coding: [{}, { system: CPT }, { code: '71250' }] } })).toBe(false);
+    expect(isImagingServiceRequest({ ...base, category: [{}], code: { coding: [{}, { system: CPT, code: '71046' }] } })).toBe(true);
   });
 
   it('never decides from free text or from laboratory categories', () => {
