@@ -9,7 +9,7 @@ import { percent } from './engine.js';
 import { uuidV5 } from './ids.js';
 import { findingResultText } from './finding-text.js';
 import { renderJson } from './render-json.js';
-import { OVERRIDE_REASONS } from './result-card.js';
+import { FINDING_OVERRIDE_REASONS, RECENT_STUDY_OVERRIDE_REASONS } from './override-reasons.js';
 import type { Finding, ModelForReport } from './types.js';
 
 export interface PriorStudyView {
@@ -43,7 +43,7 @@ export function renderPriorFindingCard(templates: TemplateSet, study: PriorStudy
     model,
     sourceLabel: `Imaging AI: ${model.name} ${model.version}`,
     topic: PROJECT_CODES.aiAlgorithm,
-    overrideReasons: OVERRIDE_REASONS,
+    overrideReasons: FINDING_OVERRIDE_REASONS,
     links: viewerUrl === undefined ? null : [{ label: 'Open the prior study in the image viewer', url: viewerUrl, type: 'absolute' }],
   });
 }
@@ -66,6 +66,6 @@ export function renderRecentStudyCard(templates: TemplateSet, study: PriorStudyV
     daysAgo,
     study: { description: study.description ?? 'imaging study', date: study.date ?? null },
     sourceLabel: 'Imaging AI: prior imaging check',
-    overrideReasons: OVERRIDE_REASONS,
+    overrideReasons: RECENT_STUDY_OVERRIDE_REASONS,
   });
 }

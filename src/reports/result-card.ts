@@ -4,23 +4,16 @@
  */
 import type { Device, DiagnosticReport, Observation, Provenance } from 'fhir/r4.js';
 import type { CdsAction, CdsCard, CdsLink } from '../cds-hooks/index.js';
-import { OVERRIDE_REASON_SYSTEM, PROJECT_CODES } from '../terminology.js';
+import { PROJECT_CODES } from '../terminology.js';
 import type { TemplateSet } from './engine.js';
 import { composeSummary, indicatorOf } from './finding-text.js';
 import { followUpSuggestion } from './follow-up.js';
 import { uuidV5 } from './ids.js';
 import { measurementSummary } from './measurements.js';
+import { FINDING_OVERRIDE_REASONS, MEASUREMENT_OVERRIDE_REASONS } from './override-reasons.js';
 import { renderJson } from './render-json.js';
 import type { ResultContext } from './result-context.js';
 import type { RenderInput } from './types.js';
-
-/** Why a clinician may dismiss an AI finding card (CDS Hooks feedback `overrideReason`). */
-export const OVERRIDE_REASONS = [
-  { system: OVERRIDE_REASON_SYSTEM, code: 'disagree-with-finding', display: 'Disagree with the AI finding' },
-  { system: OVERRIDE_REASON_SYSTEM, code: 'inadequate-image-quality', display: 'Inadequate image quality for AI analysis' },
-  { system: OVERRIDE_REASON_SYSTEM, code: 'not-clinically-relevant', display: 'Not clinically relevant for this patient' },
-  { system: OVERRIDE_REASON_SYSTEM, code: 'already-addressed', display: 'Already reviewed or addressed' },
-] as const;
 
 /** The resources the card's suggestion creates. */
 export interface CardResources {
@@ -87,7 +80,7 @@ export function buildResultCard(templates: TemplateSet, input: RenderInput, ctx:
     followUp: followUp ?? null,
     // Saving the report and proposing an order are independent choices.
     selectionBehavior: followUp === undefined ? 'at-most-one' : 'any',
-    overrideReasons: OVERRIDE_REASONS,
+    overrideReasons: segmentation ? MEASUREMENT_OVERRIDE_REASONS : FINDING_OVERRIDE_REASONS,
     links: cardLinks(input),
   });
 }

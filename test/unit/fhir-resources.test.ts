@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { CodeSystem } from 'fhir/r4.js';
 import { cdsResponseJsonSchema } from '../../src/cds-hooks/response-schema.js';
-import { OVERRIDE_REASONS } from '../../src/reports/result-card.js';
+import { OVERRIDE_REASONS } from '../../src/reports/override-reasons.js';
 import { OVERRIDE_REASON_SYSTEM, PROJECT_CODES, PROJECT_CODESYSTEM } from '../../src/terminology.js';
 import { validateR4 } from '../support/fhir-validator.js';
 

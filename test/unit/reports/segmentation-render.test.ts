@@ -76,6 +76,12 @@ describe('segmentation report rendering', () => {
     expect(result.diagnosticReport.conclusionCode).toBeUndefined();
   });
 
+  it('offers measurement override reasons, not finding ones, on a measurement card', () => {
+    const codes = (renderResult(templates, input()).card.overrideReasons ?? []).map((r) => r.code);
+    expect(codes).toContain('disagree-with-measurement');
+    expect(codes).not.toContain('disagree-with-finding');
+  });
+
   it('states the measurement as a UCUM quantity with threshold, field of view and area components', () => {
     const [obs] = renderResult(templates, input()).observations;
     expect(obs?.meta?.profile).toEqual([PROFILES.measurement]);
