@@ -142,9 +142,9 @@ class Share {
  * {@link replayEntriesPerIssuer} from ever filling. Issuers are the verifier's allow-list, so the
  * number of shares is fixed by configuration.
  *
- * Memory grows with the entries actually held, not with the capacity: measured on Node 20, about
- * 100 bytes per entry with UUID `jti`s (see bench/auth-throughput.ts), so a full default share of
- * 846,000 entries is about 85 MB.
+ * Memory grows with the entries actually held, not with the capacity: measured on Node 20 with
+ * UUID `jti`s (bench/auth-throughput.ts), 99 bytes of heap per entry, so a full default share of
+ * 846,000 entries takes about 80 MiB of heap (about 105 MiB of RSS).
  *
  * @param options - Per-issuer capacity and clock.
  * @returns The cache.
