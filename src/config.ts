@@ -79,6 +79,8 @@ const envSchema = z.object({
   /** Further order codes that mean imaging, as system|code (comma-separated). */
   IMAGING_ORDER_CODES: csv,
   RECENT_STUDY_DAYS: z.coerce.number().int().positive().default(30),
+  /** The result hook's info card for a study no model analysed (true/false). */
+  NOT_ANALYSED_CARDS: z.enum(['true', 'false', '1', '0']).default('true').transform((v) => v === 'true' || v === '1'),
   VIEWER_URL: z.url().optional(),
   /** SMART app launch URL for a `smart` card link (appContext carries the study). */
   SMART_VIEWER_URL: z.url().optional(),
@@ -130,6 +132,8 @@ export interface Config {
   readonly resultCacheSize: number;
   readonly priorStudyLookbackDays: number;
   readonly recentStudyDays: number;
+  /** Whether the result hook says so, with the reasons, when no model analysed a study. */
+  readonly notAnalysedCards: boolean;
   /** Imaging order codes beyond the built-in rule (category, RadLex Playbook, CPT 70010–79999). */
   readonly imagingOrders: { readonly loincImagingCodes: ReadonlySet<string>; readonly codes: ReadonlySet<string> };
   readonly viewerUrl: string | undefined;
@@ -250,6 +254,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     resultCacheSize: e.RESULT_CACHE_SIZE,
     priorStudyLookbackDays: e.PRIOR_STUDY_LOOKBACK_DAYS,
     recentStudyDays: e.RECENT_STUDY_DAYS,
+    notAnalysedCards: e.NOT_ANALYSED_CARDS,
     imagingOrders: Object.freeze({ loincImagingCodes: new Set(e.IMAGING_ORDER_LOINC), codes: new Set(e.IMAGING_ORDER_CODES) }),
     viewerUrl: e.VIEWER_URL,
     smartViewerUrl: e.SMART_VIEWER_URL,

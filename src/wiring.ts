@@ -119,6 +119,7 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
     recentStudyDays: config.recentStudyDays,
     priorStudyLookbackDays: config.priorStudyLookbackDays,
     imagingOrders: config.imagingOrders,
+    notAnalysedCards: config.notAnalysedCards,
     maxStudiesPerCall: 3,
     now: overrides.now ?? (() => new Date()),
   });

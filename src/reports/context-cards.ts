@@ -69,3 +69,29 @@ export function renderRecentStudyCard(templates: TemplateSet, study: PriorStudyV
     overrideReasons: RECENT_STUDY_OVERRIDE_REASONS,
   });
 }
+
+/** Most reasons a not-analysed card lists; the rest are in the service's log. */
+const MAX_REASONS = 5;
+
+/**
+ * The result hook's answer when no model produced a result for the study: an `info` card that
+ * says the study was not analysed and why (no DICOMweb endpoint, no series a model accepts, an
+ * image a model refused), so the EHR can tell "looked and found nothing" from "did not look".
+ *
+ * @param templates - compiled templates
+ * @param study - the study
+ * @param reasons - why each series or model was passed over (duplicates are listed once)
+ */
+export function renderNotAnalysedCard(templates: TemplateSet, study: PriorStudyView, reasons: readonly string[]): CdsCard {
+  const unique = [...new Set(reasons)];
+  const listed = unique.slice(0, MAX_REASONS);
+  if (unique.length > listed.length) listed.push(`and ${unique.length - listed.length} more reason(s)`);
+  if (listed.length === 0) listed.push('no AI model accepts this study');
+  return renderJson<CdsCard>(templates, 'not-analysed-card.json', {
+    uuid: uuidV5(`not-analysed-card|${study.studyInstanceUid}`),
+    summary: 'Imaging AI did not analyse this study (not a finding): see why',
+    study: { description: study.description ?? 'imaging study', date: study.date ?? null },
+    reasons: listed,
+    sourceLabel: 'Imaging AI',
+  });
+}

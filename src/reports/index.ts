@@ -1,7 +1,7 @@
 /**
  * The reports layer's public surface.
  */
-export { renderPriorFindingCard, renderRecentStudyCard } from './context-cards.js';
+export { renderNotAnalysedCard, renderPriorFindingCard, renderRecentStudyCard } from './context-cards.js';
 export { loadTemplates } from './engine.js';
 export type { TemplateSet } from './engine.js';
 export { overlayPng } from './overlay.js';

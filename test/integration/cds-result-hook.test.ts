@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
-import type { OperationOutcome } from 'fhir/r4.js';
+import type { ImagingStudy, OperationOutcome } from 'fhir/r4.js';
 import type { DiagnosticReport, FhirResource, Observation } from 'fhir/r4.js';
 import { validateCdsResponse } from '../../src/cds-hooks/response-schema.js';
 import type { CdsCard, CdsResponse } from '../../src/cds-hooks/types.js';
@@ -163,6 +163,35 @@ describe('result hook against Orthanc and a FHIR server', () => {
     const res = await callHook({ ...hookBody('dead-pacs-study', { prefetch }) });
     expect(res.status).toBe(412);
     expect(oo(res).issue[0]?.diagnostics).toContain('UPSTREAM_FAILED');
+  });
+});
+
+describe('studies no model analyses', () => {
+  /** The first sample study, prefetched with its series changed by `series` and no Endpoint. */
+  function prefetched(series: (s: NonNullable<ImagingStudy['series']>[number]) => NonNullable<ImagingStudy['series']>[number], id: string): Record<string, unknown> {
+    const sample = stack.samples[0];
+    if (sample === undefined) throw new Error('no sample');
+    const study: ImagingStudy = { ...sample.study, id, endpoint: undefined, series: (sample.study.series ?? []).map((s) => ({ ...series(s), endpoint: undefined })) };
+    return hookBody(id, { prefetch: { imagingStudy: { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: study }] } } });
+  }
+
+  it('answers an info card saying why, not an empty list, when the study names no DICOMweb endpoint', async () => {
+    const res = await callHook(prefetched((s) => s, 'no-endpoint-study'));
+    expect(res.status).toBe(200);
+    const { cards } = expectValidCds(res.body);
+    expect(cards).toHaveLength(1);
+    expect(cards[0]?.indicator).toBe('info');
+    expect(cards[0]?.summary).toBe('Imaging AI did not analyse this study (not a finding): see why');
+    expect(cards[0]?.detail).toContain('no DICOMweb endpoint for this series and no default configured');
+    expect(cards[0]?.suggestions).toBeUndefined();
+  });
+
+  it('answers an info card naming the reason when no model accepts the series', async () => {
+    const res = await callHook(prefetched((s) => ({ ...s, modality: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'MR' } }), 'mr-study'));
+    expect(res.status).toBe(200);
+    const { cards } = expectValidCds(res.body);
+    expect(cards.map((c) => c.summary)).toEqual(['Imaging AI did not analyse this study (not a finding): see why']);
+    expect(cards[0]?.detail).toMatch(/MR/);
   });
 });
 

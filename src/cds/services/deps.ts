@@ -36,6 +36,8 @@ export interface ServiceDeps {
   readonly priorStudyLookbackDays: number;
   /** Which draft orders are imaging orders, beyond the built-in categories and code systems. */
   readonly imagingOrders?: ImagingOrderRule | undefined;
+  /** The result hook answers an info card when no model analysed the study (default true). */
+  readonly notAnalysedCards?: boolean | undefined;
   /** How many studies patient-view and order hooks analyse at most per call. */
   readonly maxStudiesPerCall: number;
   readonly now: () => Date;

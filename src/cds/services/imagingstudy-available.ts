@@ -10,6 +10,7 @@ import { contextSchemas, parseContext } from '../../cds-hooks/index.js';
 import type { CdsService } from '../service.js';
 import { renderStudyResult } from '../study-cards.js';
 import { belongsToPatient, studyToAnalyse } from '../study-input.js';
+import { renderNotAnalysedCard } from '../../reports/index.js';
 import type { ServiceDeps } from './deps.js';
 
 export const IMAGINGSTUDY_AVAILABLE_PREFETCH = {
@@ -44,6 +45,10 @@ export function imagingStudyAvailableService(deps: ServiceDeps): CdsService {
       // After rendering, before answering: the sink only records and schedules (write-back runs
       // in the background), so the answer is not delayed by the FHIR server.
       if (rendered.length > 0) deps.resultSink?.({ domain, patientId: ctx.patientId, imagingStudyId: ctx.imagingStudyId }, rendered, log);
+      if (rendered.length === 0 && deps.notAnalysedCards !== false) {
+        const view = { studyInstanceUid: analysis.studyInstanceUid, description: study.description, date: study.started };
+        return { cards: [renderNotAnalysedCard(deps.templates, view, analysis.skipped.map((s) => s.reason))] };
+      }
       return { cards: rendered.map((r) => r.card) };
     },
   };

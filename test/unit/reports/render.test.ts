@@ -185,7 +185,7 @@ describe('report rendering', () => {
   it('offers override reasons that fit each card: none about an AI finding on the recent-study card, which carries none', () => {
     const prior = renderPriorFindingCard(templates, { studyInstanceUid: '1.2', description: 'CXR', date: '2026-11-01' }, input().model, [finding()], undefined);
     const recent = renderRecentStudyCard(templates, { studyInstanceUid: '1.2', description: 'CXR', date: '2026-11-21' }, 'CHEST', 2);
-    const codes = (card: { overrideReasons?: readonly { code: string }[] }): string[] => (card.overrideReasons ?? []).map((r) => r.code);
+    const codes = (card: { overrideReasons?: readonly { code?: string }[] | undefined }): (string | undefined)[] => (card.overrideReasons ?? []).map((r) => r.code);
     expect(codes(prior)).toContain('disagree-with-finding');
     expect(codes(recent)).toEqual(['order-still-needed', 'recent-study-not-equivalent', 'already-addressed']);
     expect(codes(renderResult(templates, input()).card)).toContain('disagree-with-finding');
