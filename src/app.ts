@@ -6,7 +6,7 @@
 import cors from 'cors';
 import express, { type Express } from 'express';
 import type { Logger } from './logging.js';
-import { cdsRouter, requestContext, type CdsRouterDeps, errorHandler, operationOutcome, resultsRouter, type ResultsLookup } from './http/index.js';
+import { cdsRouter, requestContext, type CdsRouterDeps, errorHandler, operationOutcome, resultsRouter, sendOutcome, type ResultsLookup } from './http/index.js';
 
 export interface Readiness {
   readonly ready: boolean;
@@ -30,7 +30,7 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  app.use(requestContext(deps.log));
+  app.use(requestContext(deps.log, deps.metrics));
   // CDS Hooks requires CORS for browser-based clients; `*` unless origins are configured.
   app.use(
     cors({
@@ -49,7 +49,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/cds-services', cdsRouter(deps));
   app.use('/results', resultsRouter(deps));
   app.use((_req, res) => {
-    res.status(404).json(operationOutcome('not-found', 'No such route'));
+    sendOutcome(res, 404, operationOutcome('not-found', 'No such route'));
   });
   app.use(errorHandler(deps.log));
   return app;
@@ -75,7 +75,7 @@ export function createOpsApp(deps: Pick<AppDeps, 'readiness' | 'metrics' | 'log'
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   app.use((_req, res) => {
-    res.status(404).json(operationOutcome('not-found', 'No such route'));
+    sendOutcome(res, 404, operationOutcome('not-found', 'No such route'));
   });
   app.use(errorHandler(deps.log));
   return app;

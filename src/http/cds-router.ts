@@ -40,6 +40,7 @@ export interface CdsRouterDeps {
  */
 export function authenticate(deps: Pick<CdsRouterDeps, 'verifier' | 'publicBaseUrl'>): RequestHandler {
   return (req, res, next) => {
+    res.locals.mount = req.baseUrl;
     if (deps.verifier === undefined) {
       res.locals.domain = trustDomainOf(undefined);
       next();
@@ -126,8 +127,23 @@ export function jsonBody(limit: string): RequestHandler {
   return express.json({ limit, strict: true, type: ['application/json', 'application/*+json'] });
 }
 
-/** Assigns a request id (a sane incoming X-Request-Id, else a new UUID) and a child logger. */
-export function requestContext(log: Logger): RequestHandler {
+/**
+ * The route label of a finished request: the matched route template, else the router it
+ * reached (a request rejected before its route, e.g. a 401), else `other`. Never the raw path,
+ * so the label set stays small whatever clients send.
+ */
+function routeLabel(req: Parameters<RequestHandler>[0], mount: string | undefined): string {
+  const template = (req.route as { path?: unknown } | undefined)?.path;
+  // Express resets req.baseUrl once a router is left: the mount point is kept in res.locals.
+  if (typeof template === 'string') return `${mount ?? req.baseUrl}${template}`;
+  return mount ?? 'other';
+}
+
+/**
+ * Assigns a request id (a sane incoming X-Request-Id, else a new UUID) and a child logger, and
+ * counts every request when it finishes.
+ */
+export function requestContext(log: Logger, metrics?: Pick<Metrics, 'http'>): RequestHandler {
   return (req, res, next) => {
     const incoming = req.get('x-request-id');
     const requestId = incoming !== undefined && /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomUUID();
@@ -135,6 +151,7 @@ export function requestContext(log: Logger): RequestHandler {
     res.locals.log = log.child({ requestId });
     const started = process.hrtime.bigint();
     res.on('finish', () => {
+      metrics?.http.inc({ route: routeLabel(req, res.locals.mount), status: String(res.statusCode) });
       res.locals.log.info({ method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'http');
     });
     next();

@@ -48,6 +48,11 @@ function fromHttpClientError(err: HttpClientError): AppError {
   return new AppError('CDS_BAD_REQUEST', `the request could not be read (${label})`);
 }
 
+/** Sends an OperationOutcome as `application/fhir+json` (the FHIR media type, as CDS Hooks errors carry FHIR). */
+export function sendOutcome(res: Response, status: number, outcome: OperationOutcome): void {
+  res.status(status).type('application/fhir+json').send(JSON.stringify(outcome));
+}
+
 function requestLog(res: Response, fallback: Logger): Logger {
   return (res.locals as Partial<Response['locals']>).log ?? fallback;
 }
@@ -67,7 +72,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     const reqLog = requestLog(res, log);
     if (appError === undefined) {
       reqLog.error({ err }, 'unhandled error');
-      res.status(500).json(operationOutcome('exception', 'Internal error'));
+      sendOutcome(res, 500, operationOutcome('exception', 'Internal error'));
       return;
     }
     if (appError.code === 'AUTH_REJECTED') {
@@ -77,6 +82,6 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     if (appError.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(appError.retryAfterSeconds))));
     reqLog[appError.status >= 500 ? 'error' : 'warn']({ code: appError.code, reason: appError.message, err: appError.status >= 500 ? appError : undefined }, 'request failed');
-    res.status(appError.status).json(operationOutcome(appError.issue, `${appError.code}: ${appError.message}`, appError.expression));
+    sendOutcome(res, appError.status, operationOutcome(appError.issue, `${appError.code}: ${appError.message}`, appError.expression));
   };
 }

@@ -3,7 +3,7 @@
  */
 export { cdsRouter, requestContext } from './cds-router.js';
 export type { CdsRouterDeps } from './cds-router.js';
-export { errorHandler, operationOutcome } from './errors.js';
+export { errorHandler, operationOutcome, sendOutcome } from './errors.js';
 export { createMetrics } from './metrics.js';
 export { resultsRouter } from './results-router.js';
 export type { ResultsLookup, ResultsQuery } from './results-router.js';

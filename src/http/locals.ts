@@ -10,6 +10,8 @@ declare global {
       clientIss?: string;
       /** The caller's trust domain (see trust-domain.ts); set by `authenticate`. */
       domain?: string;
+      /** Where the router that took the request is mounted (e.g. `/cds-services`), for metrics. */
+      mount?: string;
     }
   }
 }

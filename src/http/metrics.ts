@@ -7,6 +7,8 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 export interface Metrics {
   readonly registry: Registry;
   readonly requests: Counter<'service' | 'status'>;
+  /** Every HTTP request, rejected ones included, by route template and status. */
+  readonly http: Counter<'route' | 'status'>;
   readonly latency: Histogram<'service'>;
   readonly inference: Histogram<'model'>;
 }
@@ -18,6 +20,7 @@ export function createMetrics(): Metrics {
   return {
     registry,
     requests: new Counter({ name: 'cds_requests_total', help: 'CDS service calls by service id and HTTP status', labelNames: ['service', 'status'], registers: [registry] }),
+    http: new Counter({ name: 'http_requests_total', help: 'Every HTTP request (rejected ones included) by route template and status', labelNames: ['route', 'status'], registers: [registry] }),
     latency: new Histogram({
       name: 'cds_request_duration_seconds',
       help: 'CDS service call latency by service id',

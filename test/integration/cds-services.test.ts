@@ -230,6 +230,22 @@ describe('operability', () => {
     expect(metrics.text).toMatch(/inference_duration_seconds_count\{model="pneumonia-cxr-28"\} [1-9]/);
   });
 
+  it('counts every request in the metrics, rejected ones included, by route template and never by raw path', async () => {
+    await request(stack.app).post('/cds-services/imaging-ai-patient-view').set('content-type', 'application/json').send('{ not json');
+    await request(stack.app).get('/no/such/route/4711');
+    const metrics = (await request(createOpsApp(stack.deps)).get('/metrics')).text;
+    expect(metrics).toMatch(/http_requests_total\{route="\/cds-services",status="400"\} [1-9]/);
+    expect(metrics).toMatch(/http_requests_total\{route="other",status="404"\} [1-9]/);
+    expect(metrics).not.toContain('4711');
+  });
+
+  it('answers errors as application/fhir+json OperationOutcomes', async () => {
+    const res = await request(stack.app).get('/no/such/route');
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
+    expect(JSON.parse(res.text)).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'not-found' }] });
+  });
+
   it('echoes a sane X-Request-Id and replaces a hostile one', async () => {
     expect((await request(stack.app).get('/healthz').set('X-Request-Id', 'abc-123')).headers['x-request-id']).toBe('abc-123');
     expect((await request(stack.app).get('/healthz').set('X-Request-Id', '<script>alert(1)</script>')).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
