@@ -3,12 +3,13 @@
  *
  * CDS Hooks 2.0 § Trusting CDS Clients: the client signs a short-lived JWT with its private key;
  * the service checks `iss` (and `jku`) against an allow-list, `aud` against the exact endpoint
- * URL, `exp`/`iat`, the optional `tenant`, the signature against the issuer's JWKS, and that the
- * `jti` was not seen before. Every failure is an `AUTH_REJECTED` AppError whose message is a short
- * reason for the logs; the HTTP layer answers a bare 401 and logs `iss`, `tenant`, `jti`, never
- * the token.
+ * URL, `exp`/`iat` and the lifetime `exp − iat`, the optional `tenant`, the signature against the
+ * issuer's JWKS, and that the `jti` was not seen before. Every failure is an `AUTH_REJECTED`
+ * AppError whose message is a short reason for the logs; the HTTP layer answers a bare 401 and
+ * logs `iss`, `tenant`, `jti`, never the token. A valid token of an issuer over its limits is
+ * answered `RATE_LIMITED` (429) or `REPLAY_CACHE_FULL` (503), with Retry-After.
  *
- * Only this module (within `auth/`) imports jose: the rest of `src/` sees {@link ClientJwtVerifier}.
+ * Only this module and key-sets.ts import jose: the rest of `src/` sees {@link ClientJwtVerifier}.
  *
  * @see https://cds-hooks.hl7.org/2.0/#trusting-cds-clients
  */
@@ -185,7 +186,6 @@ function precheck(token: string, issuers: ReadonlyMap<string, IssuerKeys>): { he
   if (entry === undefined) reject('unknown iss');
   return { header, kid: header.kid, entry };
 }
-
 
 /** The time limits a token is held to, validated. */
 interface TimeLimits {
