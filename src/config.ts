@@ -45,6 +45,15 @@ const envSchema = z.object({
   CDS_TRUSTED_ISSUERS: z.string().optional(),
   CDS_ALLOW_UNAUTHENTICATED_NON_LOOPBACK: bool,
   CDS_JWT_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(600).default(60),
+  /** Longest accepted client-JWT lifetime, exp − iat (CDS Hooks asks for ≤ 5 minutes). */
+  CDS_JWT_MAX_LIFETIME_S: z.coerce.number().int().positive().max(3600).default(300),
+  /** Oldest accepted iat. */
+  CDS_JWT_MAX_AGE_S: z.coerce.number().int().positive().max(3600).default(300),
+  /** Verified requests per second each issuer may make, sustained, and its burst. */
+  CDS_ISSUER_RATE_LIMIT: z.coerce.number().positive().default(2000),
+  CDS_ISSUER_BURST: z.coerce.number().int().positive().default(2000),
+  /** Each issuer's share of the jti replay cache; default sized from the four values above. */
+  CDS_REPLAY_CACHE_ENTRIES_PER_ISSUER: z.coerce.number().int().positive().optional(),
   FHIR_SERVER_ALLOWLIST: csv,
   // Outbound limits sized for a hook answered in about half a second (README § Configuration).
   FHIR_TIMEOUT_MS: z.coerce.number().int().positive().default(1500),
@@ -107,6 +116,15 @@ export interface Config {
   /** True when no trusted issuer is configured: calls are not authenticated. */
   readonly unauthenticated: boolean;
   readonly jwtClockSkewSeconds: number;
+  /** Client-JWT limits: lifetime, age, per-issuer rate and burst, replay-cache share. */
+  readonly jwtLimits: {
+    readonly maxLifetimeSeconds: number;
+    readonly maxTokenAgeSeconds: number;
+    readonly issuerRatePerSecond: number;
+    readonly issuerBurst: number;
+    /** Undefined: sized from the others (the auth layer's rule). */
+    readonly replayEntriesPerIssuer: number | undefined;
+  };
   readonly fhirServerAllowList: readonly string[];
   /** FHIR reads with the client's token: per request, per search, and byte caps. */
   readonly fhir: { readonly timeoutMs: number; readonly searchTimeoutMs: number; readonly maxResponseBytes: number; readonly maxSearchBytes: number };
@@ -231,6 +249,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     trustedIssuers,
     unauthenticated,
     jwtClockSkewSeconds: e.CDS_JWT_CLOCK_SKEW_S,
+    jwtLimits: Object.freeze({
+      maxLifetimeSeconds: e.CDS_JWT_MAX_LIFETIME_S,
+      maxTokenAgeSeconds: e.CDS_JWT_MAX_AGE_S,
+      issuerRatePerSecond: e.CDS_ISSUER_RATE_LIMIT,
+      issuerBurst: e.CDS_ISSUER_BURST,
+      replayEntriesPerIssuer: e.CDS_REPLAY_CACHE_ENTRIES_PER_ISSUER,
+    }),
     fhirServerAllowList: e.FHIR_SERVER_ALLOWLIST,
     fhir: Object.freeze({ timeoutMs: e.FHIR_TIMEOUT_MS, searchTimeoutMs: e.FHIR_SEARCH_TIMEOUT_MS, maxResponseBytes: e.FHIR_MAX_RESPONSE_BYTES, maxSearchBytes: e.FHIR_MAX_SEARCH_BYTES }),
     dicomWeb: Object.freeze({

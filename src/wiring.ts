@@ -8,7 +8,7 @@ import type { Logger } from './logging.js';
 import type { AppDeps } from './app.js';
 import { createMetrics } from './http/index.js';
 import { openFeedbackStore } from './audit/index.js';
-import { createClientJwtVerifier, createMemoryReplayCache, createOriginAllowList, readJwksFile, type TrustedIssuer } from './auth/index.js';
+import { createClientJwtVerifier, createMemoryReplayCache, createOriginAllowList, readJwksFile, replayEntriesPerIssuer, type TrustedIssuer } from './auth/index.js';
 import { createCatalogue, createFhirQueryClient, createPrefetchResolver, type FhirClientFactory, type ResultSink } from './cds/index.js';
 import { analyseStudy, createMemoryResultCache, type ModelProfile, type ModelRunner } from './analysis/index.js';
 import { createDicomWebImageSource } from './dicom/index.js';
@@ -61,6 +61,30 @@ function verifierIssuers(config: Config): TrustedIssuer[] {
     ...(i.allowedJku === undefined ? {} : { allowedJku: i.allowedJku }),
     ...(i.tenants === undefined ? {} : { tenants: i.tenants }),
   }));
+}
+
+/** The client-JWT verifier with its per-issuer limits and replay-cache shares. */
+function clientVerifier(config: Config, log: Logger): ReturnType<typeof createClientJwtVerifier> {
+  const limits = config.jwtLimits;
+  const entries =
+    limits.replayEntriesPerIssuer ??
+    replayEntriesPerIssuer({
+      ratePerSecond: limits.issuerRatePerSecond,
+      burst: limits.issuerBurst,
+      maxTokenAgeSeconds: limits.maxTokenAgeSeconds,
+      maxLifetimeSeconds: limits.maxLifetimeSeconds,
+      clockSkewSeconds: config.jwtClockSkewSeconds,
+    });
+  return createClientJwtVerifier({
+    trustedIssuers: verifierIssuers(config),
+    replayCache: createMemoryReplayCache({ maxEntriesPerIssuer: entries }),
+    clockSkewSeconds: config.jwtClockSkewSeconds,
+    maxTokenAgeSeconds: limits.maxTokenAgeSeconds,
+    maxLifetimeSeconds: limits.maxLifetimeSeconds,
+    issuerRatePerSecond: limits.issuerRatePerSecond,
+    issuerBurst: limits.issuerBurst,
+    log: log.child({ layer: 'auth' }),
+  });
 }
 
 /**
@@ -123,9 +147,7 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
     maxStudiesPerCall: 3,
     now: overrides.now ?? (() => new Date()),
   });
-  const verifier = config.unauthenticated
-    ? undefined
-    : createClientJwtVerifier({ trustedIssuers: verifierIssuers(config), replayCache: createMemoryReplayCache(), clockSkewSeconds: config.jwtClockSkewSeconds });
+  const verifier = config.unauthenticated ? undefined : clientVerifier(config, log);
   const feedback = await openFeedbackStore(config.dataDir);
   return {
     services,

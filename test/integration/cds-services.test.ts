@@ -300,7 +300,7 @@ describe('client authentication (JWT) through the real app', () => {
   });
 
   const token = (aud: string, jti = randomUUID()): Promise<string> =>
-    new SignJWT({}).setProtectedHeader({ alg: 'ES384', kid: 'k1', typ: 'JWT' }).setIssuer(ISS).setAudience(aud).setIssuedAt().setExpirationTime('5m').setJti(jti).sign(key);
+    new SignJWT({}).setProtectedHeader({ alg: 'ES384', kid: 'k1', typ: 'JWT' }).setIssuer(ISS).setAudience(aud).setIssuedAt().setExpirationTime('4m').setJti(jti).sign(key);
 
   it('accepts a valid ES384 token whose aud is the exact endpoint', async () => {
     const res = await app?.get('/cds-services').set('Authorization', `Bearer ${await token('https://cds.example.org/cds-services')}`);
@@ -334,6 +334,77 @@ describe('client authentication (JWT) through the real app', () => {
     const res = await app?.post('/cds-services/imaging-ai-patient-view').set('Authorization', `Bearer ${await token(url)}`).set('content-type', 'application/json').set('content-encoding', 'gzip').send('{"hook":"patient-view"}');
     expect(res?.status).toBe(400);
     expect(res?.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid' }] });
+  });
+});
+
+describe('per-issuer limits through the real app', () => {
+  const ISS = 'https://ehr.example.org';
+  const OTHER = 'https://other-ehr.example.org';
+  let keys: Record<string, Awaited<ReturnType<typeof importPKCS8>>> = {};
+  let jwksFiles: Record<string, string> = {};
+  const closers: (() => Promise<void>)[] = [];
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'jwks-'));
+    for (const iss of [ISS, OTHER]) {
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+      keys = { ...keys, [iss]: await importPKCS8(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'ES384') };
+      const file = path.join(dir, `${String(Object.keys(jwksFiles).length)}.json`);
+      writeFileSync(file, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES384', use: 'sig' }] }));
+      jwksFiles = { ...jwksFiles, [iss]: file };
+    }
+  });
+
+  afterAll(async () => {
+    for (const close of closers) await close();
+  });
+
+  async function appWith(env: Record<string, string>): Promise<request.Agent> {
+    const { loadConfig } = await import('../../src/config.js');
+    const { buildDependencies } = await import('../../src/wiring.js');
+    const { createLogger } = await import('../../src/logging.js');
+    const { createApp } = await import('../../src/app.js');
+    const issuers = [ISS, OTHER].map((iss) => ({ iss, jwksFile: jwksFiles[iss] }));
+    const deps = await buildDependencies(
+      loadConfig({ HOST: '127.0.0.1', PUBLIC_BASE_URL: 'https://cds.example.org', CDS_TRUSTED_ISSUERS: JSON.stringify(issuers), DATA_DIR: mkdtempSync(path.join(tmpdir(), 'data-')), LOG_LEVEL: 'silent', MODELS: 'breast-us-28', ...env }),
+      createLogger('silent'),
+    );
+    closers.push(() => deps.close());
+    return request.agent(createApp(deps));
+  }
+
+  /** A token of `iss` for discovery; `lifetime` seconds from one clock reading. */
+  async function discoveryToken(iss: string, lifetime = 240): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    const key = keys[iss];
+    if (key === undefined) throw new Error('no key');
+    return new SignJWT({}).setProtectedHeader({ alg: 'ES384', kid: 'k1', typ: 'JWT' }).setIssuer(iss).setAudience('https://cds.example.org/cds-services').setIssuedAt(now).setExpirationTime(now + lifetime).setJti(randomUUID()).sign(key);
+  }
+
+  it('answers 429 with Retry-After and an OperationOutcome to an issuer over its rate, and not to another issuer', async () => {
+    const app = await appWith({ CDS_ISSUER_RATE_LIMIT: '0.01', CDS_ISSUER_BURST: '1' });
+    expect((await app.get('/cds-services').set('Authorization', `Bearer ${await discoveryToken(ISS)}`)).status).toBe(200);
+    const over = await app.get('/cds-services').set('Authorization', `Bearer ${await discoveryToken(ISS)}`);
+    expect(over.status).toBe(429);
+    expect(Number(over.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(over.text)).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'throttled' }] });
+    expect((await app.get('/cds-services').set('Authorization', `Bearer ${await discoveryToken(OTHER)}`)).status).toBe(200);
+  });
+
+  it("answers 503 with Retry-After when an issuer's replay-cache share is full, never a 401, and only to that issuer", async () => {
+    const app = await appWith({ CDS_REPLAY_CACHE_ENTRIES_PER_ISSUER: '1' });
+    expect((await app.get('/cds-services').set('Authorization', `Bearer ${await discoveryToken(ISS)}`)).status).toBe(200);
+    const full = await app.get('/cds-services').set('Authorization', `Bearer ${await discoveryToken(ISS)}`);
+    expect(full.status).toBe(503);
+    expect(full.headers['retry-after']).toBeDefined();
+    expect(JSON.parse(full.text)).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'transient' }] });
+    expect((await app.get('/cds-services').set('Authorization', `Bearer ${await discoveryToken(OTHER)}`)).status).toBe(200);
+  });
+
+  it('answers 401 to a token that lives longer than 5 minutes (exp − iat)', async () => {
+    const app = await appWith({});
+    expect((await app.get('/cds-services').set('Authorization', `Bearer ${await discoveryToken(ISS, 365 * 86_400)}`)).status).toBe(401);
+    expect((await app.get('/cds-services').set('Authorization', `Bearer ${await discoveryToken(ISS, 300)}`)).status).toBe(200);
   });
 });
 

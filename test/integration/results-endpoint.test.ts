@@ -59,7 +59,7 @@ const token = (aud: string, caller: Caller = me()): Promise<string> =>
     .setIssuer(caller.iss)
     .setAudience(aud)
     .setIssuedAt()
-    .setExpirationTime('5m')
+    .setExpirationTime('4m')
     .setJti(randomUUID())
     .sign(caller.key);
 
