@@ -5,13 +5,21 @@
  * Area averaging is what the training data used (e.g. 224 → 28 is the mean of each 8×8 block),
  * so on an integral ratio every output pixel must be the exact block mean: the overlaps are
  * then exactly 1 and the sum is divided once by the ratio, in float64.
+ *
+ * Arithmetic (the same on every path, so results never depend on the path taken): per output
+ * value, a float64 sum of weight × sample over the axis's taps in source order, starting from
+ * 0, divided by the axis's divisor; the horizontal pass first (into float64), then the vertical
+ * pass, rounded once to float32. Speed comes from the structure around it: taps computed once
+ * per size pair and cached, loops specialised for one or three channels and for integral
+ * ratios (weights of exactly 1 need no multiplication), and a reused float64 scratch buffer.
  */
 import type { Image } from './types.js';
 
 /**
- * For each output index: a run of `count` consecutive source pixels from `first`, with their
- * weights from `weight[offset]` on. The weighted sum is divided by `divisor` (the weights sum
- * to it). Runs are always consecutive, so the hot loop needs no index table.
+ * For each output index: a run of `count[o]` consecutive source pixels from `first[o]`, with
+ * their weights from `weight[offset[o]]` on. The weighted sum is divided by `divisor` (the
+ * weights sum to it). `unit` marks an integral area ratio: every run is `ratio` pixels long,
+ * every weight exactly 1.
  */
 interface AxisTaps {
   readonly first: Int32Array;
@@ -19,6 +27,7 @@ interface AxisTaps {
   readonly count: Int32Array;
   readonly weight: Float64Array;
   readonly divisor: number;
+  readonly unit: boolean;
 }
 
 function areaTaps(src: number, dst: number): AxisTaps {
@@ -44,7 +53,8 @@ function areaTaps(src: number, dst: number): AxisTaps {
     }
     count[o] = weight.length - (offset[o] as number);
   }
-  return { first, offset, count, weight: Float64Array.from(weight), divisor: scale };
+  const unit = Number.isInteger(scale) && weight.every((w) => w === 1) && count.every((n) => n === scale);
+  return { first, offset, count, weight: Float64Array.from(weight), divisor: scale, unit };
 }
 
 function bilinearTaps(src: number, dst: number): AxisTaps {
@@ -66,11 +76,30 @@ function bilinearTaps(src: number, dst: number): AxisTaps {
     weight[2 * o] = 1 - f;
     weight[2 * o + 1] = f;
   }
-  return { first, offset, count, weight, divisor: 1 };
+  return { first, offset, count, weight, divisor: 1, unit: false };
 }
 
+/** Taps by (source, target) size; the sizes a service meets are few (model inputs, frame sizes). */
+const tapsCache = new Map<number, AxisTaps>();
+const TAPS_CACHE_SIZE = 64;
+
 function taps(src: number, dst: number): AxisTaps {
-  return dst < src ? areaTaps(src, dst) : bilinearTaps(src, dst);
+  const key = src * 65536 + dst;
+  let t = tapsCache.get(key);
+  if (t === undefined) {
+    t = dst < src ? areaTaps(src, dst) : bilinearTaps(src, dst);
+    if (tapsCache.size >= TAPS_CACHE_SIZE) tapsCache.clear();
+    tapsCache.set(key, t);
+  }
+  return t;
+}
+
+/** Float64 scratch for the horizontal pass, reused across calls (resizing is synchronous). */
+let scratch = new Float64Array(0);
+
+function scratchOf(length: number): Float64Array {
+  if (scratch.length < length) scratch = new Float64Array(Math.max(length, scratch.length * 2));
+  return scratch;
 }
 
 /**
@@ -95,64 +124,135 @@ export function resizeArea(img: Image, width: number, height: number): Image {
 /**
  * Resizes an interleaved image (`channels` values per pixel, row-major).
  *
- * @param data - source pixels, length `width * height * channels`
- * @param width - source width
- * @param height - source height
- * @param channels - values per pixel
- * @param outWidth - target width
- * @param outHeight - target height
  * @returns the resized image, interleaved, length `outWidth * outHeight * channels`
  */
-function resizeInterleaved(
-  data: Float32Array,
-  width: number,
-  height: number,
-  channels: number,
-  outWidth: number,
-  outHeight: number,
-): Float32Array {
+function resizeInterleaved(data: Float32Array, width: number, height: number, channels: number, outWidth: number, outHeight: number): Float32Array {
   if (data.length !== width * height * channels) {
     throw new RangeError(`image data has ${data.length} values, expected ${width}×${height}×${channels}`);
   }
   if (width === outWidth && height === outHeight) return data.slice();
   const tx = taps(width, outWidth);
   const ty = taps(height, outHeight);
-  const c = channels;
-
   // Horizontal pass first: the usual case shrinks a large image, and this pass reads every
   // source value once while the intermediate is already outWidth wide. Float64 keeps the
   // block sums exact enough that the vertical pass still yields the true mean.
-  const mid = new Float64Array(height * outWidth * c);
+  const mid = scratchOf(height * outWidth * channels);
+  if (channels === 1) horizontalGrey(data, mid, width, height, outWidth, tx);
+  else if (channels === 3) horizontalRgb(data, mid, width, height, outWidth, tx);
+  else horizontalAny(data, mid, width, height, outWidth, channels, tx);
+  const out = new Float32Array(outHeight * outWidth * channels);
+  vertical(mid, out, outWidth * channels, outHeight, ty);
+  return out;
+}
+
+function horizontalGrey(data: Float32Array, mid: Float64Array, width: number, height: number, outWidth: number, t: AxisTaps): void {
+  const { first, offset, count, weight, divisor } = t;
+  if (t.unit) {
+    const n = divisor;
+    for (let y = 0, row = 0, m = 0; y < height; y++, row += width) {
+      for (let p = row, end = row + outWidth * n; p < end; p += n) {
+        let acc = 0;
+        for (let k = 0; k < n; k++) acc += data[p + k] as number;
+        mid[m++] = acc / divisor;
+      }
+    }
+    return;
+  }
+  for (let y = 0, row = 0, m = 0; y < height; y++, row += width) {
+    for (let o = 0; o < outWidth; o++) {
+      const p = row + (first[o] as number);
+      const w = offset[o] as number;
+      const n = count[o] as number;
+      let acc = 0;
+      for (let k = 0; k < n; k++) acc += (weight[w + k] as number) * (data[p + k] as number);
+      mid[m++] = acc / divisor;
+    }
+  }
+}
+
+function horizontalRgb(data: Float32Array, mid: Float64Array, width: number, height: number, outWidth: number, t: AxisTaps): void {
+  const { first, offset, count, weight, divisor } = t;
+  const rowLen = width * 3;
+  for (let y = 0, row = 0, m = 0; y < height; y++, row += rowLen) {
+    for (let o = 0; o < outWidth; o++) {
+      let p = row + (first[o] as number) * 3;
+      const w = offset[o] as number;
+      const n = count[o] as number;
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      if (t.unit) {
+        for (let k = 0; k < n; k++, p += 3) {
+          r += data[p] as number;
+          g += data[p + 1] as number;
+          b += data[p + 2] as number;
+        }
+      } else {
+        for (let k = 0; k < n; k++, p += 3) {
+          const wk = weight[w + k] as number;
+          r += wk * (data[p] as number);
+          g += wk * (data[p + 1] as number);
+          b += wk * (data[p + 2] as number);
+        }
+      }
+      mid[m] = r / divisor;
+      mid[m + 1] = g / divisor;
+      mid[m + 2] = b / divisor;
+      m += 3;
+    }
+  }
+}
+
+function horizontalAny(data: Float32Array, mid: Float64Array, width: number, height: number, outWidth: number, c: number, t: AxisTaps): void {
+  const { first, offset, count, weight, divisor } = t;
   for (let y = 0; y < height; y++) {
     const row = y * width * c;
     const midRow = y * outWidth * c;
-    for (let ox = 0; ox < outWidth; ox++) {
-      const w0 = tx.offset[ox] as number;
-      const n = tx.count[ox] as number;
-      const p0 = row + (tx.first[ox] as number) * c;
+    for (let o = 0; o < outWidth; o++) {
+      const w0 = offset[o] as number;
+      const n = count[o] as number;
+      const p0 = row + (first[o] as number) * c;
       for (let ch = 0; ch < c; ch++) {
         let acc = 0;
-        for (let k = 0; k < n; k++) acc += (tx.weight[w0 + k] as number) * (data[p0 + k * c + ch] as number);
-        mid[midRow + ox * c + ch] = acc / tx.divisor;
+        for (let k = 0; k < n; k++) acc += (weight[w0 + k] as number) * (data[p0 + k * c + ch] as number);
+        mid[midRow + o * c + ch] = acc / divisor;
       }
     }
   }
+}
 
-  const out = new Float32Array(outHeight * outWidth * c);
-  const rowLen = outWidth * c;
-  const acc = new Float64Array(rowLen); // float64 until the single rounding to float32
+/** Vertical pass over rows of `rowLen` values: one float64 sum per output value, rounded once to float32. */
+function vertical(mid: Float64Array, out: Float32Array, rowLen: number, outHeight: number, t: AxisTaps): void {
+  const { first, offset, count, weight, divisor } = t;
   for (let oy = 0; oy < outHeight; oy++) {
-    const w0 = ty.offset[oy] as number;
-    const n = ty.count[oy] as number;
-    const y0 = ty.first[oy] as number;
-    acc.fill(0);
-    for (let k = 0; k < n; k++) {
-      const w = ty.weight[w0 + k] as number;
-      const srcRow = (y0 + k) * rowLen;
-      for (let i = 0; i < rowLen; i++) acc[i] = (acc[i] as number) + w * (mid[srcRow + i] as number);
-    }
-    const outRow = oy * rowLen;
-    for (let i = 0; i < rowLen; i++) out[outRow + i] = (acc[i] as number) / ty.divisor;
+    const n = count[oy] as number;
+    const src = (first[oy] as number) * rowLen;
+    const o = oy * rowLen;
+    const w = offset[oy] as number;
+    if (t.unit) verticalUnit(mid, out, src, o, rowLen, n, divisor);
+    else if (n === 2 && divisor === 1) verticalPair(mid, out, src, o, rowLen, weight[w] as number, weight[w + 1] as number);
+    else verticalWeighted(mid, out, src, o, rowLen, n, weight, w, divisor);
   }
-  return out;
+}
+
+/** Bilinear rows (divisor 1: dividing by it would change nothing, so it is left out). */
+function verticalPair(mid: Float64Array, out: Float32Array, src: number, o: number, rowLen: number, w0: number, w1: number): void {
+  const next = src + rowLen;
+  for (let i = 0; i < rowLen; i++) out[o + i] = 0 + w0 * (mid[src + i] as number) + w1 * (mid[next + i] as number);
+}
+
+function verticalUnit(mid: Float64Array, out: Float32Array, src: number, o: number, rowLen: number, n: number, divisor: number): void {
+  for (let i = 0; i < rowLen; i++) {
+    let acc = 0;
+    for (let k = 0, p = src + i; k < n; k++, p += rowLen) acc += mid[p] as number;
+    out[o + i] = acc / divisor;
+  }
+}
+
+function verticalWeighted(mid: Float64Array, out: Float32Array, src: number, o: number, rowLen: number, n: number, weight: Float64Array, w: number, divisor: number): void {
+  for (let i = 0; i < rowLen; i++) {
+    let acc = 0;
+    for (let k = 0, p = src + i; k < n; k++, p += rowLen) acc += (weight[w + k] as number) * (mid[p] as number);
+    out[o + i] = acc / divisor;
+  }
 }
