@@ -1,8 +1,15 @@
 /**
  * Native (uncompressed) Pixel Data → stored values of one frame: byte order, bit packing,
  * BitsStored/HighBit masking, sign extension, planar and YBR_FULL_422 layouts.
+ *
+ * Cells are read through a typed-array view of the file's bytes when their byte order and
+ * alignment allow (the usual case: little endian, even offsets), else from an aligned,
+ * byte-order-corrected copy; masking and sign extension happen where the values are written
+ * (stored.ts), so no intermediate array is made for the common layouts.
  */
 import type { PixelModule } from './parse.js';
+import { storedSamples, storedToFloat64 } from './stored.js';
+import type { StoredSamples } from './stored.js';
 
 /** Checked geometry of one instance's native Pixel Data. */
 export interface NativeLayout {
@@ -17,63 +24,101 @@ export interface NativeLayout {
   readonly swapBytePairs: boolean;
 }
 
+const HOST_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 /**
- * Stored values of one native frame, samples interleaved, YBR_FULL_422 expanded to one
- * Y Cb Cr triple per pixel (not converted to RGB).
+ * True when the frame's stored values are in the order the frame's samples are (one sample
+ * per monochrome pixel, or interleaved colour): no planar or YBR_FULL_422 rearrangement.
+ */
+export function nativeInOrder(px: PixelModule, layout: NativeLayout): boolean {
+  return px.photometricInterpretation !== 'YBR_FULL_422' && !(layout.samplesPerPixel === 3 && px.planarConfiguration === 1);
+}
+
+/** The stored values of one frame as cells plus shifts, in storage order (see {@link nativeInOrder}). */
+export function nativeStoredSamples(px: PixelModule, layout: NativeLayout, frameIndex: number): StoredSamples {
+  const count = layout.storedSamplesPerFrame;
+  const signed = px.pixelRepresentation === 1;
+  if (px.bitsAllocated === 1) return storedSamples(readBits(layout.data, frameIndex * count, count), count, px.highBit, px.bitsStored, signed);
+  const bytesPerCell = px.bitsAllocated / 8;
+  const start = frameIndex * count * bytesPerCell;
+  // A signed view makes full-width signed cells plain (no shifting needed).
+  const fullSigned = signed && px.bitsStored === px.bitsAllocated && px.highBit === px.bitsAllocated - 1;
+  const cells = readCells(layout, start, count, bytesPerCell, fullSigned);
+  return storedSamples(cells, count, px.highBit, px.bitsStored, signed);
+}
+
+/**
+ * Stored values of one native frame as float64, samples interleaved, YBR_FULL_422 expanded to
+ * one Y Cb Cr triple per pixel (not converted to RGB).
  */
 export function readNativeFrame(px: PixelModule, layout: NativeLayout, frameIndex: number): Float64Array {
-  const count = layout.storedSamplesPerFrame;
-  const startBit = frameIndex * count * px.bitsAllocated;
-  const raw = px.bitsAllocated === 1 ? readBits(layout.data, startBit, count) : readWords(px, layout, startBit / 8, count);
-  maskAndSignExtend(raw, px);
+  const raw = storedToFloat64(nativeStoredSamples(px, layout, frameIndex));
   if (px.photometricInterpretation === 'YBR_FULL_422') return expandYbr422(raw, layout.pixelsPerFrame);
   if (layout.samplesPerPixel === 3 && px.planarConfiguration === 1) return planarToInterleaved(raw, layout.pixelsPerFrame);
   return raw;
 }
 
 /** 1-bit data is packed across the whole Pixel Data, first pixel in the least significant bit. */
-function readBits(data: Uint8Array, startBit: number, count: number): Float64Array {
-  const out = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
+function readBits(data: Uint8Array, startBit: number, count: number): Uint8Array {
+  const out = new Uint8Array(count);
+  let i = 0;
+  // Whole bytes when the frame starts on a byte boundary (it does unless Rows × Columns is not a multiple of 8).
+  if ((startBit & 7) === 0) {
+    for (let byte = startBit >>> 3; i + 8 <= count; byte++) {
+      const b = data[byte] as number;
+      for (let k = 0; k < 8; k++) out[i++] = (b >>> k) & 1;
+    }
+  }
+  for (; i < count; i++) {
     const bit = startBit + i;
     out[i] = ((data[bit >>> 3] as number) >>> (bit & 7)) & 1;
   }
   return out;
 }
 
-function readWords(px: PixelModule, layout: NativeLayout, startByte: number, count: number): Float64Array {
-  const { data, littleEndian } = layout;
-  const out = new Float64Array(count);
-  if (px.bitsAllocated === 8) {
-    // XOR 1 maps each byte index to its partner within the 16-bit word.
-    const flip = layout.swapBytePairs ? 1 : 0;
-    for (let i = 0; i < count; i++) out[i] = data[(startByte + i) ^ flip] as number;
-    return out;
+type Cells = Uint8Array | Uint16Array | Uint32Array | Int8Array | Int16Array | Int32Array;
+
+/** `count` cells of `bytesPerCell` bytes from byte `start`, as a view when possible, else an aligned copy in host order. */
+function readCells(layout: NativeLayout, start: number, count: number, bytesPerCell: number, signedView: boolean): Cells {
+  const { data } = layout;
+  const byteLength = count * bytesPerCell;
+  if (bytesPerCell === 1) {
+    const bytes = layout.swapBytePairs ? swapPairs(data, start, count) : data.subarray(start, start + count);
+    return signedView ? new Int8Array(bytes.buffer, bytes.byteOffset, count) : bytes;
   }
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  if (px.bitsAllocated === 16) {
-    for (let i = 0; i < count; i++) out[i] = view.getUint16(startByte + 2 * i, littleEndian);
+  let buffer: ArrayBuffer;
+  let offset: number;
+  if (layout.littleEndian === HOST_LITTLE_ENDIAN) {
+    const at = data.byteOffset + start;
+    if (at % bytesPerCell === 0) {
+      buffer = data.buffer as ArrayBuffer;
+      offset = at;
+    } else {
+      buffer = data.slice(start, start + byteLength).buffer;
+      offset = 0;
+    }
   } else {
-    for (let i = 0; i < count; i++) out[i] = view.getUint32(startByte + 4 * i, littleEndian);
+    buffer = reversedCells(data, start, count, bytesPerCell).buffer as ArrayBuffer;
+    offset = 0;
   }
+  if (bytesPerCell === 2) return signedView ? new Int16Array(buffer, offset, count) : new Uint16Array(buffer, offset, count);
+  return signedView ? new Int32Array(buffer, offset, count) : new Uint32Array(buffer, offset, count);
+}
+
+/** Big endian OW 8-bit: XOR 1 maps each byte index to its partner within the 16-bit word. */
+function swapPairs(data: Uint8Array, start: number, count: number): Uint8Array {
+  const out = new Uint8Array(count);
+  for (let i = 0; i < count; i++) out[i] = data[(start + i) ^ 1] as number;
   return out;
 }
 
-/** Keeps bits HighBit−BitsStored+1 … HighBit (PS3.5 8.1.1) and applies two's complement when signed. */
-function maskAndSignExtend(values: Float64Array, px: PixelModule): void {
-  const { bitsAllocated, bitsStored, highBit } = px;
-  const signed = px.pixelRepresentation === 1;
-  const shift = highBit + 1 - bitsStored;
-  if (shift === 0 && bitsStored === bitsAllocated && !signed) return;
-  const range = 2 ** bitsStored;
-  const half = range / 2;
-  // `>>>` is unsigned and exact for the cells read here (0 ≤ v < 2^32); `%` keeps BitsStored bits.
-  // (Math.floor was the obvious choice, and far slower in this hot loop.)
-  for (let i = 0; i < values.length; i++) {
-    let v = (shift === 0 ? (values[i] as number) : (values[i] as number) >>> shift) % range;
-    if (signed && v >= half) v -= range;
-    values[i] = v;
+/** A copy of the cells with the bytes of each cell reversed (the other byte order). */
+function reversedCells(data: Uint8Array, start: number, count: number, bytesPerCell: number): Uint8Array {
+  const out = new Uint8Array(count * bytesPerCell);
+  for (let i = 0, p = start; i < out.length; i += bytesPerCell, p += bytesPerCell) {
+    for (let k = 0; k < bytesPerCell; k++) out[i + k] = data[p + bytesPerCell - 1 - k] as number;
   }
+  return out;
 }
 
 function planarToInterleaved(planar: Float64Array, pixels: number): Float64Array {
@@ -101,4 +146,3 @@ function expandYbr422(pairs: Float64Array, pixels: number): Float64Array {
   }
   return out;
 }
-

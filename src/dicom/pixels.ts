@@ -5,13 +5,15 @@
  * check their codestream's frame header against these attributes before they decode.
  */
 import { AppError } from '../errors.js';
-import { assertSupportedSyntax, codestreamFamily, decodeEncapsulatedFrame, encapsulatedFrames } from './codecs/index.js';
+import { assertSupportedSyntax, codestreamFamily, decodeEncapsulatedSamples, encapsulatedFrames } from './codecs/index.js';
 import type { DecodedPhotometric } from './codecs/index.js';
 import { applyLut } from './lut.js';
 import { DEFAULT_DICOM_LIMITS } from './parse.js';
 import type { ParsedDicom, PixelModule } from './parse.js';
-import { readNativeFrame } from './pixels-native.js';
+import { nativeInOrder, nativeStoredSamples, readNativeFrame } from './pixels-native.js';
 import type { NativeLayout } from './pixels-native.js';
+import { storedToFloat64, writeRescaled } from './stored.js';
+import type { StoredSamples } from './stored.js';
 import { isBigEndianTransferSyntax } from './transfer-syntax.js';
 import type { DicomLimits, ModalityFrame } from './types.js';
 
@@ -176,18 +178,43 @@ function checkBits(px: PixelModule, photometric: string): void {
   }
 }
 
-function readStoredFrame(px: PixelModule, layout: Layout, frameIndex: number): StoredFrame {
-  if (layout.kind === 'encapsulated') return decodeEncapsulatedFrame(layout.frames[frameIndex] as Uint8Array, px);
-  const values = readNativeFrame(px, layout, frameIndex);
+/** One frame's stored samples in sample order, not yet materialised. */
+interface FrameSamples {
+  readonly samples: StoredSamples;
+  readonly photometric: DecodedPhotometric;
+}
+
+/** The frame's samples as cells (decoded when compressed), or undefined when a native layout must be rearranged first. */
+function frameSamples(px: PixelModule, layout: Layout, frameIndex: number): FrameSamples | undefined {
+  if (layout.kind === 'encapsulated') return decodeEncapsulatedSamples(layout.frames[frameIndex] as Uint8Array, px);
+  if (!nativeInOrder(px, layout)) return undefined;
+  return { samples: nativeStoredSamples(px, layout, frameIndex), photometric: nativePhotometric(px) };
+}
+
+function nativePhotometric(px: PixelModule): DecodedPhotometric {
   const p = px.photometricInterpretation;
-  if (p === 'PALETTE COLOR') return { values, photometric: 'MONOCHROME2' }; // indices; the palette is applied later
-  return { values, photometric: p === 'MONOCHROME1' || p === 'MONOCHROME2' || p === 'RGB' ? p : 'YBR_FULL' };
+  if (p === 'PALETTE COLOR') return 'MONOCHROME2'; // indices; the palette is applied later
+  return p === 'MONOCHROME1' || p === 'MONOCHROME2' || p === 'RGB' ? p : 'YBR_FULL';
+}
+
+function readStoredFrame(px: PixelModule, layout: Layout, frameIndex: number, samples = frameSamples(px, layout, frameIndex)): StoredFrame {
+  if (samples !== undefined) return { values: storedToFloat64(samples.samples), photometric: samples.photometric };
+  return { values: readNativeFrame(px, layout as NativeLayout, frameIndex), photometric: nativePhotometric(px) };
 }
 
 function toModalityFrame(parsed: ParsedDicom, layout: Layout, frameIndex: number): ModalityFrame {
   const px = parsed.pixels;
-  const stored = readStoredFrame(px, layout, frameIndex);
   const base = { info: parsed.info, frameIndex, rows: px.rows, columns: px.columns, invert: px.photometricInterpretation === 'MONOCHROME1' };
+  const monochrome = layout.samplesPerPixel === 1;
+  const samples = frameSamples(px, layout, frameIndex);
+  const modality = { samplesPerPixel: layout.samplesPerPixel, window: monochrome ? px.window : undefined, voiLut: monochrome ? px.voiLut : undefined };
+  if (samples !== undefined && px.palette === undefined && (monochrome ? px.modalityLut === undefined : samples.photometric === 'RGB')) {
+    // The usual case, in one pass from the cells: rescale (monochrome) or RGB as stored.
+    const values = new Float32Array(samples.samples.length);
+    writeRescaled(samples.samples, values, monochrome ? px.rescaleSlope : 1, monochrome ? px.rescaleIntercept : 0);
+    return { ...base, ...modality, values };
+  }
+  const stored = readStoredFrame(px, layout, frameIndex, samples);
   if (px.palette !== undefined) {
     // PALETTE COLOR (PS3.3 C.7.6.3.1.5): each stored index becomes R, G, B through the three tables.
     const values = new Float32Array(stored.values.length * 3);
@@ -197,7 +224,6 @@ function toModalityFrame(parsed: ParsedDicom, layout: Layout, frameIndex: number
     return { ...base, samplesPerPixel: 3, values, window: undefined, invert: false, sampleMax: px.palette.maxValue };
   }
   const values = new Float32Array(stored.values.length);
-  const monochrome = layout.samplesPerPixel === 1;
   if (monochrome && px.modalityLut !== undefined) {
     // PS3.3 C.11.1: a Modality LUT Sequence and a rescale are mutually exclusive; the LUT wins.
     applyLut(stored.values, values, px.modalityLut);
@@ -210,13 +236,7 @@ function toModalityFrame(parsed: ParsedDicom, layout: Layout, frameIndex: number
   } else {
     ybrFullToRgb(stored.values, values, px.bitsStored);
   }
-  return {
-    ...base,
-    samplesPerPixel: layout.samplesPerPixel,
-    values,
-    window: monochrome ? px.window : undefined,
-    voiLut: monochrome ? px.voiLut : undefined,
-  };
+  return { ...base, ...modality, values };
 }
 
 /** Full-range YCbCr → RGB (PS3.3 C.7.6.3.1.2, the JFIF equations), rounded and clipped. */

@@ -8,13 +8,15 @@
  * property of the input, never a crash of the service.
  */
 import { AppError } from '../../errors.js';
+import { storedSamples, storedToFloat64 } from '../stored.js';
+import type { StoredSamples } from '../stored.js';
 import { describeTransferSyntax } from '../transfer-syntax.js';
 import type { CodestreamFamily } from './frames.js';
 import { decodeJpeg } from './jpeg.js';
 import { decodeJpegLs } from './jpeg-ls.js';
 import { decodeJpeg2000 } from './jpeg2000.js';
 import { decodeRle } from './rle.js';
-import type { CodecOutput, DecodedFrame, FrameDescriptor } from './types.js';
+import type { CodecOutput, DecodedFrame, DecodedPhotometric, FrameDescriptor } from './types.js';
 
 export { encapsulatedFrames } from './frames.js';
 export type { CodestreamFamily } from './frames.js';
@@ -63,19 +65,30 @@ export function assertSupportedSyntax(transferSyntaxUid: string): void {
   }
 }
 
+/** One decoded frame's samples, not yet masked to BitsStored (see stored.ts). */
+export interface DecodedSamples {
+  readonly samples: StoredSamples;
+  readonly photometric: DecodedPhotometric;
+}
+
 /**
- * Decodes one frame's codestream and applies BitsStored and PixelRepresentation to its samples.
+ * Decodes one frame's codestream; BitsStored and PixelRepresentation are applied to its samples
+ * by whoever reads them (stored.ts), without a copy here.
  *
  * The frame header inside the codestream is checked against Rows, Columns, SamplesPerPixel and
  * BitsAllocated before the codec allocates anything. Output samples are pixel-interleaved;
  * colour may have been converted by the codec (see {@link DecodedFrame.photometric}).
+ * Codecs report right-aligned codes (HighBit is then BitsStored − 1 by definition); RLE
+ * reports whole cells, so HighBit decides where the stored bits sit, as for native data. A J2K
+ * codestream's own signedness may disagree with PixelRepresentation (some writers get it
+ * wrong): reading its bits as the DICOM header declares is what pydicom and dcmtk do too.
  *
  * @param data - one frame's codestream (see {@link encapsulatedFrames})
  * @param frame - the DICOM header's Image Pixel attributes
  * @throws AppError DICOM_UNSUPPORTED (syntax or coding process not supported), DICOM_INVALID
  *   (corrupt codestream, or one that disagrees with the DICOM header)
  */
-export function decodeEncapsulatedFrame(data: Uint8Array, frame: FrameDescriptor): DecodedFrame {
+export function decodeEncapsulatedSamples(data: Uint8Array, frame: FrameDescriptor): DecodedSamples {
   assertSupportedSyntax(frame.transferSyntaxUid);
   const codec = CODECS.get(frame.transferSyntaxUid) as CodecEntry;
   let output: CodecOutput;
@@ -90,49 +103,19 @@ export function decodeEncapsulatedFrame(data: Uint8Array, frame: FrameDescriptor
   if (output.samples.length < expected) {
     throw new AppError('DICOM_INVALID', `The ${codec.label} codestream decodes to ${output.samples.length} samples, fewer than the ${expected} the DICOM header declares.`);
   }
-  return { values: storedValues(output, frame, expected), photometric: output.photometric };
+  const highBit = output.alignment === 'cell' ? frame.highBit : frame.bitsStored - 1;
+  return { samples: storedSamples(output.samples, expected, highBit, frame.bitsStored, frame.pixelRepresentation === 1), photometric: output.photometric };
 }
 
 /**
- * Masks each sample to BitsStored and sign-extends it when PixelRepresentation is 1 (PS3.5
- * 8.1.1). Codecs report right-aligned codes (HighBit is then BitsStored − 1 by definition);
- * RLE reports whole cells, so HighBit decides where the stored bits sit, as for native data.
- * A J2K codestream's own signedness may disagree with PixelRepresentation (some writers get it
- * wrong): reading its bits as the DICOM header declares is what pydicom and dcmtk do too.
+ * Decodes one frame's codestream to stored values (BitsStored masking, sign extension when
+ * PixelRepresentation is 1, PS3.5 8.1.1), as float64.
+ *
+ * @throws AppError as {@link decodeEncapsulatedSamples}
  */
-function storedValues(output: CodecOutput, frame: FrameDescriptor, count: number): Float64Array {
-  const { bitsStored, pixelRepresentation } = frame;
-  const shift = output.alignment === 'cell' ? frame.highBit + 1 - bitsStored : 0;
-  const range = 2 ** bitsStored;
-  const half = range / 2;
-  const signed = pixelRepresentation === 1;
-  const src = output.samples;
-  const out = new Float64Array(count);
-  if (shift === 0 && samplesAlreadyStored(src, bitsStored, signed)) {
-    out.set(ArrayBuffer.isView(src) ? (src as Uint8Array).subarray(0, count) : Array.from(src).slice(0, count));
-    return out;
-  }
-  // `>>>` and `%` rather than Math.floor: cells are unsigned and below 2^32, and the loop is hot.
-  for (let i = 0; i < count; i++) {
-    const sample = src[i] as number;
-    let v = (shift === 0 ? sample : sample >>> shift) % range;
-    if (v < 0) v += range;
-    if (signed && v >= half) v -= range;
-    out[i] = v;
-  }
-  return out;
-}
-
-/**
- * True when a typed array's element type already holds exactly the stored values: unsigned
- * elements no wider than BitsStored for unsigned data, signed elements exactly BitsStored
- * wide for signed data. Then masking and sign extension change nothing and a copy will do.
- */
-function samplesAlreadyStored(src: ArrayLike<number>, bitsStored: number, signed: boolean): boolean {
-  // The tag rather than instanceof: the arrays may come from another realm (a WebAssembly heap copy, a test VM).
-  const tag = Object.prototype.toString.call(src);
-  if (!signed) return ((tag === '[object Uint8Array]' || tag === '[object Uint8ClampedArray]') && bitsStored >= 8) || (tag === '[object Uint16Array]' && bitsStored >= 16);
-  return (tag === '[object Int8Array]' && bitsStored === 8) || (tag === '[object Int16Array]' && bitsStored === 16);
+export function decodeEncapsulatedFrame(data: Uint8Array, frame: FrameDescriptor): DecodedFrame {
+  const decoded = decodeEncapsulatedSamples(data, frame);
+  return { values: storedToFloat64(decoded.samples), photometric: decoded.photometric };
 }
 
 /** A short, safe description of what a decoder threw (no stack, no input bytes). */
