@@ -59,22 +59,26 @@ export function toDisplayImage(frame: ModalityFrame, spec: WindowingSpec): Image
   const src = frame.values;
   const out = new Float32Array(src.length);
   const window = chooseWindow(frame, spec);
+  // MONOCHROME1 is inverted in the same pass, from the float32 value that pass stores.
+  const invert = frame.invert && frame.samplesPerPixel === 1;
   if (window !== undefined) {
-    windowInto(src, out, window);
+    windowInto(src, out, window, invert);
   } else if (frame.samplesPerPixel === 1 && spec.kind === 'dicom' && frame.voiLut !== undefined) {
     applyLut(src, out, frame.voiLut);
     const max = 2 ** frame.voiLut.bits - 1;
     for (let i = 0; i < out.length; i++) out[i] = Math.min(1, (out[i] as number) / max);
+    if (invert) invertInPlace(out);
   } else if (frame.samplesPerPixel === 3 && spec.kind === 'dicom') {
     const max = frame.sampleMax ?? 2 ** frame.info.bitsStored - 1;
     for (let i = 0; i < src.length; i++) out[i] = Math.min(1, Math.max(0, (src[i] as number) / max));
   } else {
-    stretchInto(src, out);
-  }
-  if (frame.invert && frame.samplesPerPixel === 1) {
-    for (let i = 0; i < out.length; i++) out[i] = 1 - (out[i] as number);
+    stretchInto(src, out, invert);
   }
   return { width: frame.columns, height: frame.rows, channels: frame.samplesPerPixel, data: out };
+}
+
+function invertInPlace(out: Float32Array): void {
+  for (let i = 0; i < out.length; i++) out[i] = 1 - (out[i] as number);
 }
 
 function chooseWindow(frame: ModalityFrame, spec: WindowingSpec): VoiWindow | undefined {
@@ -89,22 +93,44 @@ function chooseWindow(frame: ModalityFrame, spec: WindowingSpec): VoiWindow | un
   }
 }
 
-function windowInto(src: Float32Array, out: Float32Array, window: VoiWindow): void {
+function windowInto(src: Float32Array, out: Float32Array, window: VoiWindow, invert: boolean): void {
   const { center, width } = window;
   switch (window.fn) {
     case 'LINEAR':
-      for (let i = 0; i < src.length; i++) out[i] = voiLinear(src[i] as number, center, width);
+      linearInto(src, out, center, width, invert);
       return;
     case 'LINEAR_EXACT':
       for (let i = 0; i < src.length; i++) out[i] = voiLinearExact(src[i] as number, center, width);
-      return;
+      break;
     case 'SIGMOID':
       for (let i = 0; i < src.length; i++) out[i] = voiSigmoid(src[i] as number, center, width);
-      return;
+      break;
+  }
+  if (invert) invertInPlace(out);
+}
+
+/** {@link voiLinear} over a frame, its constants computed once (the same doubles, so the same results). */
+function linearInto(src: Float32Array, out: Float32Array, center: number, width: number, invert: boolean): void {
+  const c = center - 0.5;
+  const half = (width - 1) / 2;
+  const lo = c - half;
+  const hi = c + half;
+  const span = width - 1;
+  const n = src.length;
+  if (invert) {
+    for (let i = 0; i < n; i++) {
+      const x = src[i] as number;
+      out[i] = 1 - (x <= lo ? 0 : x > hi ? 1 : Math.fround((x - c) / span + 0.5));
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const x = src[i] as number;
+      out[i] = x <= lo ? 0 : x > hi ? 1 : (x - c) / span + 0.5;
+    }
   }
 }
 
-function stretchInto(src: Float32Array, out: Float32Array): void {
+function stretchInto(src: Float32Array, out: Float32Array, invert: boolean): void {
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < src.length; i++) {
@@ -113,6 +139,11 @@ function stretchInto(src: Float32Array, out: Float32Array): void {
     if (v > max) max = v;
   }
   const range = max - min;
-  if (!(range > 0)) return; // constant (or empty) frame: all zeros
-  for (let i = 0; i < src.length; i++) out[i] = ((src[i] as number) - min) / range;
+  if (!(range > 0)) {
+    // Constant (or empty) frame: all zeros (ones once inverted).
+    if (invert) out.fill(1);
+    return;
+  }
+  if (invert) for (let i = 0; i < src.length; i++) out[i] = 1 - Math.fround(((src[i] as number) - min) / range);
+  else for (let i = 0; i < src.length; i++) out[i] = ((src[i] as number) - min) / range;
 }
