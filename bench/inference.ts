@@ -152,6 +152,7 @@ function readF32(file: string): Float32Array {
 }
 
 const fmtMs = (v: number): string => (v >= 100 ? v.toFixed(1) : v >= 10 ? v.toFixed(2) : v.toFixed(3));
+const fmtRate = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const fmtDiff = (v: number): string => (v === 0 ? '0 (identical)' : v.toExponential(1));
 
 async function main(): Promise<void> {
@@ -368,7 +369,7 @@ async function main(): Promise<void> {
       const n = s?.get('node');
       const p = s?.get('ortpy');
       const e = s?.get('engine');
-      const thr = (x: Samples | undefined): string => (x === undefined ? 'n/a' : (m.batch / (median(pooled(x, 'batched')) / 1000)).toFixed(0));
+      const thr = (x: Samples | undefined): string => (x === undefined ? 'n/a' : fmtRate(m.batch / (median(pooled(x, 'batched')) / 1000)));
       const lat = perRoundRatio(p, n, 'b1');
       const tput = perRoundRatio(p, n, 'batched');
       rowsA.push([
@@ -410,8 +411,8 @@ async function main(): Promise<void> {
           `${fmtMs(median(pooled(t, 'b1')))} (${fmtMs(quantile(pooled(t, 'b1'), 0.95))})`,
           lat === undefined ? 'n/a' : formatSpread(lat),
           String(m.batch),
-          (m.batch / (median(pooled(n, 'batched')) / 1000)).toFixed(0),
-          (m.batch / (median(pooled(t, 'batched')) / 1000)).toFixed(0),
+          fmtRate(m.batch / (median(pooled(n, 'batched')) / 1000)),
+          fmtRate(m.batch / (median(pooled(t, 'batched')) / 1000)),
           tput === undefined ? 'n/a' : formatSpread(tput),
           `${ok.maxDiff.toExponential(1)} (${ok.tol.toExponential(0)})`,
         ]);
