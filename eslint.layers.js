@@ -21,15 +21,16 @@ export const LAYERS = {
   fhir: ['errors', 'logging', 'terminology'],
   dicom: ['errors', 'logging', 'image'],
   inference: ['errors', 'logging', 'image'],
-  // Rendering, then the use case, then the CDS services, then HTTP.
+  // Rendering, then the use case, then its job queue, then the CDS services, then HTTP.
   reports: ['errors', 'terminology', 'image', 'cds-hooks', 'inference'],
   analysis: ['errors', 'logging', 'image', 'dicom', 'inference', 'reports'],
-  cds: ['errors', 'logging', 'terminology', 'cds-hooks', 'fhir', 'analysis', 'reports'],
+  jobs: ['errors', 'logging', 'analysis'],
+  cds: ['errors', 'logging', 'terminology', 'cds-hooks', 'fhir', 'analysis', 'jobs', 'reports'],
   http: ['errors', 'logging', 'cds-hooks', 'cds', 'audit'],
   // Composition root: configuration, the express app, the wiring of concrete parts, entry points.
   config: ['errors', 'auth', 'fhir'],
   app: ['logging', 'http'],
-  wiring: ['errors', 'logging', 'config', 'app', 'auth', 'audit', 'fhir', 'dicom', 'inference', 'reports', 'analysis', 'cds', 'http'],
+  wiring: ['errors', 'logging', 'config', 'app', 'auth', 'audit', 'fhir', 'dicom', 'inference', 'reports', 'analysis', 'jobs', 'cds', 'http'],
   main: ['logging', 'config', 'app', 'wiring'],
   cli: ['errors', 'logging', 'terminology', 'cds-hooks', 'dicom', 'config', 'app', 'wiring'],
 };
@@ -42,9 +43,11 @@ const OWNED = {
   handlebars: 'reports',
   jose: 'auth',
   express: ['http', 'app'],
+  bullmq: 'jobs',
+  ioredis: 'jobs',
 };
 
-const FOLDERS = new Set(['image', 'cds-hooks', 'auth', 'audit', 'fhir', 'dicom', 'inference', 'reports', 'analysis', 'cds', 'http', 'cli']);
+const FOLDERS = new Set(['image', 'cds-hooks', 'auth', 'audit', 'fhir', 'dicom', 'inference', 'reports', 'analysis', 'jobs', 'cds', 'http', 'cli']);
 const PARTS = Object.keys(LAYERS);
 // Part names are [a-z-]+: nothing in them needs escaping in a regular expression.
 const escape = (s) => s;
