@@ -3,16 +3,18 @@
  *
  * It gives the rest of `src/` a small interface ({@link FhirReader}) and turns every way a
  * request can fail into {@link AppError}s (the mapping is in fhir-errors.ts; URL and reference
- * checks are in references.ts; the HTTP exchange, and why it is not fhir-kit-client's, is in
- * fhir-http.ts).
+ * checks are in references.ts). fhir-kit-client makes every request; fhir-http.ts passes it the
+ * dispatcher that refuses redirects and caps each answer.
  *
  * Why each guard is here:
  * - The bearer token is the EHR user's: it goes only to `baseUrl` (which the caller has already
  *   checked against the allow-list). Paging `next` links and absolute references are followed
- *   only when they point back at the same server, and an HTTP redirect is never followed (a 3xx
- *   is `UPSTREAM_FAILED`; nothing is sent to its Location).
+ *   only when they point back at the same server (they are checked here and handed to
+ *   fhir-kit-client as URLs, never followed by its `nextPage()`), and an HTTP redirect is never
+ *   followed (a 3xx is `UPSTREAM_FAILED`; nothing is sent to its Location).
  * - Every answer is read under a byte cap (`maxResponseBytes`, 4 MiB by default), and the read
- *   stops the moment the cap is crossed, so a huge or endless body costs at most the cap.
+ *   stops the moment the cap is crossed, so a huge or endless body costs at most the cap; an
+ *   answer content-encoded against `accept-encoding: identity` is refused.
  * - A FHIR server may answer 200 with an OperationOutcome or with another resource type; that
  *   is treated as an upstream failure rather than passed on as data.
  * - Every request has a time limit, body included (`timeoutMs`), and a search has one for all
@@ -20,9 +22,10 @@
  *   second, so these fit inside that rather than outlast it.
  */
 import type { Bundle, FhirResource } from 'fhir/r4.js';
+import type { RequestOptions, SearchParams } from 'fhir-kit-client';
 import { AppError } from '../errors.js';
 import { fhirFailureToAppError, type FhirFailureContext } from './fhir-errors.js';
-import { FHIR_JSON, getFhirJson } from './fhir-http.js';
+import { createFhirKitClient, guardedCall } from './fhir-http.js';
 import { isFhirId, isResourceTypeName, parseFhirBase, parseLiteralReference, type ParsedReference } from './references.js';
 import { collectSearchPages, type SearchResult } from './search.js';
 import type { ResourceOf, ResourceTypeName } from './types.js';
@@ -44,7 +47,7 @@ export interface FhirReaderOptions {
   readonly timeoutMs?: number | undefined;
   /** Time limit for one {@link FhirReader.search}, all its pages together (default twice `timeoutMs`). */
   readonly searchTimeoutMs?: number | undefined;
-  /** Most bytes of one response body, after content decoding; reading stops when it is crossed. */
+  /** Most bytes of one response body (identity encoding is asked for; an encoded answer is refused); reading stops when it is crossed. */
   readonly maxResponseBytes?: number | undefined;
   /** Most bytes one {@link FhirReader.search} reads over all its pages. */
   readonly maxSearchBytes?: number | undefined;
@@ -194,16 +197,19 @@ function parseId(resourceType: string, id: string): ParsedReference {
   return { resourceType, id, versionId: undefined };
 }
 
-/** `?a=1&b=x&b=y` from search parameters (an array repeats the parameter), or `''`. */
-function queryString(params: FhirSearchParams): string {
-  const query = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) {
-    for (const v of Array.isArray(value) ? (value as ReadonlyArray<string | number | boolean>) : [value as string | number | boolean]) {
-      query.append(key, String(v));
-    }
-  }
-  const text = query.toString();
-  return text === '' ? '' : `?${text}`;
+/** fhir-kit-client's (mutable) form of search parameters; an array repeats the parameter. */
+function searchParamsOf(params: FhirSearchParams): SearchParams {
+  return Object.fromEntries(
+    Object.entries(params).map(([key, value]) => [key, Array.isArray(value) ? [...(value as ReadonlyArray<string | number | boolean>)] : (value as string | number | boolean)]),
+  );
+}
+
+/**
+ * A plain copy of what fhir-kit-client returned: it hangs the fetch Request (Authorization
+ * header included) and Response on the result as hidden properties, which must not travel on.
+ */
+function withoutHttp(value: unknown): unknown {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...value } : value;
 }
 
 interface Limits {
@@ -246,17 +252,23 @@ export function createFhirReader(options: FhirReaderOptions): FhirReader {
   const baseUrl = base.href;
   const token = options.accessToken !== undefined && options.accessToken !== '' ? options.accessToken : undefined;
   const limits = limitsOf(options);
-  // The token goes into these headers once, here; nothing else in this module touches it.
-  const headers: Readonly<Record<string, string>> = token === undefined ? { accept: FHIR_JSON } : { accept: FHIR_JSON, authorization: `Bearer ${token}` };
+  // The token goes into this client once, here; nothing else in this module touches it.
+  const client = createFhirKitClient(baseUrl, token);
   const ctx: FhirFailureContext = { hadToken: token !== undefined, timeoutMs: limits.timeoutMs };
   const exchange = exchangeUnder(limits.timeoutMs, ctx);
-  const get = (url: string, what: string, maxBytes: number) => (signal: AbortSignal) => getFhirJson({ url, what, headers, signal, maxBytes }, ctx);
+  const get = (maxBytes: number, call: (options: RequestOptions) => Promise<unknown>) => async (signal: AbortSignal) => {
+    const { value, bytes } = await guardedCall({ call, signal, maxBytes });
+    return { json: withoutHttp(value), bytes };
+  };
 
   async function readChecked(ref: ParsedReference, signal?: AbortSignal): Promise<FhirResource> {
     const what = `read ${ref.resourceType}`;
     const { resourceType, id, versionId } = ref;
-    const path = versionId === undefined ? `${resourceType}/${id}` : `${resourceType}/${id}/_history/${versionId}`;
-    const { json } = await exchange(what, get(`${baseUrl}/${path}`, what, limits.maxResponseBytes), signal);
+    const call =
+      versionId === undefined
+        ? (options: RequestOptions) => client.read({ resourceType, id, options })
+        : (options: RequestOptions) => client.vread({ resourceType, id, version: versionId, options });
+    const { json } = await exchange(what, get(limits.maxResponseBytes, call), signal);
     checkType(json, resourceType, what);
     const resource = json as FhirResource;
     if (resource.id !== undefined && resource.id !== id) {
@@ -272,7 +284,7 @@ export function createFhirReader(options: FhirReaderOptions): FhirReader {
   ): Promise<SearchResult<ResourceOf<K>>> {
     checkResourceType(resourceType);
     const what = `search ${resourceType}`;
-    const first = `${baseUrl}/${resourceType}${queryString(params)}`;
+    const searchParams = searchParamsOf(params);
     const pageBytes = Math.min(limits.maxResponseBytes, limits.maxSearchBytes);
     const deadline: Deadline = { signal: AbortSignal.timeout(limits.searchTimeoutMs), ms: limits.searchTimeoutMs };
     return collectSearchPages<K>({
@@ -283,7 +295,10 @@ export function createFhirReader(options: FhirReaderOptions): FhirReader {
       maxBytes: limits.maxSearchBytes,
       pageBytes,
       fetchPage: async (url) => {
-        const { json, bytes } = await exchange(what, get(url ?? first, what, pageBytes), searchOptions.signal, deadline);
+        // The first page is fhir-kit-client's search; a next page is a GET of the link checked by search.ts.
+        const call = (options: RequestOptions) =>
+          url === undefined ? client.search({ resourceType, searchParams, options }) : client.request(url, { options });
+        const { json, bytes } = await exchange(what, get(pageBytes, call), searchOptions.signal, deadline);
         checkType(json, 'Bundle', what);
         return { bundle: json as Bundle, bytes };
       },

@@ -2,14 +2,17 @@
  * Turns every way a FHIR request can fail into an {@link AppError} with a stable code.
  *
  * Two sources: the HTTP status of an answer (see {@link fhirStatusToAppError}), and whatever the
- * exchange rejects with: fetch's `TypeError('fetch failed')` whose cause holds a system code, a
+ * exchange rejects with: fhir-kit-client's error for a non-2xx status or a body that is not JSON
+ * (it carries `response.status`), fetch's `TypeError` whose cause chain holds a system code or
+ * the guard's refusal (redirect, byte cap, content encoding; see fhir-http.ts), a
  * `TimeoutError`/`AbortError` DOMException for an abort (also in the middle of the body), or an
- * AppError of our own (byte cap, not JSON), which passes through. The original error is never
+ * AppError of our own, which passes through. The original error is never
  * attached as `cause`: its message can carry the URL, hence ids and search parameters. The cause
  * we attach names only the HTTP status or the system error code, and messages never carry the
  * token, ids or query strings.
  */
 import { AppError } from '../errors.js';
+import { fhirEncoded, fhirTooLarge, refusalOf } from './fhir-http.js';
 
 /** What the mapping needs to word its message. */
 export interface FhirFailureContext {
@@ -17,6 +20,14 @@ export interface FhirFailureContext {
   readonly hadToken: boolean;
   /** The limit that applied to the exchange, for a timeout's message. */
   readonly timeoutMs: number;
+}
+
+/** The HTTP status fhir-kit-client attaches to the error of a non-2xx or unparsable answer. */
+function httpStatusOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null || !('response' in err)) return undefined;
+  const response: unknown = err.response;
+  if (typeof response !== 'object' || response === null || !('status' in response)) return undefined;
+  return typeof response.status === 'number' ? response.status : undefined;
 }
 
 /** A system error code such as `ECONNREFUSED` from a fetch failure's cause chain, if any. */
@@ -66,8 +77,10 @@ export function fhirStatusToAppError(status: number, what: string, ctx: FhirFail
 }
 
 /**
- * Maps a failed FHIR exchange to an AppError: timeout, connection failure and anything
- * unexpected → `UPSTREAM_FAILED`; an AppError passes through unchanged.
+ * Maps a failed FHIR exchange to an AppError: a refused answer (redirect, over the byte cap,
+ * content-encoded), a non-2xx status (as {@link fhirStatusToAppError}), a 2xx body that is not
+ * JSON, timeout, connection failure and anything unexpected → `UPSTREAM_FAILED`, except the
+ * statuses that mean `DATA_UNAVAILABLE`; an AppError passes through unchanged.
  *
  * @param err - the rejection
  * @param what - the interaction, e.g. `read ImagingStudy` (no ids: messages reach the caller)
@@ -76,6 +89,16 @@ export function fhirStatusToAppError(status: number, what: string, ctx: FhirFail
  */
 export function fhirFailureToAppError(err: unknown, what: string, ctx: FhirFailureContext): AppError {
   if (err instanceof AppError) return err;
+  const refusal = refusalOf(err);
+  if (refusal?.kind === 'redirect') return fhirStatusToAppError(refusal.status, what, ctx);
+  if (refusal?.kind === 'too-large') return fhirTooLarge(what, refusal.maxBytes);
+  if (refusal?.kind === 'encoded') return fhirEncoded(what);
+  const status = httpStatusOf(err);
+  if (status !== undefined && status >= 200 && status < 300) {
+    // fhir-kit-client reports a 2xx body it could not parse with the 2xx status.
+    return new AppError('UPSTREAM_FAILED', `The FHIR server answered ${what} with a body that is not JSON`, { cause: new Error('not JSON') });
+  }
+  if (status !== undefined) return fhirStatusToAppError(status, what, ctx);
   if (isAbortError(err)) {
     return new AppError('UPSTREAM_FAILED', `The FHIR server did not answer ${what} within ${ctx.timeoutMs} ms`, {
       cause: new Error('timeout'),

@@ -1,82 +1,201 @@
 /**
- * The FHIR layer's HTTP exchange: the global fetch with redirects refused and every response
- * body read under a byte cap, aborted the moment the cap is crossed.
+ * The FHIR layer's HTTP exchange: fhir-kit-client makes every request, and an undici dispatcher
+ * passed through its request options guards the answer on its way in.
  *
- * Why the reader does not let fhir-kit-client make the request (it did until this module):
- * - fhir-kit-client's HttpClient reads every answer with `response.text()`, so a 200 MiB body
- *   from an allow-listed server was read whole before anything could look at its size. No
- *   option of its `Client` reaches that read.
- * - Its fetch is the global one. Node 20's `Request` does keep an undici `dispatcher` passed
- *   through `requestOptions`, and a dispatcher could count bytes; but it counts them on the
- *   wire, before content decoding (a 4 MiB gzip body can inflate to gigabytes inside
- *   `response.text()`), and building one needs undici internals Node does not export. Wrapping
- *   the global `fetch` would change it for every module of the process, not just this client.
- * - Redirect refusal alone could be passed through (`redirect: 'manual'`), but it would still
- *   read the 3xx body whole.
- * What fhir-kit-client still offered the reader (URL building for read, vread and search) is a
- * few lines here, on ids and type names references.ts has already checked. So the reader and
- * write-back both use this module, and count bytes after content decoding, which is what
- * reaches memory.
+ * fhir-kit-client builds `new Request(url, { ...requestOptions, ...perCallOptions })`, calls the
+ * global `fetch(request)` and reads the answer whole with `response.text()`. Node's `Request`
+ * keeps a `dispatcher` given in its init, and fetch hands the connection to it, so each call
+ * passes a dispatcher (the shared undici Agent composed with {@link ExchangeGuard}) that sees the
+ * status, headers and every body chunk before fetch does:
+ * - a 3xx is refused as soon as its headers arrive: the connection is dropped, its body is not
+ *   read, and nothing is sent to its Location (`redirect: 'manual'` keeps fetch from following);
+ * - the request asks for `accept-encoding: identity` and an answer that is content-encoded
+ *   anyway is refused, so the bytes the guard counts on the wire are the bytes that reach memory
+ *   (a few KiB of gzip can inflate to gigabytes inside `response.text()`);
+ * - a declared Content-Length above the cap is refused before any body byte, and the body is
+ *   counted chunk by chunk: the chunk that crosses the cap aborts the exchange and drops the
+ *   connection, so `response.text()` fails instead of reading on.
+ * The guard records why it refused in the call's {@link ExchangeRecord}, and {@link guardedCall}
+ * rethrows fetch's failure as an {@link ExchangeRefused} saying so: the abort reason itself does
+ * not survive fetch reliably (fetch wraps it, and replaces an Error of another realm, such as a
+ * test's vm context, by its string).
  */
+import { Client, type RequestOptions } from 'fhir-kit-client';
+import { Agent, type Dispatcher } from 'undici';
 import { AppError } from '../errors.js';
-import { fhirStatusToAppError, type FhirFailureContext } from './fhir-errors.js';
 
 /** The FHIR JSON media type (R4). */
 export const FHIR_JSON = 'application/fhir+json';
 
-/**
- * Reads a response body chunk by chunk and stops as soon as it passes `maxBytes`, cancelling
- * the stream (so the connection is dropped rather than drained). A declared Content-Length
- * above the cap fails before any byte is read; a smaller one is not trusted.
- *
- * @param response - a fetch Response whose body has not been touched
- * @param maxBytes - most bytes to accept (after content decoding)
- * @param tooLarge - the error to throw when the cap is crossed
- * @returns The body (empty when there is none).
- * @throws what `tooLarge` returns; stream errors (abort, reset) propagate as they are
- */
-export async function readBodyCapped(response: Response, maxBytes: number, tooLarge: () => Error): Promise<Uint8Array> {
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    throw tooLarge();
+/** Why the guard ended an exchange. */
+export type Refusal =
+  | { readonly kind: 'redirect'; readonly status: number }
+  | { readonly kind: 'too-large'; readonly maxBytes: number }
+  | { readonly kind: 'encoded' };
+
+/** The abort reason of a guarded exchange (never carries the URL, headers or body). */
+export class ExchangeRefused extends Error {
+  constructor(readonly refusal: Refusal) {
+    super(`FHIR answer refused (${refusal.kind})`);
+    this.name = 'ExchangeRefused';
   }
-  if (response.body === null) return new Uint8Array(0);
-  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) throw tooLarge();
-      chunks.push(value);
-    }
-  } catch (err) {
-    await reader.cancel().catch(() => undefined);
-    throw err;
+}
+
+/** The {@link Refusal} of an error thrown by {@link guardedCall} (or found in its cause chain), if any. */
+export function refusalOf(err: unknown): Refusal | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
+    if (current instanceof ExchangeRefused) return current.refusal;
+    current = 'cause' in current ? current.cause : undefined;
   }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
+  return undefined;
+}
+
+/** What the guard saw of one exchange. */
+export interface ExchangeRecord {
+  /** Bytes of the answer's body that the guard let through. */
+  bytes: number;
+  /** Why the guard ended the exchange, if it did. */
+  refusal?: Refusal | undefined;
+}
+
+/** Every value of a header, each list split at commas (fetch joins repeated headers the same way). */
+function headerValues(rawHeaders: readonly Buffer[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toString('latin1').toLowerCase() !== name) continue;
+    values.push(...(rawHeaders[i + 1]?.toString('latin1') ?? '').split(',').map((v) => v.trim().toLowerCase()));
   }
-  return body;
+  return values;
 }
 
 /**
- * Parses a JSON body; an empty body is `undefined` (the caller's type check then refuses it).
- *
- * @throws AppError UPSTREAM_FAILED for a body that is not JSON
+ * Wraps fetch's dispatch handler: refuses redirects and encoded bodies when the headers arrive,
+ * and counts body bytes, aborting the exchange (connection dropped) the moment `maxBytes` is
+ * crossed. Every other callback is passed on unchanged.
  */
-export function parseJsonBody(body: Uint8Array, what: string): unknown {
-  if (body.byteLength === 0) return undefined;
+export class ExchangeGuard implements Dispatcher.DispatchHandlers {
+  #abort: ((err?: Error) => void) | undefined;
+  #refused = false;
+
+  constructor(
+    private readonly inner: Dispatcher.DispatchHandlers,
+    private readonly maxBytes: number,
+    private readonly record: ExchangeRecord,
+  ) {}
+
+  #refuse(refusal: Refusal): false {
+    this.#refused = true;
+    this.record.refusal = refusal;
+    const err = new ExchangeRefused(refusal);
+    if (this.#abort === undefined) throw err; // undici aborts the request with what a handler throws
+    this.#abort(err);
+    return false;
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.#abort = abort;
+    this.inner.onConnect?.(abort);
+  }
+
+  onError(err: Error): void {
+    this.inner.onError?.(err);
+  }
+
+  onUpgrade(statusCode: number, headers: Buffer[] | string[] | null, socket: Parameters<NonNullable<Dispatcher.DispatchHandlers['onUpgrade']>>[2]): void {
+    this.inner.onUpgrade?.(statusCode, headers, socket);
+  }
+
+  onResponseStarted(): void {
+    this.inner.onResponseStarted?.();
+  }
+
+  onHeaders(statusCode: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode >= 300 && statusCode < 400) return this.#refuse({ kind: 'redirect', status: statusCode });
+    if (statusCode >= 200) {
+      if (headerValues(headers, 'content-encoding').some((c) => c !== '' && c !== 'identity')) return this.#refuse({ kind: 'encoded' });
+      if (headerValues(headers, 'content-length').some((v) => Number(v) > this.maxBytes)) return this.#refuse({ kind: 'too-large', maxBytes: this.maxBytes });
+    }
+    return this.inner.onHeaders?.(statusCode, headers, resume, statusText) ?? true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#refused) return false;
+    this.record.bytes += chunk.byteLength;
+    if (this.record.bytes > this.maxBytes) return this.#refuse({ kind: 'too-large', maxBytes: this.maxBytes });
+    return this.inner.onData?.(chunk) ?? true;
+  }
+
+  onComplete(trailers: string[] | null): void {
+    this.inner.onComplete?.(trailers);
+  }
+
+  onBodySent(chunkSize: number, totalBytesSent: number): void {
+    this.inner.onBodySent?.(chunkSize, totalBytesSent);
+  }
+}
+
+/** One connection pool for every FHIR exchange of the process (created on first use). */
+let sharedAgent: Agent | undefined;
+
+/**
+ * A dispatcher for one exchange: the shared Agent, with every answer passing {@link ExchangeGuard}.
+ * Cheap (a wrapper around the shared pool), so each call gets its own cap and record.
+ */
+export function guardedDispatcher(maxBytes: number, record: ExchangeRecord): Dispatcher {
+  sharedAgent ??= new Agent();
+  return sharedAgent.compose((dispatch) => (opts, handler) => dispatch(opts, new ExchangeGuard(handler, maxBytes, record)));
+}
+
+/**
+ * A fhir-kit-client Client for one server: no redirect is followed, identity encoding is asked
+ * for, and the token (when there is one) is its bearer token.
+ */
+export function createFhirKitClient(baseUrl: string, bearerToken: string | undefined): Client {
+  return new Client({
+    baseUrl,
+    customHeaders: { accept: FHIR_JSON, 'accept-encoding': 'identity' },
+    requestOptions: { redirect: 'manual' },
+    ...(bearerToken === undefined ? {} : { bearerToken }),
+  });
+}
+
+/** One guarded fhir-kit-client call. */
+export interface GuardedCall<T> {
+  /** Makes the request with the options it is given (they carry the dispatcher and the signal). */
+  readonly call: (options: RequestOptions) => Promise<T>;
+  /** Ends the exchange, body included (timeouts and the caller's cancellation). */
+  readonly signal: AbortSignal;
+  /** Most body bytes to accept. */
+  readonly maxBytes: number;
+  /** Extra request headers (merged over the client's). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * Runs one fhir-kit-client call with the guard in place.
+ *
+ * @returns What fhir-kit-client returned, and the size of the answer's body.
+ * @throws ExchangeRefused when the guard refused the answer (see {@link refusalOf}); else
+ *   whatever fhir-kit-client or fetch rejected with
+ */
+export async function guardedCall<T>(guarded: GuardedCall<T>): Promise<{ readonly value: T; readonly bytes: number }> {
+  const record: ExchangeRecord = { bytes: 0 };
+  const options: RequestOptions = {
+    redirect: 'manual',
+    signal: guarded.signal,
+    // npm undici's Dispatcher, where the type names Node's bundled one: Node's fetch only calls
+    // its dispatch() (same handler API in undici 6), it never checks the class.
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
+    dispatcher: guardedDispatcher(guarded.maxBytes, record),
+    ...(guarded.headers === undefined ? {} : { headers: { ...guarded.headers } }),
+  };
   try {
-    return JSON.parse(new TextDecoder().decode(body)) as unknown;
-  } catch {
-    throw new AppError('UPSTREAM_FAILED', `The FHIR server answered ${what} with a body that is not JSON`, { cause: new Error('not JSON') });
+    const value = await guarded.call(options);
+    return { value, bytes: record.bytes };
+  } catch (err) {
+    if (record.refusal !== undefined) throw new ExchangeRefused(record.refusal);
+    throw err;
   }
 }
 
@@ -87,35 +206,9 @@ export function fhirTooLarge(what: string, maxBytes: number): AppError {
   });
 }
 
-/** One GET of {@link getFhirJson}. */
-export interface FhirGet {
-  /** Absolute URL, already checked to be on the server. */
-  readonly url: string;
-  /** The interaction, for messages, e.g. `read Patient` (never ids). */
-  readonly what: string;
-  /** Accept and, when there is a token, Authorization. */
-  readonly headers: Readonly<Record<string, string>>;
-  /** Ends the exchange, body included (timeouts and the caller's cancellation). */
-  readonly signal: AbortSignal;
-  readonly maxBytes: number;
-}
-
-/**
- * GETs one FHIR JSON answer. A 3xx is never followed: nothing is sent to its Location, and it
- * fails as `UPSTREAM_FAILED` saying the redirect was refused (the bearer token is the EHR
- * user's, and the allow-list names the server, not wherever it points).
- *
- * @returns The parsed JSON of a 2xx answer (`undefined` for an empty body), and the body's size.
- * @throws AppError for a 3xx, a non-2xx status (see {@link fhirStatusToAppError}), a body over
- *   `maxBytes` or a body that is not JSON; fetch failures (abort, timeout, network) propagate
- *   unmapped for the caller, which knows which of its signals fired.
- */
-export async function getFhirJson(get: FhirGet, ctx: FhirFailureContext): Promise<{ readonly json: unknown; readonly bytes: number }> {
-  const response = await fetch(get.url, { method: 'GET', headers: get.headers, redirect: 'manual', signal: get.signal });
-  if (!response.ok) {
-    await response.body?.cancel().catch(() => undefined);
-    throw fhirStatusToAppError(response.status, get.what, ctx);
-  }
-  const body = await readBodyCapped(response, get.maxBytes, () => fhirTooLarge(get.what, get.maxBytes));
-  return { json: parseJsonBody(body, get.what), bytes: body.byteLength };
+/** The error for an answer content-encoded although identity was asked for. */
+export function fhirEncoded(what: string): AppError {
+  return new AppError('UPSTREAM_FAILED', `The FHIR server answered ${what} with a content-encoded body, which was refused (identity was asked for)`, {
+    cause: new Error('content-encoded response'),
+  });
 }

@@ -6,6 +6,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Client } from 'fhir-kit-client';
 import { createFhirReader, FHIR_READER_DEFAULTS } from '../../src/fhir/fhir-client.js';
 import { createFhirWriter } from '../../src/fhir/write-back.js';
 import { dribble, eventually, pumpEndless, startTestServer, tally, type TestServer } from '../support/hostile-http.js';
@@ -123,6 +124,35 @@ describe('FHIR redirects are refused, never followed', () => {
   });
 });
 
+describe('write-back exchange', () => {
+  it('is one fhir-kit-client POST to the base, asking for identity encoding and a minimal answer', async () => {
+    const seen: Record<string, string | string[] | undefined>[] = [];
+    const server = await fhirServer((req, res) => {
+      seen.push({ url: req.url, accept: req.headers['accept-encoding'], prefer: req.headers.prefer, type: req.headers['content-type'] });
+      json(res, { resourceType: 'Bundle', type: 'transaction-response', entry: [{ response: { status: '201 Created', location: 'Observation/o1/_history/1' } }] });
+    });
+    const proto = Client.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const original = proto.request;
+    let calls = 0;
+    proto.request = function (this: unknown, ...args: unknown[]) {
+      calls += 1;
+      return original?.apply(this, args);
+    };
+    try {
+      const writer = createFhirWriter({ baseUrl: `${server.origin}/fhir`, bearerToken: TOKEN, timeoutMs: 2000 });
+      await expect(writer.transaction({ resourceType: 'Bundle', type: 'transaction', entry: [] })).resolves.toEqual({
+        entries: [{ status: '201 Created', location: 'Observation/o1/_history/1' }],
+        attempts: 1,
+      });
+    } finally {
+      if (original !== undefined) proto.request = original;
+    }
+    expect(calls).toBe(1);
+    expect(server.requests.map((r) => [r.method, r.authorization])).toEqual([['POST', `Bearer ${TOKEN}`]]);
+    expect(seen).toEqual([{ url: '/fhir', accept: 'identity', prefer: 'return=minimal', type: 'application/fhir+json' }]);
+  });
+});
+
 describe('FHIR answers are read under a byte cap', () => {
   it('stops reading an endless 200 body at the cap and drops the connection', async () => {
     const body = tally();
@@ -167,17 +197,29 @@ describe('FHIR answers are read under a byte cap', () => {
     });
   });
 
-  it('counts bytes after content decoding: a small gzip body that inflates past the cap is refused', async () => {
+  it('asks for identity encoding and refuses a compressed answer: a small gzip body that would inflate past the cap is never inflated', async () => {
     const inflated = Buffer.concat([Buffer.from('{"resourceType":"Patient","id":"p1","text":"'), Buffer.alloc(64 * MiB, 0x61), Buffer.from('"}')]);
     const compressed = gzipSync(inflated);
     expect(compressed.length).toBeLessThan(MiB);
-    const server = await fhirServer((_req, res) => {
+    const acceptEncoding: (string | undefined)[] = [];
+    const server = await fhirServer((req, res) => {
+      acceptEncoding.push(req.headers['accept-encoding']);
       res.writeHead(200, { 'content-type': 'application/fhir+json', 'content-encoding': 'gzip', 'content-length': String(compressed.length) }).end(compressed);
     });
-    await expect(reader(server, { maxResponseBytes: MiB }).read('Patient', 'p1')).rejects.toMatchObject({
+    const refused = {
       code: 'UPSTREAM_FAILED',
-      message: "The FHIR server's answer to read Patient exceeds the limit of 1048576 bytes",
+      message: 'The FHIR server answered read Patient with a content-encoded body, which was refused (identity was asked for)',
+    };
+    await expect(reader(server, { maxResponseBytes: MiB }).read('Patient', 'p1')).rejects.toMatchObject(refused);
+    expect(acceptEncoding).toEqual(['identity']);
+  });
+
+  it('refuses even a small, harmless compressed answer (bytes are counted as they arrive, so they must be the bytes that reach memory)', async () => {
+    const compressed = gzipSync('{"resourceType":"Patient","id":"p1"}');
+    const server = await fhirServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/fhir+json', 'content-encoding': 'gzip' }).end(compressed);
     });
+    await expect(reader(server).read('Patient', 'p1')).rejects.toMatchObject({ code: 'UPSTREAM_FAILED', message: expect.stringMatching(/content-encoded body, which was refused/) as unknown });
   });
 
   it('write-back: stops reading an endless answer at its cap, without another attempt', async () => {

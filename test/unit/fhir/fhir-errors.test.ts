@@ -1,5 +1,6 @@
 import { AppError } from '../../../src/errors.js';
 import { fhirFailureToAppError, fhirStatusToAppError } from '../../../src/fhir/fhir-errors.js';
+import { ExchangeRefused } from '../../../src/fhir/fhir-http.js';
 
 const ctx = { hadToken: true, timeoutMs: 1500 };
 const SECRET_URL = 'https://ehr.example.org/fhir/ImagingStudy?patient=Patient%2Fmrn-123456';
@@ -61,5 +62,27 @@ describe('fhirFailureToAppError', () => {
     expect(fhirFailureToAppError('weird', 'read Patient', ctx)).toMatchObject({ code: 'UPSTREAM_FAILED', message: 'The FHIR request failed (read Patient)' });
     const own = new AppError('OUTBOUND_NOT_ALLOWED', 'no');
     expect(fhirFailureToAppError(own, 'read Patient', ctx)).toBe(own);
+  });
+
+  it("maps the guard's refusals: redirect, byte cap, content encoding", () => {
+    expect(fhirFailureToAppError(new ExchangeRefused({ kind: 'redirect', status: 307 }), 'read Patient', ctx)).toMatchObject({
+      code: 'UPSTREAM_FAILED',
+      message: 'The FHIR server answered read Patient with a redirect (HTTP 307), which was refused',
+    });
+    expect(fhirFailureToAppError(new ExchangeRefused({ kind: 'too-large', maxBytes: 4096 }), 'search ImagingStudy', ctx)).toMatchObject({
+      code: 'UPSTREAM_FAILED',
+      message: "The FHIR server's answer to search ImagingStudy exceeds the limit of 4096 bytes",
+    });
+    expect(fhirFailureToAppError(new ExchangeRefused({ kind: 'encoded' }), 'read Patient', ctx).message).toMatch(/content-encoded body, which was refused/);
+  });
+
+  it("maps fhir-kit-client's status errors by status, and a 2xx it could not parse as not JSON, never echoing its URL", () => {
+    const kitError = (status: number, data: unknown): Error => Object.assign(new Error(`HTTP ${status}: GET ${SECRET_URL}`), { response: { status, data } });
+    const notFound = fhirFailureToAppError(kitError(404, { resourceType: 'OperationOutcome' }), 'read Patient', ctx);
+    expect(notFound).toMatchObject({ code: 'DATA_UNAVAILABLE', message: 'The FHIR server has no such resource (read Patient: HTTP 404)' });
+    expect(fhirFailureToAppError(kitError(503, '<html>'), 'read Patient', ctx)).toMatchObject({ code: 'UPSTREAM_FAILED', message: 'The FHIR server failed read Patient (HTTP 503)' });
+    const notJson = fhirFailureToAppError(kitError(200, '<html>'), 'read Patient', ctx);
+    expect(notJson).toMatchObject({ code: 'UPSTREAM_FAILED', message: 'The FHIR server answered read Patient with a body that is not JSON' });
+    for (const err of [notFound, notJson]) expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.toContain('mrn-123456');
   });
 });
