@@ -4,6 +4,7 @@
  * failure path mapped to a stable AppError code.
  */
 import type { Bundle, Endpoint, ImagingStudy, Patient, Resource, ServiceRequest } from 'fhir/r4.js';
+import { Client } from 'fhir-kit-client';
 import { AppError } from '../../src/errors.js';
 import { createFhirReader } from '../../src/fhir/fhir-client.js';
 import { dicomWebEndpointRefs, isImagingServiceRequest, isWadoRsEndpoint, studyInstanceUid } from '../../src/fhir/imaging.js';
@@ -125,6 +126,39 @@ describe('reading', () => {
   it('refuses a malformed id before any request is sent', async () => {
     expectAppError(await rejection(reader().read('Patient', '../Endpoint/pacs')), 'DATA_UNAVAILABLE');
     expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe('the FHIR client', () => {
+  it('is fhir-kit-client for every request: read, vread, search and each next page', async () => {
+    const methods = ['read', 'vread', 'search', 'request'] as const;
+    const proto = Client.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const originals = methods.map((m) => [m, proto[m]] as const);
+    const calls: string[] = [];
+    let version = '';
+    for (const [m, original] of originals) {
+      proto[m] = function (this: unknown, ...args: unknown[]) {
+        calls.push(m);
+        return original?.apply(this, args);
+      };
+    }
+    try {
+      const read = await reader().read('Patient', 'p1');
+      version = read.meta?.versionId ?? '';
+      expect(version).not.toBe('');
+      expect((await reader().resolveReference(`Patient/p1/_history/${version}`, 'Patient')).id).toBe('p1');
+      expect((await reader().search('ImagingStudy', { patient: 'Patient/p2' })).pages).toBe(3);
+    } finally {
+      for (const [m, original] of originals) if (original !== undefined) proto[m] = original;
+    }
+    expect(calls).toEqual(['read', 'vread', 'search', 'request', 'request']);
+    expect(server.requests.map((r) => r.path)).toEqual([
+      '/fhir/Patient/p1',
+      `/fhir/Patient/p1/_history/${version}`,
+      expect.stringMatching(/^\/fhir\/ImagingStudy\?/),
+      expect.stringMatching(/_offset=10/),
+      expect.stringMatching(/_offset=20/),
+    ]);
   });
 });
 
