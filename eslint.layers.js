@@ -38,6 +38,7 @@ export const LAYERS = {
 /** Third-party libraries that only one part may import (each sits behind one module). */
 const OWNED = {
   'fhir-kit-client': 'fhir',
+  undici: 'fhir',
   dcmjs: 'dicom',
   'onnxruntime-node': 'inference',
   handlebars: 'reports',
