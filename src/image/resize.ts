@@ -10,16 +10,16 @@
  * value, a float64 sum of weight × sample over the axis's taps in source order, starting from
  * 0, divided by the axis's divisor; the horizontal pass first (into float64), then the vertical
  * pass, rounded once to float32. Speed comes from the structure around it: taps computed once
- * per size pair and cached, loops specialised for one or three channels and for integral
- * ratios (weights of exactly 1 need no multiplication), and a reused float64 scratch buffer.
+ * per size pair and cached, the horizontal pass run column by column over blocks of rows (each
+ * column's taps stay in registers), loops unrolled for runs of two and three taps (each
+ * output of a shrink below 2× or a bilinear enlargement), and a reused float64 scratch.
  */
 import type { Image } from './types.js';
 
 /**
  * For each output index: a run of `count[o]` consecutive source pixels from `first[o]`, with
  * their weights from `weight[offset[o]]` on. The weighted sum is divided by `divisor` (the
- * weights sum to it). `unit` marks an integral area ratio: every run is `ratio` pixels long,
- * every weight exactly 1.
+ * weights sum to it).
  */
 interface AxisTaps {
   readonly first: Int32Array;
@@ -27,7 +27,6 @@ interface AxisTaps {
   readonly count: Int32Array;
   readonly weight: Float64Array;
   readonly divisor: number;
-  readonly unit: boolean;
 }
 
 function areaTaps(src: number, dst: number): AxisTaps {
@@ -53,8 +52,7 @@ function areaTaps(src: number, dst: number): AxisTaps {
     }
     count[o] = weight.length - (offset[o] as number);
   }
-  const unit = Number.isInteger(scale) && weight.every((w) => w === 1) && count.every((n) => n === scale);
-  return { first, offset, count, weight: Float64Array.from(weight), divisor: scale, unit };
+  return { first, offset, count, weight: Float64Array.from(weight), divisor: scale };
 }
 
 function bilinearTaps(src: number, dst: number): AxisTaps {
@@ -76,7 +74,7 @@ function bilinearTaps(src: number, dst: number): AxisTaps {
     weight[2 * o] = 1 - f;
     weight[2 * o + 1] = f;
   }
-  return { first, offset, count, weight, divisor: 1, unit: false };
+  return { first, offset, count, weight, divisor: 1 };
 }
 
 /** Taps by (source, target) size; the sizes a service meets are few (model inputs, frame sizes). */
@@ -131,94 +129,80 @@ function resizeInterleaved(data: Float32Array, width: number, height: number, ch
     throw new RangeError(`image data has ${data.length} values, expected ${width}×${height}×${channels}`);
   }
   if (width === outWidth && height === outHeight) return data.slice();
-  const tx = taps(width, outWidth);
-  const ty = taps(height, outHeight);
   // Horizontal pass first: the usual case shrinks a large image, and this pass reads every
   // source value once while the intermediate is already outWidth wide. Float64 keeps the
   // block sums exact enough that the vertical pass still yields the true mean.
   const mid = scratchOf(height * outWidth * channels);
-  if (channels === 1) horizontalGrey(data, mid, width, height, outWidth, tx);
-  else if (channels === 3) horizontalRgb(data, mid, width, height, outWidth, tx);
-  else horizontalAny(data, mid, width, height, outWidth, channels, tx);
+  horizontal(data, mid, width * channels, height, outWidth, channels, taps(width, outWidth));
   const out = new Float32Array(outHeight * outWidth * channels);
-  vertical(mid, out, outWidth * channels, outHeight, ty);
+  vertical(mid, out, outWidth * channels, outHeight, taps(height, outHeight));
   return out;
 }
 
-function horizontalGrey(data: Float32Array, mid: Float64Array, width: number, height: number, outWidth: number, t: AxisTaps): void {
+/** Source rows handled together by the horizontal pass: each output column's taps are loaded once per block. */
+const ROW_BLOCK = 16;
+
+/**
+ * Horizontal pass into `mid` (rows of outWidth × c values). Column by column within blocks of
+ * rows, so that the inner loop runs with the column's taps held in registers.
+ */
+function horizontal(data: Float32Array, mid: Float64Array, rowLen: number, height: number, outWidth: number, c: number, t: AxisTaps): void {
   const { first, offset, count, weight, divisor } = t;
-  if (t.unit) {
-    const n = divisor;
-    for (let y = 0, row = 0, m = 0; y < height; y++, row += width) {
-      for (let p = row, end = row + outWidth * n; p < end; p += n) {
-        let acc = 0;
-        for (let k = 0; k < n; k++) acc += data[p + k] as number;
-        mid[m++] = acc / divisor;
+  const midLen = outWidth * c;
+  for (let y0 = 0; y0 < height; y0 += ROW_BLOCK) {
+    const rows = Math.min(ROW_BLOCK, height - y0);
+    for (let o = 0; o < outWidth; o++) {
+      const w = offset[o] as number;
+      const n = count[o] as number;
+      for (let ch = 0; ch < c; ch++) {
+        const p = y0 * rowLen + (first[o] as number) * c + ch;
+        const m = y0 * midLen + o * c + ch;
+        if (n === 2) column2(data, mid, p, m, rows, rowLen, midLen, c, weight[w] as number, weight[w + 1] as number, divisor);
+        else if (n === 3) column3(data, mid, p, m, rows, rowLen, midLen, c, weight, w, divisor);
+        else columnN(data, mid, p, m, rows, rowLen, midLen, c, weight, w, n, divisor);
       }
+    }
+  }
+}
+
+function column2(data: Float32Array, mid: Float64Array, p: number, m: number, rows: number, rowLen: number, midLen: number, c: number, w0: number, w1: number, divisor: number): void {
+  for (let y = 0; y < rows; y++, p += rowLen, m += midLen) mid[m] = (0 + w0 * (data[p] as number) + w1 * (data[p + c] as number)) / divisor;
+}
+
+function column3(data: Float32Array, mid: Float64Array, p: number, m: number, rows: number, rowLen: number, midLen: number, c: number, weight: Float64Array, w: number, divisor: number): void {
+  const w0 = weight[w] as number;
+  const w1 = weight[w + 1] as number;
+  const w2 = weight[w + 2] as number;
+  const c2 = 2 * c;
+  for (let y = 0; y < rows; y++, p += rowLen, m += midLen) {
+    mid[m] = (0 + w0 * (data[p] as number) + w1 * (data[p + c] as number) + w2 * (data[p + c2] as number)) / divisor;
+  }
+}
+
+function columnN(data: Float32Array, mid: Float64Array, p: number, m: number, rows: number, rowLen: number, midLen: number, c: number, weight: Float64Array, w: number, n: number, divisor: number): void {
+  if (n > 2 && innerOnes(weight, w, n)) {
+    // Area runs: only the two end pixels are partly covered; 1 × v is v, so the inner ones are plain sums.
+    const w0 = weight[w] as number;
+    const wl = weight[w + n - 1] as number;
+    const last = (n - 1) * c;
+    for (let y = 0; y < rows; y++, p += rowLen, m += midLen) {
+      let acc = 0 + w0 * (data[p] as number);
+      for (let q = p + c, end = p + last; q < end; q += c) acc += data[q] as number;
+      mid[m] = (acc + wl * (data[p + last] as number)) / divisor;
     }
     return;
   }
-  for (let y = 0, row = 0, m = 0; y < height; y++, row += width) {
-    for (let o = 0; o < outWidth; o++) {
-      const p = row + (first[o] as number);
-      const w = offset[o] as number;
-      const n = count[o] as number;
-      let acc = 0;
-      for (let k = 0; k < n; k++) acc += (weight[w + k] as number) * (data[p + k] as number);
-      mid[m++] = acc / divisor;
-    }
+  for (let y = 0; y < rows; y++, p += rowLen, m += midLen) {
+    let acc = 0;
+    for (let k = 0, q = p; k < n; k++, q += c) acc += (weight[w + k] as number) * (data[q] as number);
+    mid[m] = acc / divisor;
   }
 }
 
-function horizontalRgb(data: Float32Array, mid: Float64Array, width: number, height: number, outWidth: number, t: AxisTaps): void {
-  const { first, offset, count, weight, divisor } = t;
-  const rowLen = width * 3;
-  for (let y = 0, row = 0, m = 0; y < height; y++, row += rowLen) {
-    for (let o = 0; o < outWidth; o++) {
-      let p = row + (first[o] as number) * 3;
-      const w = offset[o] as number;
-      const n = count[o] as number;
-      let r = 0;
-      let g = 0;
-      let b = 0;
-      if (t.unit) {
-        for (let k = 0; k < n; k++, p += 3) {
-          r += data[p] as number;
-          g += data[p + 1] as number;
-          b += data[p + 2] as number;
-        }
-      } else {
-        for (let k = 0; k < n; k++, p += 3) {
-          const wk = weight[w + k] as number;
-          r += wk * (data[p] as number);
-          g += wk * (data[p + 1] as number);
-          b += wk * (data[p + 2] as number);
-        }
-      }
-      mid[m] = r / divisor;
-      mid[m + 1] = g / divisor;
-      mid[m + 2] = b / divisor;
-      m += 3;
-    }
-  }
-}
-
-function horizontalAny(data: Float32Array, mid: Float64Array, width: number, height: number, outWidth: number, c: number, t: AxisTaps): void {
-  const { first, offset, count, weight, divisor } = t;
-  for (let y = 0; y < height; y++) {
-    const row = y * width * c;
-    const midRow = y * outWidth * c;
-    for (let o = 0; o < outWidth; o++) {
-      const w0 = offset[o] as number;
-      const n = count[o] as number;
-      const p0 = row + (first[o] as number) * c;
-      for (let ch = 0; ch < c; ch++) {
-        let acc = 0;
-        for (let k = 0; k < n; k++) acc += (weight[w0 + k] as number) * (data[p0 + k * c + ch] as number);
-        mid[midRow + o * c + ch] = acc / divisor;
-      }
-    }
-  }
+/** True when the weights between the first and the last of a run are all exactly 1. */
+function innerOnes(weight: Float64Array, w: number, n: number): boolean {
+  for (let k = 1; k < n - 1; k++) if (weight[w + k] !== 1) return false;
+  return true;
 }
 
 /** Vertical pass over rows of `rowLen` values: one float64 sum per output value, rounded once to float32. */
@@ -226,33 +210,44 @@ function vertical(mid: Float64Array, out: Float32Array, rowLen: number, outHeigh
   const { first, offset, count, weight, divisor } = t;
   for (let oy = 0; oy < outHeight; oy++) {
     const n = count[oy] as number;
-    const src = (first[oy] as number) * rowLen;
+    const a = (first[oy] as number) * rowLen;
     const o = oy * rowLen;
     const w = offset[oy] as number;
-    if (t.unit) verticalUnit(mid, out, src, o, rowLen, n, divisor);
-    else if (n === 2 && divisor === 1) verticalPair(mid, out, src, o, rowLen, weight[w] as number, weight[w + 1] as number);
-    else verticalWeighted(mid, out, src, o, rowLen, n, weight, w, divisor);
+    if (n === 2) verticalPair(mid, out, a, o, rowLen, weight[w] as number, weight[w + 1] as number, divisor);
+    else if (n === 3) verticalTriple(mid, out, a, o, rowLen, weight, w, divisor);
+    else verticalWeighted(mid, out, a, o, rowLen, n, weight, w, divisor);
   }
 }
 
-/** Bilinear rows (divisor 1: dividing by it would change nothing, so it is left out). */
-function verticalPair(mid: Float64Array, out: Float32Array, src: number, o: number, rowLen: number, w0: number, w1: number): void {
-  const next = src + rowLen;
-  for (let i = 0; i < rowLen; i++) out[o + i] = 0 + w0 * (mid[src + i] as number) + w1 * (mid[next + i] as number);
+function verticalPair(mid: Float64Array, out: Float32Array, a: number, o: number, rowLen: number, w0: number, w1: number, divisor: number): void {
+  const b = a + rowLen;
+  for (let i = 0; i < rowLen; i++) out[o + i] = (0 + w0 * (mid[a + i] as number) + w1 * (mid[b + i] as number)) / divisor;
 }
 
-function verticalUnit(mid: Float64Array, out: Float32Array, src: number, o: number, rowLen: number, n: number, divisor: number): void {
-  for (let i = 0; i < rowLen; i++) {
-    let acc = 0;
-    for (let k = 0, p = src + i; k < n; k++, p += rowLen) acc += mid[p] as number;
-    out[o + i] = acc / divisor;
+function verticalTriple(mid: Float64Array, out: Float32Array, a: number, o: number, rowLen: number, weight: Float64Array, w: number, divisor: number): void {
+  const w0 = weight[w] as number;
+  const w1 = weight[w + 1] as number;
+  const w2 = weight[w + 2] as number;
+  const b = a + rowLen;
+  const c = b + rowLen;
+  for (let i = 0; i < rowLen; i++) out[o + i] = (0 + w0 * (mid[a + i] as number) + w1 * (mid[b + i] as number) + w2 * (mid[c + i] as number)) / divisor;
+}
+
+function verticalWeighted(mid: Float64Array, out: Float32Array, a: number, o: number, rowLen: number, n: number, weight: Float64Array, w: number, divisor: number): void {
+  if (n > 2 && innerOnes(weight, w, n)) {
+    const w0 = weight[w] as number;
+    const wl = weight[w + n - 1] as number;
+    const last = (n - 1) * rowLen;
+    for (let i = 0; i < rowLen; i++) {
+      let acc = 0 + w0 * (mid[a + i] as number);
+      for (let p = a + i + rowLen, end = a + i + last; p < end; p += rowLen) acc += mid[p] as number;
+      out[o + i] = (acc + wl * (mid[a + i + last] as number)) / divisor;
+    }
+    return;
   }
-}
-
-function verticalWeighted(mid: Float64Array, out: Float32Array, src: number, o: number, rowLen: number, n: number, weight: Float64Array, w: number, divisor: number): void {
   for (let i = 0; i < rowLen; i++) {
     let acc = 0;
-    for (let k = 0, p = src + i; k < n; k++, p += rowLen) acc += (weight[w + k] as number) * (mid[p] as number);
+    for (let k = 0, p = a + i; k < n; k++, p += rowLen) acc += (weight[w + k] as number) * (mid[p] as number);
     out[o + i] = acc / divisor;
   }
 }
