@@ -69,8 +69,7 @@ export function toDisplayImage(frame: ModalityFrame, spec: WindowingSpec): Image
     for (let i = 0; i < out.length; i++) out[i] = Math.min(1, (out[i] as number) / max);
     if (invert) invertInPlace(out);
   } else if (frame.samplesPerPixel === 3 && spec.kind === 'dicom') {
-    const max = frame.sampleMax ?? 2 ** frame.info.bitsStored - 1;
-    for (let i = 0; i < src.length; i++) out[i] = Math.min(1, Math.max(0, (src[i] as number) / max));
+    scaleInto(src, out, frame.sampleMax ?? 2 ** frame.info.bitsStored - 1);
   } else {
     stretchInto(src, out, invert);
   }
@@ -130,14 +129,42 @@ function linearInto(src: Float32Array, out: Float32Array, center: number, width:
   }
 }
 
-function stretchInto(src: Float32Array, out: Float32Array, invert: boolean): void {
+/** v / max clipped to [0, 1] (−0 becomes 0 and NaN stays NaN, as Math.min(1, Math.max(0, v)) gives). */
+function scaleInto(src: Float32Array, out: Float32Array, max: number): void {
+  for (let i = 0; i < src.length; i++) {
+    const v = (src[i] as number) / max;
+    out[i] = v <= 0 ? 0 : v > 1 ? 1 : v;
+  }
+}
+
+/** Smallest and largest value (even and odd indices scanned together, so the comparisons overlap); NaN is never taken. */
+function extremes(src: Float32Array): [number, number] {
   let min = Infinity;
   let max = -Infinity;
-  for (let i = 0; i < src.length; i++) {
+  let min2 = Infinity;
+  let max2 = -Infinity;
+  const even = src.length & ~1;
+  for (let i = 0; i < even; i += 2) {
     const v = src[i] as number;
+    const u = src[i + 1] as number;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    if (u < min2) min2 = u;
+    if (u > max2) max2 = u;
+  }
+  if (even < src.length) {
+    const v = src[even] as number;
     if (v < min) min = v;
     if (v > max) max = v;
   }
+  // A zero extreme keeps the sign of its first occurrence, as one scan in order would (−0 and 0 tie).
+  const lo = min2 < min ? min2 : min;
+  const hi = max2 > max ? max2 : max;
+  return [lo === 0 ? (src[src.indexOf(0)] as number) : lo, hi === 0 ? (src[src.indexOf(0)] as number) : hi];
+}
+
+function stretchInto(src: Float32Array, out: Float32Array, invert: boolean): void {
+  const [min, max] = extremes(src);
   const range = max - min;
   if (!(range > 0)) {
     // Constant (or empty) frame: all zeros (ones once inverted).

@@ -13,6 +13,8 @@ import { declaredPhotometric } from './types.js';
 
 const HEADER_BYTES = 64;
 const MAX_SEGMENTS = 15;
+/** Runs up to this long are copied in a loop rather than through subarray/fill. */
+const SHORT_RUN = 16;
 
 function invalid(detail: string): AppError {
   return new AppError('DICOM_INVALID', `The RLE frame is malformed: ${detail}.`);
@@ -68,14 +70,18 @@ function unpackSegment(src: Uint8Array, length: number, segment: number): Uint8A
       const count = n + 1;
       if (i + count > src.byteLength) break;
       if (o + count > length) throw invalid(`segment ${segment} decodes to more than ${length} bytes`);
-      out.set(src.subarray(i, i + count), o);
+      // Short runs are copied by hand: a subarray per run costs more than the copy.
+      if (count <= SHORT_RUN) for (let k = 0; k < count; k++) out[o + k] = src[i + k] as number;
+      else out.set(src.subarray(i, i + count), o);
       i += count;
       o += count;
     } else if (n > 128) {
       const count = 257 - n;
       if (i >= src.byteLength) break;
       if (o + count > length) throw invalid(`segment ${segment} decodes to more than ${length} bytes`);
-      out.fill(src[i++] as number, o, o + count);
+      const value = src[i++] as number;
+      if (count <= SHORT_RUN) for (let k = 0; k < count; k++) out[o + k] = value;
+      else out.fill(value, o, o + count);
       o += count;
     }
     // n === 128: no operation
