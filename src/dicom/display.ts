@@ -1,6 +1,7 @@
 /**
  * Modality values → display intensities in [0, 1] (VOI LUT function, MONOCHROME1 inversion).
  */
+import { modalityValues } from './frame-values.js';
 import { applyLut } from './lut.js';
 import type { ModalityFrame, VoiWindow } from './types.js';
 import type { Image, WindowingSpec } from '../image/index.js';
@@ -56,7 +57,8 @@ export function applyVoi(x: number, window: VoiWindow): number {
  * @throws RangeError when a fixed window's width is below 1 (a configuration error)
  */
 export function toDisplayImage(frame: ModalityFrame, spec: WindowingSpec): Image {
-  const src = frame.values;
+  // Read-only here: a frame whose values were never asked for is read without making them.
+  const src = modalityValues(frame);
   const out = new Float32Array(src.length);
   const window = chooseWindow(frame, spec);
   // MONOCHROME1 is inverted in the same pass, from the float32 value that pass stores.

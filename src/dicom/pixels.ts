@@ -12,7 +12,8 @@ import { DEFAULT_DICOM_LIMITS } from './parse.js';
 import type { ParsedDicom, PixelModule } from './parse.js';
 import { nativeInOrder, nativeStoredSamples, readNativeFrame } from './pixels-native.js';
 import type { NativeLayout } from './pixels-native.js';
-import { storedToFloat64, writeRescaled } from './stored.js';
+import { lazyModalityFrame } from './frame-values.js';
+import { storedToFloat64 } from './stored.js';
 import type { StoredSamples } from './stored.js';
 import { isBigEndianTransferSyntax } from './transfer-syntax.js';
 import type { DicomLimits, ModalityFrame } from './types.js';
@@ -209,10 +210,8 @@ function toModalityFrame(parsed: ParsedDicom, layout: Layout, frameIndex: number
   const samples = frameSamples(px, layout, frameIndex);
   const modality = { samplesPerPixel: layout.samplesPerPixel, window: monochrome ? px.window : undefined, voiLut: monochrome ? px.voiLut : undefined };
   if (samples !== undefined && px.palette === undefined && (monochrome ? px.modalityLut === undefined : samples.photometric === 'RGB')) {
-    // The usual case, in one pass from the cells: rescale (monochrome) or RGB as stored.
-    const values = new Float32Array(samples.samples.length);
-    writeRescaled(samples.samples, values, monochrome ? px.rescaleSlope : 1, monochrome ? px.rescaleIntercept : 0);
-    return { ...base, ...modality, values };
+    // The usual case: rescale (monochrome) or RGB as stored, made from the cells in one pass when first read.
+    return lazyModalityFrame({ ...base, ...modality }, samples.samples, monochrome ? px.rescaleSlope : 1, monochrome ? px.rescaleIntercept : 0);
   }
   const stored = readStoredFrame(px, layout, frameIndex, samples);
   if (px.palette !== undefined) {
