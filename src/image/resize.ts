@@ -154,19 +154,44 @@ function horizontal(data: Float32Array, mid: Float64Array, rowLen: number, heigh
     for (let o = 0; o < outWidth; o++) {
       const w = offset[o] as number;
       const n = count[o] as number;
+      // Two columns of two taps each that start on the same or the next pixel share their loads.
+      const step = (first[o + 1] as number) - (first[o] as number);
+      const paired = n === 2 && o + 1 < outWidth && count[o + 1] === 2 && (step === 0 || step === 1);
       for (let ch = 0; ch < c; ch++) {
         const p = y0 * rowLen + (first[o] as number) * c + ch;
         const m = y0 * midLen + o * c + ch;
-        if (n === 2) column2(data, mid, p, m, rows, rowLen, midLen, c, weight[w] as number, weight[w + 1] as number, divisor);
+        if (paired) columnPairs(data, mid, p, m, rows, rowLen, midLen, c, step * c, weight, w, offset[o + 1] as number, divisor);
+        else if (n === 2) column2(data, mid, p, m, rows, rowLen, midLen, c, weight[w] as number, weight[w + 1] as number, divisor);
         else if (n === 3) column3(data, mid, p, m, rows, rowLen, midLen, c, weight, w, divisor);
         else columnN(data, mid, p, m, rows, rowLen, midLen, c, weight, w, n, divisor);
       }
+      if (paired) o++;
     }
   }
 }
 
 function column2(data: Float32Array, mid: Float64Array, p: number, m: number, rows: number, rowLen: number, midLen: number, c: number, w0: number, w1: number, divisor: number): void {
   for (let y = 0; y < rows; y++, p += rowLen, m += midLen) mid[m] = (0 + w0 * (data[p] as number) + w1 * (data[p + c] as number)) / divisor;
+}
+
+/** Columns o (pixels p, p + c) and o + 1 (pixels p + shift, p + shift + c), shift 0 or c. */
+function columnPairs(data: Float32Array, mid: Float64Array, p: number, m: number, rows: number, rowLen: number, midLen: number, c: number, shift: number, weight: Float64Array, w: number, v: number, divisor: number): void {
+  const [p0, p1, q0, q1] = [weight[w] as number, weight[w + 1] as number, weight[v] as number, weight[v + 1] as number];
+  const c2 = 2 * c;
+  if (shift === 0) {
+    for (let y = 0; y < rows; y++, p += rowLen, m += midLen) {
+      const x = data[p] as number;
+      const z = data[p + c] as number;
+      mid[m] = (0 + p0 * x + p1 * z) / divisor;
+      mid[m + c] = (0 + q0 * x + q1 * z) / divisor;
+    }
+    return;
+  }
+  for (let y = 0; y < rows; y++, p += rowLen, m += midLen) {
+    const z = data[p + c] as number;
+    mid[m] = (0 + p0 * (data[p] as number) + p1 * z) / divisor;
+    mid[m + c] = (0 + q0 * z + q1 * (data[p + c2] as number)) / divisor;
+  }
 }
 
 function column3(data: Float32Array, mid: Float64Array, p: number, m: number, rows: number, rowLen: number, midLen: number, c: number, weight: Float64Array, w: number, divisor: number): void {
@@ -208,14 +233,85 @@ function innerOnes(weight: Float64Array, w: number, n: number): boolean {
 /** Vertical pass over rows of `rowLen` values: one float64 sum per output value, rounded once to float32. */
 function vertical(mid: Float64Array, out: Float32Array, rowLen: number, outHeight: number, t: AxisTaps): void {
   const { first, offset, count, weight, divisor } = t;
-  for (let oy = 0; oy < outHeight; oy++) {
+  for (let oy = 0; oy < outHeight; ) {
     const n = count[oy] as number;
     const a = (first[oy] as number) * rowLen;
     const o = oy * rowLen;
     const w = offset[oy] as number;
-    if (n === 2) verticalPair(mid, out, a, o, rowLen, weight[w] as number, weight[w + 1] as number, divisor);
-    else if (n === 3) verticalTriple(mid, out, a, o, rowLen, weight, w, divisor);
-    else verticalWeighted(mid, out, a, o, rowLen, n, weight, w, divisor);
+    if (n === 2) {
+      // Enlarging: consecutive output rows blend the same two source rows; up to four share each load.
+      let k = 1;
+      while (k < 4 && oy + k < outHeight && count[oy + k] === 2 && first[oy + k] === first[oy]) k++;
+      if (k > 1) {
+        pairRows(mid, out, a, o, rowLen, k, weight, offset, oy, divisor);
+        oy += k;
+        continue;
+      }
+      if (oy + 1 < outHeight && count[oy + 1] === 2 && first[oy + 1] === (first[oy] as number) + 1) {
+        // Shrinking by less than 2: the next output row starts at this one's second row; load it once.
+        chainedPairs(mid, out, a, o, rowLen, weight, w, offset[oy + 1] as number, divisor);
+        oy += 2;
+        continue;
+      }
+      verticalPair(mid, out, a, o, rowLen, weight[w] as number, weight[w + 1] as number, divisor);
+    } else if (n === 3) {
+      verticalTriple(mid, out, a, o, rowLen, weight, w, divisor);
+    } else {
+      verticalWeighted(mid, out, a, o, rowLen, n, weight, w, divisor);
+    }
+    oy++;
+  }
+}
+
+/** Two output rows from source rows a, a + 1 and a + 1, a + 2. */
+function chainedPairs(mid: Float64Array, out: Float32Array, a: number, o: number, rowLen: number, weight: Float64Array, w: number, v: number, divisor: number): void {
+  const b = a + rowLen;
+  const c = b + rowLen;
+  const o1 = o + rowLen;
+  const [p0, p1, q0, q1] = [weight[w] as number, weight[w + 1] as number, weight[v] as number, weight[v + 1] as number];
+  for (let i = 0; i < rowLen; i++) {
+    const y = mid[b + i] as number;
+    out[o + i] = (0 + p0 * (mid[a + i] as number) + p1 * y) / divisor;
+    out[o1 + i] = (0 + q0 * y + q1 * (mid[c + i] as number)) / divisor;
+  }
+}
+
+/** `k` (2 to 4) output rows from rows `a` and `a + rowLen`, each with its own two weights. */
+function pairRows(mid: Float64Array, out: Float32Array, a: number, o: number, rowLen: number, k: number, weight: Float64Array, offset: Int32Array, oy: number, divisor: number): void {
+  const b = a + rowLen;
+  const w = (row: number, tap: number): number => weight[(offset[oy + row] as number) + tap] as number;
+  const [p0, p1, q0, q1] = [w(0, 0), w(0, 1), w(1, 0), w(1, 1)];
+  const o1 = o + rowLen;
+  if (k === 2) {
+    for (let i = 0; i < rowLen; i++) {
+      const x = mid[a + i] as number;
+      const y = mid[b + i] as number;
+      out[o + i] = (0 + p0 * x + p1 * y) / divisor;
+      out[o1 + i] = (0 + q0 * x + q1 * y) / divisor;
+    }
+    return;
+  }
+  const [r0, r1] = [w(2, 0), w(2, 1)];
+  const o2 = o1 + rowLen;
+  if (k === 3) {
+    for (let i = 0; i < rowLen; i++) {
+      const x = mid[a + i] as number;
+      const y = mid[b + i] as number;
+      out[o + i] = (0 + p0 * x + p1 * y) / divisor;
+      out[o1 + i] = (0 + q0 * x + q1 * y) / divisor;
+      out[o2 + i] = (0 + r0 * x + r1 * y) / divisor;
+    }
+    return;
+  }
+  const [s0, s1] = [w(3, 0), w(3, 1)];
+  const o3 = o2 + rowLen;
+  for (let i = 0; i < rowLen; i++) {
+    const x = mid[a + i] as number;
+    const y = mid[b + i] as number;
+    out[o + i] = (0 + p0 * x + p1 * y) / divisor;
+    out[o1 + i] = (0 + q0 * x + q1 * y) / divisor;
+    out[o2 + i] = (0 + r0 * x + r1 * y) / divisor;
+    out[o3 + i] = (0 + s0 * x + s1 * y) / divisor;
   }
 }
 
