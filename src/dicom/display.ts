@@ -159,14 +159,18 @@ function extremes(src: Float32Array): [number, number] {
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  // A zero extreme keeps the sign of its first occurrence, as one scan in order would (−0 and 0 tie).
-  const lo = min2 < min ? min2 : min;
-  const hi = max2 > max ? max2 : max;
-  return [lo === 0 ? (src[src.indexOf(0)] as number) : lo, hi === 0 ? (src[src.indexOf(0)] as number) : hi];
+  return [min2 < min ? min2 : min, max2 > max ? max2 : max];
+}
+
+/** A zero extreme takes the sign of the first zero, as one scan in order keeps it (−0 and 0 tie). */
+function signedZero(extreme: number, src: Float32Array): number {
+  return extreme === 0 ? (src[src.indexOf(0)] as number) : extreme;
 }
 
 function stretchInto(src: Float32Array, out: Float32Array, invert: boolean): void {
-  const [min, max] = extremes(src);
+  const [lo, hi] = extremes(src);
+  const min = signedZero(lo, src);
+  const max = signedZero(hi, src);
   const range = max - min;
   if (!(range > 0)) {
     // Constant (or empty) frame: all zeros (ones once inverted).
