@@ -50,6 +50,15 @@ function bodyText(result: RawResult): string {
   return result.kind === 'response' ? result.body.toString('utf8').slice(0, 600) : '';
 }
 
+/** The OperationOutcome's code, else its text, else `(empty body)` (answers of Node's HTTP parser). */
+function answerCode(body: Buffer): string {
+  const text = body.toString('utf8');
+  if (text === '') return '(empty body)';
+  const diagnostics = /"diagnostics":"([^"]{0,60})/.exec(text)?.[1];
+  if (diagnostics === undefined) return '(not an OperationOutcome)';
+  return /^([A-Z_]+):/.exec(diagnostics)?.[1] ?? JSON.stringify(diagnostics.slice(0, 40));
+}
+
 /** Invariants that do not fail the run but are worth reading. */
 function checkShape(report: Report, c: RequestCase, result: RawResult & { kind: 'response' }): void {
   const where = `request case ${c.index} (${c.mode}, ${c.route})`;
@@ -95,7 +104,7 @@ function record(o: RequestPhaseOptions, logs: ErrorLogs, c: RequestCase, result:
     return;
   }
   report.count('http', String(result.status));
-  if (result.status >= 400 && result.status !== 401) report.count('http codes', `${result.status} ${/"diagnostics":"([A-Z_]+):/.exec(result.body.toString('utf8'))?.[1] ?? '(no code)'}`);
+  if (result.status >= 400 && result.status !== 401) report.count('http codes', `${result.status} ${answerCode(result.body)}`);
   report.count(`http ${c.mode}`, String(result.status));
   report.count('http by route', `${c.route} ${result.status}`);
   checkShape(report, c, result);

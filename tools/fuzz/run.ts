@@ -34,6 +34,8 @@ function replay(args: FuzzArgs, file: string): number {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
+  // The services run in this process: deeper stacks in their error logs name the module at fault.
+  Error.stackTraceLimit = 30;
   if (args.replay !== undefined) return replay(args, args.replay);
   const report = new Report(args.seed);
   const onlyOne = args.onlyDicom !== undefined || args.onlyDicomHttp !== undefined || args.onlyRequest !== undefined;
