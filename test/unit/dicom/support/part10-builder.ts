@@ -90,7 +90,7 @@ export function buildPart10(elements: readonly Element[], syntax: Syntax): Uint8
 }
 
 /** Preamble, 'DICM', a meta header naming `transferSyntaxUid`, then `body` as given. */
-function buildPart10Raw(elements: readonly Element[], transferSyntaxUid: string, body: Uint8Array): Uint8Array {
+export function buildPart10Raw(elements: readonly Element[], transferSyntaxUid: string, body: Uint8Array): Uint8Array {
   const sopInstance = elements.find((e) => e.tag === 0x00080018)?.value;
   const meta = encodeDataSet(
     [
