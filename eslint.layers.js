@@ -32,6 +32,7 @@ export const LAYERS = {
   app: ['logging', 'http'],
   wiring: ['errors', 'logging', 'config', 'app', 'auth', 'audit', 'fhir', 'dicom', 'inference', 'reports', 'analysis', 'jobs', 'cds', 'http'],
   main: ['logging', 'config', 'app', 'wiring'],
+  worker: ['logging', 'config', 'app', 'wiring'],
   cli: ['errors', 'logging', 'terminology', 'cds-hooks', 'dicom', 'config', 'app', 'wiring'],
 };
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real servers and fixture sources the tests start and read: Orthanc with DICOMweb
-# + GDCM (PACS), Debian's pydicom and numpy (real DICOM test files and a reference decoder),
+# + GDCM (PACS), redis-server (the shared job queue), Debian's pydicom and numpy (real DICOM test files and a reference decoder),
 # dcmtk and GDCM tools (independent decoders). Idempotent: does nothing when all are present.
 # Installs with apt-get as root, or through passwordless sudo; otherwise it stops before the
 # tests with the one command to run.
@@ -16,6 +16,8 @@ need=()
 /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || need+=(python3-numpy)
 command -v dcmdump >/dev/null 2>&1 || need+=(dcmtk)
 command -v gdcmconv >/dev/null 2>&1 || need+=(libgdcm-tools)
+# The job-queue suites start their own redis-server (no service, no persistence).
+[ -x /usr/bin/redis-server ] || command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 

@@ -97,6 +97,24 @@ const envSchema = z.object({
   WRITEBACK_BEARER_TOKEN: z.string().optional(),
   WRITEBACK_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   RESULT_INDEX_SIZE: z.coerce.number().int().positive().default(1000),
+  /** How long the result hook waits for its analysis before answering what is ready (defaults below). */
+  HOOK_BUDGET_MS: z.coerce.number().int().min(0).max(600_000).optional(),
+  /** The result hook's info card for an analysis still running (true/false). */
+  IN_PROGRESS_CARDS: z.enum(['true', 'false', '1', '0']).default('true').transform((v) => v === 'true' || v === '1'),
+  /** BullMQ on this Redis instead of the in-process queue; fronts and workers share it. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL').optional(),
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('imaging-cds'),
+  /** Analyses one process (the embedded queue, or one worker) runs at once. */
+  JOB_CONCURRENCY: z.coerce.number().int().positive().max(64).default(2),
+  /** Jobs waiting to run beyond which new ones are refused with 503 INFERENCE_BUSY. */
+  JOB_QUEUE_CAPACITY: z.coerce.number().int().positive().default(64),
+  /** Further runs after a transient failure (PACS down, inference busy), and the first delay (doubled). */
+  JOB_RETRIES: z.coerce.number().int().min(0).max(20).default(3),
+  JOB_RETRY_DELAY_MS: z.coerce.number().int().positive().default(500),
+  /** How long Redis keeps a job's result or final failure. */
+  JOB_RESULT_TTL_S: z.coerce.number().int().positive().default(86_400),
+  /** How long a failure that ran out of retries is kept before a new hook tries again. */
+  JOB_FAILURE_TTL_S: z.coerce.number().int().positive().default(30),
 });
 
 export type TrustedIssuer = z.infer<typeof trustedIssuer>;
@@ -160,6 +178,20 @@ export interface Config {
   readonly writeBack: { readonly fhirServer: string; readonly bearerToken: string | undefined; readonly timeoutMs: number } | undefined;
   /** How many studies GET /results remembers. */
   readonly resultIndexSize: number;
+  /** How long the result hook waits for its analysis (patient-view and order hooks never wait). */
+  readonly hookBudgetMs: number;
+  /** Whether the result hook answers an "AI analysis in progress" card for a running analysis. */
+  readonly inProgressCards: boolean;
+  /** The analysis queue: in-process when `redis` is undefined, else BullMQ on Redis. */
+  readonly jobs: {
+    readonly redis: { readonly url: string; readonly prefix: string } | undefined;
+    readonly concurrency: number;
+    readonly capacity: number;
+    readonly retries: number;
+    readonly retryDelayMs: number;
+    readonly resultTtlSeconds: number;
+    readonly failureTtlSeconds: number;
+  };
 }
 
 /** Thrown for configuration the service must not start with. */
@@ -169,6 +201,18 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/**
+ * The result hook's default budget with workers (REDIS_URL): below CDS Hooks' ~500 ms guidance;
+ * what is not ready by then is answered "in progress" and finished by the workers.
+ */
+export const SCALED_HOOK_BUDGET_MS = 400;
+/**
+ * Embedded (one process on a CPU): long enough for a cold analysis with a saliency map under load
+ * (0.3 s idle, several seconds busy), so `npm start`, the demo and the examples answer with the
+ * findings; HOOK_BUDGET_MS=400 holds the guidance here too.
+ */
+export const EMBEDDED_HOOK_BUDGET_MS = 10_000;
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -288,5 +332,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         ? undefined
         : Object.freeze({ fhirServer: e.WRITEBACK_FHIR_SERVER.replace(/\/+$/, ''), bearerToken: e.WRITEBACK_BEARER_TOKEN === '' ? undefined : e.WRITEBACK_BEARER_TOKEN, timeoutMs: e.WRITEBACK_TIMEOUT_MS }),
     resultIndexSize: e.RESULT_INDEX_SIZE,
+    hookBudgetMs: e.HOOK_BUDGET_MS ?? (e.REDIS_URL === undefined ? EMBEDDED_HOOK_BUDGET_MS : SCALED_HOOK_BUDGET_MS),
+    inProgressCards: e.IN_PROGRESS_CARDS,
+    jobs: Object.freeze({
+      redis: e.REDIS_URL === undefined ? undefined : Object.freeze({ url: e.REDIS_URL, prefix: e.REDIS_PREFIX }),
+      concurrency: e.JOB_CONCURRENCY,
+      capacity: e.JOB_QUEUE_CAPACITY,
+      retries: e.JOB_RETRIES,
+      retryDelayMs: e.JOB_RETRY_DELAY_MS,
+      resultTtlSeconds: e.JOB_RESULT_TTL_S,
+      failureTtlSeconds: e.JOB_FAILURE_TTL_S,
+    }),
   });
 }

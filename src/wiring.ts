@@ -10,14 +10,18 @@ import { createMetrics } from './http/index.js';
 import { openFeedbackStore } from './audit/index.js';
 import { createClientJwtVerifier, createMemoryReplayCache, createOriginAllowList, readJwksFile, replayEntriesPerIssuer, type TrustedIssuer } from './auth/index.js';
 import { createCatalogue, createFhirQueryClient, createPrefetchResolver, type FhirClientFactory, type ResultSink } from './cds/index.js';
-import { analyseStudy, createMemoryResultCache, type ModelProfile, type ModelRunner } from './analysis/index.js';
+import { analyseStudy, createMemoryResultCache, type ModelProfile, type ModelRunner, type StudyAnalysis, type StudyToAnalyse } from './analysis/index.js';
+import { createInProcessJobQueue, createRedisJobQueue, startRedisWorker, type AnalysisWorker, type JobMetrics, type JobQueue, type ModelRef } from './jobs/index.js';
 import { createDicomWebImageSource } from './dicom/index.js';
 import { createInferenceEngine, type AvailableModel, type InferenceEngine } from './inference/index.js';
 import { createResultIndex, loadTemplates, resultBundle } from './reports/index.js';
 import { createFhirWriter, createWriteBackQueue, type WriteBackQueue } from './fhir/index.js';
 
 export interface RunningDeps extends AppDeps {
-  readonly engine: InferenceEngine;
+  /** The models, loaded in this process; undefined on a front whose workers run them (REDIS_URL). */
+  readonly engine: InferenceEngine | undefined;
+  /** Analysis jobs: in this process, or BullMQ on Redis. */
+  readonly jobs: JobQueue;
   /** Background write-back; undefined when WRITEBACK_FHIR_SERVER is not set. */
   readonly writeBack: WriteBackQueue | undefined;
   /** Releases models and stores (after the server stopped accepting). */
@@ -87,15 +91,28 @@ function clientVerifier(config: Config, log: Logger): ReturnType<typeof createCl
   });
 }
 
-/**
- * Builds every dependency of the app.
- *
- * @param config - validated config
- * @param log - root logger
- * @param overrides - test hooks
- */
-export async function buildDependencies(config: Config, log: Logger, overrides: WiringOverrides = {}): Promise<RunningDeps> {
-  const metrics = createMetrics();
+type Metrics = ReturnType<typeof createMetrics>;
+
+/** The jobs layer's metrics interface, backed by the Prometheus registry. */
+function jobMetricsOf(metrics: Metrics): JobMetrics {
+  const m = metrics.jobs;
+  return {
+    depth: (n) => { m.depth.set(n); },
+    waited: (s) => { m.wait.observe(s); },
+    ran: (s, outcome) => { m.run.observe({ outcome }, s); },
+    served: (state) => { m.served.inc({ state }); },
+    shed: () => { m.shed.inc(); },
+  };
+}
+
+/** The analysis use case with its models loaded: what the embedded queue and a worker run. */
+interface Analysis {
+  readonly engine: InferenceEngine;
+  readonly analyse: (study: StudyToAnalyse) => Promise<StudyAnalysis>;
+  readonly models: () => readonly ModelRef[];
+}
+
+async function buildAnalysis(config: Config, log: Logger, metrics: Metrics): Promise<Analysis> {
   const inferenceLog = log.child({ layer: 'inference' });
   const engine = await createInferenceEngine({
     modelsDir: config.modelsDir,
@@ -106,7 +123,6 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
     log: (level, msg, fields) => { inferenceLog[level](fields ?? {}, msg); },
     onBatch: (e) => { if (e.ok) metrics.inference.observe({ model: e.modelId }, e.ms / 1000); },
   });
-  const templates = loadTemplates(config.templatesDir);
   const cache = createMemoryResultCache(config.resultCacheSize);
   const images = createDicomWebImageSource({
     allowList: createOriginAllowList([...config.dicomWeb.allowList]),
@@ -117,6 +133,96 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
     maxJsonBytes: config.dicomWeb.maxJsonBytes,
   });
   const models = modelRunner(engine);
+  const refs = models.profiles().map((p) => ({ id: p.model.id, version: p.model.version }));
+  return { engine, analyse: (study) => analyseStudy({ images, models, cache }, study), models: () => refs };
+}
+
+/** The embedded queue over this process's analysis, or the shared one on Redis (no models here). */
+async function buildJobs(config: Config, log: Logger, metrics: Metrics): Promise<{ jobs: JobQueue; engine: InferenceEngine | undefined; readiness: AppDeps['readiness'] }> {
+  const jobLog = log.child({ layer: 'jobs' });
+  const { redis, ...limits } = config.jobs;
+  if (redis !== undefined) {
+    const jobs = await createRedisJobQueue({ ...redis, capacity: limits.capacity, retries: limits.retries, retryDelayMs: limits.retryDelayMs, metrics: jobMetricsOf(metrics), log: jobLog });
+    // A front is ready when a worker has registered the models it runs.
+    const readiness = (): ReturnType<AppDeps['readiness']> => {
+      const models = jobs.models();
+      return { ready: models.length > 0, models: models.map((m) => ({ id: m.id, status: 'ready' as const, reason: `version ${m.version}, run by the workers` })) };
+    };
+    return { jobs, engine: undefined, readiness };
+  }
+  const analysis = await buildAnalysis(config, log, metrics);
+  const jobs = createInProcessJobQueue({
+    analyse: analysis.analyse,
+    models: analysis.models,
+    concurrency: limits.concurrency,
+    capacity: limits.capacity,
+    resultsSize: config.resultCacheSize,
+    retries: limits.retries,
+    retryDelayMs: limits.retryDelayMs,
+    transientFailureTtlMs: limits.failureTtlSeconds * 1000,
+    metrics: jobMetricsOf(metrics),
+    log: jobLog,
+  });
+  return { jobs, engine: analysis.engine, readiness: () => engineReadiness(analysis.engine) };
+}
+
+function engineReadiness(engine: InferenceEngine): ReturnType<AppDeps['readiness']> {
+  const s = engine.status();
+  return {
+    ready: s.ready,
+    models: s.models.map((m) => ({ id: m.id, status: m.status, ...(m.reason === undefined ? {} : { reason: m.reason }) })),
+  };
+}
+
+/** A worker process: the models, the analysis, and jobs taken from Redis. */
+export interface RunningWorker {
+  readonly metrics: Metrics;
+  readonly readiness: AppDeps['readiness'];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a worker (`npm run worker`): loads the models and runs the analyses the fronts queue.
+ *
+ * @param config - validated config; `REDIS_URL` must be set
+ * @param log - root logger
+ */
+export async function startWorker(config: Config, log: Logger): Promise<RunningWorker> {
+  const { redis, ...limits } = config.jobs;
+  if (redis === undefined) throw new Error('a worker needs REDIS_URL (without it the service runs its analyses in process)');
+  const metrics = createMetrics();
+  const analysis = await buildAnalysis(config, log, metrics);
+  const worker: AnalysisWorker = await startRedisWorker({
+    ...redis,
+    analyse: analysis.analyse,
+    models: analysis.models,
+    concurrency: limits.concurrency,
+    resultTtlSeconds: limits.resultTtlSeconds,
+    transientFailureTtlSeconds: limits.failureTtlSeconds,
+    metrics: jobMetricsOf(metrics),
+    log: log.child({ layer: 'jobs' }),
+  });
+  return {
+    metrics,
+    readiness: () => engineReadiness(analysis.engine),
+    async close() {
+      await worker.close();
+      await analysis.engine.close();
+    },
+  };
+}
+
+/**
+ * Builds every dependency of the app.
+ *
+ * @param config - validated config
+ * @param log - root logger
+ * @param overrides - test hooks
+ */
+export async function buildDependencies(config: Config, log: Logger, overrides: WiringOverrides = {}): Promise<RunningDeps> {
+  const metrics = createMetrics();
+  const templates = loadTemplates(config.templatesDir);
+  const { jobs, engine, readiness } = await buildJobs(config, log, metrics);
   const fhirAllow = createOriginAllowList([...config.fhirServerAllowList]);
   const clientFor: FhirClientFactory = (fhirServer, token) => {
     // The client's token goes wherever fhirServer points: only allow-listed servers get it.
@@ -134,7 +240,9 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
     for (const r of results) writeBack?.submit(r.diagnosticReport.id ?? '', resultBundle([r], 'transaction', r.diagnosticReport.issued ?? new Date().toISOString()), reqLog);
   };
   const services = createCatalogue({
-    analyse: (study) => analyseStudy({ images, models, cache }, study),
+    jobs,
+    hookBudgetMs: config.hookBudgetMs,
+    inProgressCards: config.inProgressCards,
     templates,
     defaultDicomWebRoot: config.dicomWeb.defaultRoot,
     viewerUrl: config.viewerUrl,
@@ -159,20 +267,16 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
     corsOrigins: config.corsOrigins,
     bodyLimit: config.bodyLimit,
     engine,
+    jobs,
     writeBack,
     results: (query) => resultIndex.bundleFor(query),
-    readiness: () => {
-      const s = engine.status();
-      return {
-        ready: s.ready,
-        models: s.models.map((m) => ({ id: m.id, status: m.status, ...(m.reason === undefined ? {} : { reason: m.reason }) })),
-      };
-    },
+    readiness,
     contextFor: (service, request, reqLog, domain) => ({ data: createPrefetchResolver(request, service.definition.prefetch ?? {}, clientFor), log: reqLog, domain }),
     async close() {
       // Let running write-backs finish (each is bounded by its timeout and retries).
       await writeBack?.idle();
-      await engine.close();
+      await jobs.close();
+      await engine?.close();
       await feedback.close();
     },
   };

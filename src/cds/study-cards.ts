@@ -5,6 +5,7 @@
 import type { FhirResource, ImagingStudy } from 'fhir/r4.js';
 import { isAppError } from '../errors.js';
 import type { ModelStudyResult, StudyAnalysis } from '../analysis/index.js';
+import type { JobOutcome } from '../jobs/index.js';
 import { renderResult } from '../reports/index.js';
 import type { RenderedResult } from '../reports/index.js';
 import type { CdsCard } from '../cds-hooks/index.js';
@@ -65,20 +66,43 @@ export function resultCard(deps: ServiceDeps, study: ImagingStudy, result: Model
 }
 
 /**
- * Analyses one study, turning data errors into a log line instead of failing the whole call:
- * for patient-view and order hooks one bad prior study must not hide the others.
+ * Submits the analysis of one study (a no-op when the same job is queued, running or finished)
+ * and waits for it up to `budgetMs`.
  *
- * @returns the analysis, or undefined when the study could not be analysed
+ * @returns done (the analysis), failed (its error code and reason) or pending (still running), and
+ *   whether this call queued the job (false: it was queued, running or finished already)
+ * @throws AppError - the study's data cannot be read, or the queue refuses the job (full: 503)
  */
-export async function analyseQuietly(deps: ServiceDeps, study: ImagingStudy, known: readonly FhirResource[], ctx: HandlerContext): Promise<StudyAnalysis | undefined> {
-  const { data, log, domain } = ctx;
+export async function analysisWithin(deps: ServiceDeps, study: ImagingStudy, known: readonly FhirResource[], ctx: HandlerContext, budgetMs: number): Promise<{ outcome: JobOutcome; queued: boolean }> {
+  const { data, domain } = ctx;
+  const ticket = await deps.jobs.submit({ study: await studyToAnalyse(domain, study, known, data, deps.defaultDicomWebRoot) });
+  return { outcome: await deps.jobs.wait(ticket.key, budgetMs), queued: ticket.queued };
+}
+
+/**
+ * The analysis of one study if it is ready, without waiting: the job is submitted so that a
+ * later call finds it. Data errors, a failed job, a full queue and work still running become a
+ * log line instead of failing the call: for patient-view and order hooks one study must not hide
+ * the others.
+ *
+ * @returns the analysis, or undefined when it is not (yet) available
+ */
+export async function readyAnalysis(deps: ServiceDeps, study: ImagingStudy, known: readonly FhirResource[], ctx: HandlerContext): Promise<StudyAnalysis | undefined> {
+  const { log } = ctx;
   try {
-    return await deps.analyse(await studyToAnalyse(domain, study, known, data, deps.defaultDicomWebRoot));
+    const { outcome } = await analysisWithin(deps, study, known, ctx, 0);
+    if (outcome.state === 'done') return outcome.analysis;
+    if (outcome.state === 'failed') log.warn({ code: outcome.code, reason: outcome.reason, imagingStudy: study.id }, 'prior study not analysed');
+    else log.debug({ imagingStudy: study.id }, 'prior study analysis in progress');
+    return undefined;
   } catch (err) {
-    // Data problems with one study, and a model that is not loaded or busy, must not hide the
-    // other cards; anything else is a bug and fails the call.
-    if (!isAppError(err) || (err.status >= 500 && err.code !== 'MODEL_UNAVAILABLE' && err.code !== 'INFERENCE_BUSY')) throw err;
+    // Data problems with one study, and a model that is not loaded or a queue that is full or
+    // unreachable, must not hide the other cards; anything else is a bug and fails the call.
+    if (!isAppError(err) || (err.status >= 500 && !TOLERATED.has(err.code))) throw err;
     log.warn({ code: err.code, reason: err.message, imagingStudy: study.id }, 'prior study not analysed');
     return undefined;
   }
 }
+
+/** 5xx codes that concern one study's analysis, not the call. */
+const TOLERATED: ReadonlySet<string> = new Set(['MODEL_UNAVAILABLE', 'INFERENCE_BUSY', 'JOB_STORE_UNAVAILABLE']);

@@ -2,7 +2,7 @@
  * Prometheus metrics, one registry per app (no global default registry, so tests can build
  * several apps in one process).
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -11,6 +11,27 @@ export interface Metrics {
   readonly http: Counter<'route' | 'status'>;
   readonly latency: Histogram<'service'>;
   readonly inference: Histogram<'model'>;
+  /** The analysis job queue (wiring hands these to the jobs layer behind its JobMetrics interface). */
+  readonly jobs: {
+    readonly depth: Gauge;
+    readonly wait: Histogram;
+    readonly run: Histogram<'outcome'>;
+    readonly served: Counter<'state'>;
+    readonly shed: Counter;
+  };
+}
+
+const JOB_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+function jobMetrics(registry: Registry): Metrics['jobs'] {
+  const registers = [registry];
+  return {
+    depth: new Gauge({ name: 'analysis_queue_depth', help: 'Analysis jobs accepted and not finished (queued, running, waiting to retry), as last seen by this process', registers }),
+    wait: new Histogram({ name: 'analysis_job_wait_seconds', help: 'Time from submit to the start of a job\'s first run', buckets: JOB_BUCKETS, registers }),
+    run: new Histogram({ name: 'analysis_job_run_seconds', help: 'Time of one run of an analysis job, by how it ended (done, failed, retry)', labelNames: ['outcome'], buckets: JOB_BUCKETS, registers }),
+    served: new Counter({ name: 'analysis_results_served_total', help: 'Analysis results hooks asked for, by what they got: ready, in-progress, failed', labelNames: ['state'], registers }),
+    shed: new Counter({ name: 'analysis_jobs_shed_total', help: 'Analysis jobs refused because the queue was full (503 INFERENCE_BUSY)', registers }),
+  };
 }
 
 /** Creates the registry and the service's metrics. */
@@ -35,5 +56,6 @@ export function createMetrics(): Metrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
+    jobs: jobMetrics(registry),
   };
 }

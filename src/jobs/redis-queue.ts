@@ -75,10 +75,18 @@ export async function createRedisJobQueue(options: RedisQueueOptions): Promise<R
   let models: { readonly at: number; readonly list: readonly ModelRef[] } = { at: -Infinity, list: [] };
 
   async function registeredModels(): Promise<readonly ModelRef[]> {
-    if (Date.now() - models.at < MODELS_REFRESH_MS) return models.list;
+    // An empty set is never trusted from the cache: the first worker may have just registered.
+    if (models.list.length > 0 && Date.now() - models.at < MODELS_REFRESH_MS) return models.list;
     models = { at: Date.now(), list: decodeModels(await store.get(modelsKey(options.prefix))) };
     return models.list;
   }
+  // Kept fresh without hooks too: /readyz reads it, so a front becomes ready once a worker runs.
+  const refresh = (): void => {
+    registeredModels().catch(() => undefined);
+  };
+  refresh();
+  const refresher = setInterval(refresh, MODELS_REFRESH_MS);
+  refresher.unref();
 
   /** Adds the job unless it exists; a finished record whose outcome expired is replaced. */
   async function add(key: string, data: JobData): Promise<boolean> {
@@ -141,6 +149,7 @@ export async function createRedisJobQueue(options: RedisQueueOptions): Promise<R
       return outcome;
     },
     async close() {
+      clearInterval(refresher);
       await queue.close().catch(() => undefined);
       store.disconnect();
     },

@@ -95,3 +95,20 @@ export function renderNotAnalysedCard(templates: TemplateSet, study: PriorStudyV
     sourceLabel: 'Imaging AI',
   });
 }
+
+/**
+ * The result hook's answer while the study's analysis is still running after the hook's time
+ * budget: an `info` card that says so (not a finding), so the EHR does not read "no finding
+ * card" as "nothing found". The analysis goes on; a later hook on the study gets the result.
+ *
+ * @param templates - compiled templates
+ * @param study - the study
+ */
+export function renderInProgressCard(templates: TemplateSet, study: PriorStudyView): CdsCard {
+  return renderJson<CdsCard>(templates, 'analysis-in-progress-card.json', {
+    uuid: uuidV5(`analysis-in-progress-card|${study.studyInstanceUid}`),
+    summary: 'AI analysis in progress (not a finding): results will follow',
+    study: { description: study.description ?? 'imaging study', date: study.date ?? null },
+    sourceLabel: 'Imaging AI',
+  });
+}

@@ -1,7 +1,7 @@
 /**
  * The reports layer's public surface.
  */
-export { renderNotAnalysedCard, renderPriorFindingCard, renderRecentStudyCard } from './context-cards.js';
+export { renderInProgressCard, renderNotAnalysedCard, renderPriorFindingCard, renderRecentStudyCard } from './context-cards.js';
 export { loadTemplates } from './engine.js';
 export type { TemplateSet } from './engine.js';
 export { overlayPng } from './overlay.js';

@@ -100,6 +100,12 @@ describe('order-sign and order-select', () => {
     const sample = stack.samples.find((s) => s.file === positive());
     if (sample === undefined) throw new Error('no positive sample');
     await stack.fhir.seed(imagingStudyFor('recent-cxr', sample.info, 3));
+    // Order and chart hooks never wait for an analysis: they show what is ready. The result hook
+    // (the study became available) analyses the study first, as in the EHR's workflow.
+    const res = await request(stack.app)
+      .post('/cds-services/imaging-ai-result')
+      .send({ hook: IMAGINGSTUDY_AVAILABLE_HOOK, hookInstance: randomUUID(), ...auth(), context: { patientId: PATIENT_ID, imagingStudyId: 'recent-cxr' } });
+    expect(res.status).toBe(200);
   });
 
   it('shows the recent equivalent study and its prior AI finding for a chest order', async () => {

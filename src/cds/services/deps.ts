@@ -1,7 +1,7 @@
 /**
  * What the CDS services need from the layers below, as plain functions and data.
  */
-import type { StudyAnalysis, StudyToAnalyse } from '../../analysis/index.js';
+import type { JobQueue } from '../../jobs/index.js';
 import type { ImagingOrderRule } from '../../fhir/index.js';
 import type { Logger } from '../../logging.js';
 import type { TemplateSet, RenderedResult } from '../../reports/index.js';
@@ -21,8 +21,12 @@ export interface ResultOwner {
 export type ResultSink = (owner: ResultOwner, results: readonly RenderedResult[], log: Logger) => void;
 
 export interface ServiceDeps {
-  /** The analysis use case (cache included). */
-  readonly analyse: (study: StudyToAnalyse) => Promise<StudyAnalysis>;
+  /** Analysis jobs: submitted by every hook, keyed so that a study is analysed once. */
+  readonly jobs: JobQueue;
+  /** How long the result hook waits for its job; patient-view and the order hooks never wait. */
+  readonly hookBudgetMs: number;
+  /** The result hook answers an "AI analysis in progress" card when its job is still running (default true). */
+  readonly inProgressCards?: boolean | undefined;
   readonly templates: TemplateSet;
   readonly defaultDicomWebRoot: string | undefined;
   readonly viewerUrl: string | undefined;

@@ -1,16 +1,18 @@
 /**
  * The custom result hook `org.imaging-cds.imagingstudy-available` (hook definition in
- * fhir-resources/hook-imagingstudy-available.json): a study is available, analyse it now and
- * answer with one card per model that fits, each offering to save the preliminary report.
+ * fhir-resources/hook-imagingstudy-available.json): a study is available, analyse it (through the
+ * job queue, waiting up to the hook's budget) and answer with one card per model that fits, each
+ * offering to save the preliminary report, or with an "analysis in progress" card.
  */
 import type { ImagingStudy } from 'fhir/r4.js';
 import { AppError } from '../../errors.js';
 import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../terminology.js';
 import { contextSchemas, parseContext } from '../../cds-hooks/index.js';
 import type { CdsService } from '../service.js';
-import { renderStudyResult } from '../study-cards.js';
-import { belongsToPatient, studyToAnalyse } from '../study-input.js';
-import { renderNotAnalysedCard } from '../../reports/index.js';
+import { analysisWithin, renderStudyResult } from '../study-cards.js';
+import { belongsToPatient } from '../study-input.js';
+import { renderInProgressCard, renderNotAnalysedCard } from '../../reports/index.js';
+import { errorOf } from '../../jobs/index.js';
 import type { ServiceDeps } from './deps.js';
 
 export const IMAGINGSTUDY_AVAILABLE_PREFETCH = {
@@ -39,15 +41,24 @@ export function imagingStudyAvailableService(deps: ServiceDeps): CdsService {
       if (!belongsToPatient(study, ctx.patientId)) {
         throw new AppError('CDS_BAD_REQUEST', 'the ImagingStudy does not belong to context.patientId', { expression: 'context.patientId' });
       }
-      const analysis = await deps.analyse(await studyToAnalyse(domain, study, entries, data, deps.defaultDicomWebRoot));
-      log.info({ results: analysis.results.length, skipped: analysis.skipped.map((s) => s.reason), fromCache: analysis.fromCache }, 'study analysed');
+      // Submitted (once per study, models and source, whoever asks), then awaited within the
+      // hook's budget: what is not ready by then is answered as in progress and goes on.
+      const { outcome, queued } = await analysisWithin(deps, study, entries, handlerContext, deps.hookBudgetMs);
+      const view = { studyInstanceUid: study.id ?? '', description: study.description, date: study.started };
+      if (outcome.state === 'failed') throw errorOf(outcome);
+      if (outcome.state === 'pending') {
+        log.info({ budgetMs: deps.hookBudgetMs }, 'analysis in progress');
+        return { cards: deps.inProgressCards === false ? [] : [renderInProgressCard(deps.templates, view)] };
+      }
+      const { analysis } = outcome;
+      // From the cache: this call found the job done already, or the job found every result cached.
+      log.info({ results: analysis.results.length, skipped: analysis.skipped.map((s) => s.reason), fromCache: !queued || analysis.fromCache }, 'study analysed');
       const rendered = analysis.results.map((r) => renderStudyResult(deps, study, r, { patientId: ctx.patientId, serviceRequestId: ctx.serviceRequestId }));
       // After rendering, before answering: the sink only records and schedules (write-back runs
       // in the background), so the answer is not delayed by the FHIR server.
       if (rendered.length > 0) deps.resultSink?.({ domain, patientId: ctx.patientId, imagingStudyId: ctx.imagingStudyId }, rendered, log);
       if (rendered.length === 0 && deps.notAnalysedCards !== false) {
-        const view = { studyInstanceUid: analysis.studyInstanceUid, description: study.description, date: study.started };
-        return { cards: [renderNotAnalysedCard(deps.templates, view, analysis.skipped.map((s) => s.reason))] };
+        return { cards: [renderNotAnalysedCard(deps.templates, { ...view, studyInstanceUid: analysis.studyInstanceUid }, analysis.skipped.map((s) => s.reason))] };
       }
       return { cards: rendered.map((r) => r.card) };
     },

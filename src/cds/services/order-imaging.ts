@@ -8,7 +8,7 @@ import { bundleEntries, isImagingServiceRequest, seriesSummary } from '../../fhi
 import { renderPriorFindingCard, renderRecentStudyCard } from '../../reports/index.js';
 import { contextSchemas, parseContext } from '../../cds-hooks/index.js';
 import type { CdsService } from '../service.js';
-import { analyseQuietly, isActionable } from '../study-cards.js';
+import { readyAnalysis, isActionable } from '../study-cards.js';
 import { belongsToPatient, bodyPartOf, startedOf } from '../study-input.js';
 import type { CdsCard } from '../../cds-hooks/index.js';
 import { CPT } from '../../terminology.js';
@@ -91,7 +91,7 @@ function orderService(deps: ServiceDeps, hook: 'order-select' | 'order-sign'): C
         cards.push(renderRecentStudyCard(deps.templates, view, region, Math.floor((now - newest.started.getTime()) / DAY_MS)));
       }
       for (const prior of priors.slice(0, deps.maxStudiesPerCall)) {
-        const analysis = await analyseQuietly(deps, prior.study, entries, handlerContext);
+        const analysis = await readyAnalysis(deps, prior.study, entries, handlerContext);
         for (const result of analysis?.results ?? []) {
           if (!isActionable(result)) continue;
           const findings = result.findings.filter((f) => f.interpretation === 'positive' || f.needsReview);

@@ -6,7 +6,7 @@
 import type { FhirResource, ImagingStudy } from 'fhir/r4.js';
 import { contextSchemas, parseContext } from '../../cds-hooks/index.js';
 import type { CdsService } from '../service.js';
-import { analyseQuietly, isActionable, resultCard } from '../study-cards.js';
+import { readyAnalysis, isActionable, resultCard } from '../study-cards.js';
 import { belongsToPatient, startedOf } from '../study-input.js';
 import type { CdsCard } from '../../cds-hooks/index.js';
 import type { ServiceDeps } from './deps.js';
@@ -38,7 +38,7 @@ export function patientViewService(deps: ServiceDeps): CdsService {
         .slice(0, deps.maxStudiesPerCall);
       const cards: CdsCard[] = [];
       for (const { study } of recent) {
-        const analysis = await analyseQuietly(deps, study, entries, handlerContext);
+        const analysis = await readyAnalysis(deps, study, entries, handlerContext);
         for (const result of analysis?.results ?? []) {
           if (isActionable(result)) cards.push(resultCard(deps, study, result, { patientId: ctx.patientId, serviceRequestId: undefined }));
         }
