@@ -49,7 +49,7 @@ export function normaliseTimestamps<T>(value: T, instant = EXAMPLE_INSTANT): T {
 export async function generateExampleBundles(): Promise<Map<string, Bundle>> {
   const pacs = await startDemoPacs(path.join(PROJECT_ROOT, 'test', 'fixtures', 'cxr'));
   const dataDir = mkdtempSync(path.join(tmpdir(), 'imaging-cds-examples-'));
-  const deps = await buildDependencies(loadConfig({ PORT: '0', HOST: '127.0.0.1', DICOMWEB_ALLOWLIST: pacs.root, DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), createLogger('silent'));
+  const deps = await buildDependencies(loadConfig({ PORT: '0', HOST: '127.0.0.1', DICOMWEB_ALLOWLIST: pacs.root, DATA_DIR: dataDir, LOG_LEVEL: 'silent', HOOK_BUDGET_MS: '120000' }), createLogger('silent'));
   const server = createApp(deps).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

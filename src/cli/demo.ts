@@ -37,7 +37,9 @@ async function main(): Promise<void> {
   say('demo: starting a DICOMweb server over the sample radiographs in test/fixtures/cxr …');
   const pacs = await startDemoPacs(path.join(PROJECT_ROOT, 'test', 'fixtures', 'cxr'));
   const dataDir = mkdtempSync(path.join(tmpdir(), 'imaging-cds-demo-'));
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', OPS_PORT: '0', DICOMWEB_ALLOWLIST: pacs.root, DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+  // A generous hook budget: the demo shows each study's findings in one call (a CDS client gets
+  // "analysis in progress" after 400 ms by default, and the findings on its next call).
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', OPS_PORT: '0', DICOMWEB_ALLOWLIST: pacs.root, DATA_DIR: dataDir, LOG_LEVEL: 'warn', HOOK_BUDGET_MS: '60000' });
   say('demo: loading the AI models (ONNX Runtime, CPU) …');
   const t0 = performance.now();
   const deps = await buildDependencies(config, createLogger('warn'));
