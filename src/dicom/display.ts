@@ -2,6 +2,7 @@
  * Modality values → display intensities in [0, 1] (VOI LUT function, MONOCHROME1 inversion).
  */
 import { modalityValues } from './frame-values.js';
+import type { SampleArray } from './frame-values.js';
 import { applyLut } from './lut.js';
 import type { ModalityFrame, VoiWindow } from './types.js';
 import type { Image, WindowingSpec } from '../image/index.js';
@@ -94,7 +95,7 @@ function chooseWindow(frame: ModalityFrame, spec: WindowingSpec): VoiWindow | un
   }
 }
 
-function windowInto(src: Float32Array, out: Float32Array, window: VoiWindow, invert: boolean): void {
+function windowInto(src: SampleArray, out: Float32Array, window: VoiWindow, invert: boolean): void {
   const { center, width } = window;
   switch (window.fn) {
     case 'LINEAR':
@@ -111,7 +112,7 @@ function windowInto(src: Float32Array, out: Float32Array, window: VoiWindow, inv
 }
 
 /** {@link voiLinear} over a frame, its constants computed once (the same doubles, so the same results). */
-function linearInto(src: Float32Array, out: Float32Array, center: number, width: number, invert: boolean): void {
+function linearInto(src: SampleArray, out: Float32Array, center: number, width: number, invert: boolean): void {
   const c = center - 0.5;
   const half = (width - 1) / 2;
   const lo = c - half;
@@ -132,7 +133,7 @@ function linearInto(src: Float32Array, out: Float32Array, center: number, width:
 }
 
 /** v / max clipped to [0, 1] (−0 becomes 0 and NaN stays NaN, as Math.min(1, Math.max(0, v)) gives). */
-function scaleInto(src: Float32Array, out: Float32Array, max: number): void {
+function scaleInto(src: SampleArray, out: Float32Array, max: number): void {
   for (let i = 0; i < src.length; i++) {
     const v = (src[i] as number) / max;
     out[i] = v <= 0 ? 0 : v > 1 ? 1 : v;
@@ -140,7 +141,7 @@ function scaleInto(src: Float32Array, out: Float32Array, max: number): void {
 }
 
 /** Smallest and largest value (even and odd indices scanned together, so the comparisons overlap); NaN is never taken. */
-function extremes(src: Float32Array): [number, number] {
+function extremes(src: SampleArray): [number, number] {
   let min = Infinity;
   let max = -Infinity;
   let min2 = Infinity;
@@ -163,11 +164,11 @@ function extremes(src: Float32Array): [number, number] {
 }
 
 /** A zero extreme takes the sign of the first zero, as one scan in order keeps it (−0 and 0 tie). */
-function signedZero(extreme: number, src: Float32Array): number {
+function signedZero(extreme: number, src: SampleArray): number {
   return extreme === 0 ? (src[src.indexOf(0)] as number) : extreme;
 }
 
-function stretchInto(src: Float32Array, out: Float32Array, invert: boolean): void {
+function stretchInto(src: SampleArray, out: Float32Array, invert: boolean): void {
   const [lo, hi] = extremes(src);
   const min = signedZero(lo, src);
   const max = signedZero(hi, src);

@@ -38,18 +38,35 @@ export function lazyModalityFrame(base: Omit<ModalityFrame, 'values'>, samples: 
   return frame;
 }
 
+/** Modality values as display reads them: float32, or integer cells that equal their float32 values. */
+export type SampleArray = Float32Array | Uint8Array | Uint8ClampedArray | Int8Array | Uint16Array | Int16Array;
+
+const EXACT_CELLS: ReadonlySet<string> = new Set(['[object Uint8Array]', '[object Uint8ClampedArray]', '[object Int8Array]', '[object Uint16Array]', '[object Int16Array]']);
+
+/** Cells of 16 bits or fewer that are their own stored values, unrescaled: each equals its float32 Modality value. */
+function exactCells(p: Pending): SampleArray | undefined {
+  const { cells, length, plain } = p.samples;
+  if (!plain || p.slope !== 1 || p.intercept !== 0 || !EXACT_CELLS.has(Object.prototype.toString.call(cells))) return undefined;
+  const typed = cells as Exclude<SampleArray, Float32Array>;
+  return typed.length === length ? typed : typed.subarray(0, length);
+}
+
 /** Reused by {@link modalityValues}; display is synchronous, so one suffices. */
 let scratch = new Float32Array(0);
 /** Frames up to this many samples (16 MiB of float32) share the scratch; larger ones get their own array. */
 const SCRATCH_MAX = 4 * 1024 * 1024;
 
 /**
- * The frame's modality values for immediate, read-only use: `frame.values` when made, else the
- * same numbers written into a scratch array that the next call overwrites.
+ * The frame's modality values for immediate, read-only use: `frame.values` when made; else the
+ * cells themselves when they equal the values (8- and 16-bit cells, no rescale), which saves
+ * writing and reading a copy; else the same numbers written into a scratch array that the next
+ * call overwrites.
  */
-export function modalityValues(frame: ModalityFrame): Float32Array {
+export function modalityValues(frame: ModalityFrame): SampleArray {
   const lazy = pending.get(frame);
   if (lazy === undefined) return frame.values;
+  const exact = exactCells(lazy);
+  if (exact !== undefined) return exact;
   const n = lazy.samples.length;
   let view: Float32Array;
   if (n > SCRATCH_MAX) {
