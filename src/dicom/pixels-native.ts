@@ -38,7 +38,11 @@ export function nativeInOrder(px: PixelModule, layout: NativeLayout): boolean {
 export function nativeStoredSamples(px: PixelModule, layout: NativeLayout, frameIndex: number): StoredSamples {
   const count = layout.storedSamplesPerFrame;
   const signed = px.pixelRepresentation === 1;
-  if (px.bitsAllocated === 1) return storedSamples(readBits(layout.data, frameIndex * count, count), count, px.highBit, px.bitsStored, signed);
+  if (px.bitsAllocated === 1) {
+    const bits = storedSamples(readBits(layout.data, frameIndex * count, count), count, px.highBit, px.bitsStored, signed);
+    // Unpacked unsigned bits are their own stored values (0 or 1).
+    return signed ? bits : { ...bits, plain: true };
+  }
   const bytesPerCell = px.bitsAllocated / 8;
   const start = frameIndex * count * bytesPerCell;
   // A signed view makes full-width signed cells plain (no shifting needed).

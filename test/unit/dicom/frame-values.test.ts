@@ -54,7 +54,7 @@ describe('stored values from cells', () => {
 });
 
 describe('Modality values made on first read', () => {
-  it.each([pydicomFile('CT_small.dcm'), pydicomFile('MR_small_bigendian.dcm'), pydicomFile('SC_rgb_rle.dcm'), daikonFile('jpeg_baseline_8bit.dcm')])(
+  it.each([pydicomFile('CT_small.dcm'), pydicomFile('MR_small_bigendian.dcm'), pydicomFile('liver_1frame.dcm'), pydicomFile('SC_rgb_rle.dcm'), daikonFile('jpeg_baseline_8bit.dcm')])(
     '%s: displaying before or after reading values gives the same image, and values are made once',
     (path) => {
       const parsed = parseDicom(readFixture(path));
