@@ -140,8 +140,8 @@ export function sendRaw(port: number, req: RawRequest, timeoutMs: number): Promi
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
- * A curl command for the request when curl can express it, else undefined (the raw bytes and
- * an nc line reproduce every case).
+ * A curl command for the request when curl can express it, else undefined (the raw bytes,
+ * sent over bash's /dev/tcp, reproduce every case).
  */
 export function curlFor(port: number, req: RawRequest, bodyFile: string | undefined): string | undefined {
   if (req.raw !== undefined || req.sendOnly !== undefined || !/^[A-Za-z]+$/.test(req.method)) return undefined;

@@ -83,7 +83,7 @@ function reproduction(report: Report, c: RequestCase, port: number): string[] {
   return [
     `node dist/tools/fuzz/run.js --seed ${report.seed} --only-request ${c.index}   (fresh stack, same request; tokens re-signed)`,
     ...(curl === undefined ? [] : [`${curl}   (against the ${c.mode} service the fuzzer started, port ${port}${c.mode === 'auth' ? '; the token is single-use and expires in 4 min' : ''})`]),
-    `nc 127.0.0.1 ${port} < ${raw}   (the exact bytes)`,
+    `bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port}; cat ${raw} >&3; timeout 10 cat <&3'   (the exact bytes)`,
   ];
 }
 
