@@ -23,7 +23,9 @@ export function resolveLimits(limits: Partial<DicomLimits> = {}): DicomLimits {
 /**
  * Parses a Part 10 file and decodes all its frames (Modality LUT applied).
  *
- * @param buffer - the file; views into larger buffers (Node Buffers, multipart parts) are fine
+ * @param buffer - the file; views into larger buffers (Node Buffers, multipart parts) are fine.
+ *   Frames read their samples from it when their values are first needed, so it must not be
+ *   modified while they are in use.
  * @param limits - size guards; unset ones take the defaults
  * @throws AppError DICOM_INVALID, DICOM_UNSUPPORTED or DICOM_TOO_LARGE
  */
