@@ -6,6 +6,7 @@
  */
 import type { Bundle, FhirResource } from 'fhir/r4.js';
 import { AppError } from '../errors.js';
+import { checkResource, checkedResources } from './resource-shapes.js';
 import type { CdsRequest } from '../cds-hooks/index.js';
 
 /** Reads from a FHIR server on behalf of the client (implemented over fhir-kit-client). */
@@ -123,19 +124,21 @@ export function createPrefetchResolver(request: CdsRequest, templates: Readonly<
     async resource(key) {
       const { value } = await run(key);
       if (value === null) return undefined;
+      const origin = sources.get(key) === 'prefetch' ? 'client' : 'server';
       // A read template answered with a searchset (e.g. `_id=` with `_include`): first match.
       if (value.resourceType === 'Bundle') {
+        const resources = checkedResources(value, origin, `prefetch.${key}`);
         const entries = value.entry ?? [];
-        return (entries.find((e) => e.search?.mode !== 'include') ?? entries[0])?.resource as FhirResource | undefined;
+        const firstMatch = entries.findIndex((e) => e.search?.mode !== 'include');
+        return firstMatch >= 0 ? (entries[firstMatch]?.resource as FhirResource | undefined) : resources[0];
       }
-      return value;
+      return checkResource(value, origin, `prefetch.${key}`);
     },
+    read: async (resourceType, id) => checkResource(await fhir(`${resourceType}/${id}`).read(resourceType, id), 'server', `${resourceType}/${id}`),
     async entries(key) {
       const { value } = await run(key);
       if (value === null) return [];
-      if (value.resourceType !== 'Bundle') return [value];
-      return (value.entry ?? []).flatMap((e) => (e.resource === undefined ? [] : [e.resource as FhirResource]));
+      return checkedResources(value, sources.get(key) === 'prefetch' ? 'client' : 'server', `prefetch.${key}`);
     },
-    read: (resourceType, id) => fhir(`${resourceType}/${id}`).read(resourceType, id),
   };
 }

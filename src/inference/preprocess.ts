@@ -3,6 +3,7 @@
  * [0, 1] interleaved pixels → resize to width×height → channel conversion → `(v − mean) / std`
  * → float32 planar CHW (one batch item of the NCHW tensor).
  */
+import { AppError } from '../errors.js';
 import type { ManifestInput } from './manifest.js';
 import { resizeArea } from '../image/index.js';
 import type { Image } from '../image/index.js';
@@ -34,6 +35,8 @@ function checkImage(image: Image): void {
  * @param spec - the manifest's input section
  * @returns float32 CHW, length `channels × height × width`
  * @throws RangeError when the image's size and data disagree (a bug upstream, not bad input)
+ * @throws AppError IMAGE_UNSUITABLE when a pixel is not a finite number (e.g. a corrupt Rescale
+ *   Slope overflowed): a model fed NaN answers with a confident, meaningless probability
  */
 export function preprocess(image: Image, spec: PreprocessSpec): Float32Array {
   checkImage(image);
@@ -52,7 +55,11 @@ export function preprocess(image: Image, spec: PreprocessSpec): Float32Array {
       if (src === channels) v = resized[i * src + c] as number;
       else if (src === 1) v = resized[i] as number; // grey → RGB: the same value in every channel
       else v = BT601[0] * (resized[i * 3] as number) + BT601[1] * (resized[i * 3 + 1] as number) + BT601[2] * (resized[i * 3 + 2] as number);
-      out[base + i] = (v - mean) / std;
+      const value = (v - mean) / std;
+      if (!Number.isFinite(value)) {
+        throw new AppError('IMAGE_UNSUITABLE', 'The image has pixel values that are not finite numbers (e.g. a corrupt Rescale Slope); it was not analysed.');
+      }
+      out[base + i] = value;
     }
   }
   return out;

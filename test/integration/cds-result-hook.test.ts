@@ -166,6 +166,40 @@ describe('result hook against Orthanc and a FHIR server', () => {
   });
 });
 
+describe('malformed FHIR data in the request is a 400 naming the field, never a 500', () => {
+  /** The first sample study, prefetched after `mutate` changed it (or its Endpoint). */
+  function prefetchedWith(mutate: (study: Record<string, unknown>, endpoint: Record<string, unknown>) => void): Record<string, unknown> {
+    const sample = stack.samples[0];
+    if (sample === undefined) throw new Error('no sample');
+    const study = JSON.parse(JSON.stringify(sample.study)) as Record<string, unknown>;
+    const endpoint = JSON.parse(JSON.stringify(stack.endpoint)) as Record<string, unknown>;
+    mutate(study, endpoint);
+    return hookBody(sample.studyId, { prefetch: { imagingStudy: { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: study }, { resource: endpoint, search: { mode: 'include' } }] } } });
+  }
+
+
+  it.each([
+    ['a Bundle whose entry is a string', (): Record<string, unknown> => hookBody(stack.samples[0]?.studyId ?? '', { prefetch: { imagingStudy: { resourceType: 'Bundle', type: 'searchset', entry: 'nope' } } }), 'prefetch.imagingStudy'],
+    ['an ImagingStudy without subject', (): Record<string, unknown> => prefetchedWith((s) => { delete s['subject']; }), 'subject'],
+    ['a subject reference that is a number', (): Record<string, unknown> => prefetchedWith((s) => { s['subject'] = { reference: 0 }; }), 'subject.reference'],
+    ['a series without its uid', (): Record<string, unknown> => prefetchedWith((s) => { delete (s['series'] as Record<string, unknown>[])[0]?.['uid']; }), 'series.0.uid'],
+    ['a started date that is an object', (): Record<string, unknown> => prefetchedWith((s) => { s['started'] = {}; }), 'started'],
+    ['an Endpoint without connectionType', (): Record<string, unknown> => prefetchedWith((_s, e) => { delete e['connectionType']; }), 'connectionType'],
+  ])('answers %s with 400', async (_what, body, field) => {
+    const res = await callHook(body());
+    expect(res.status).toBe(400);
+    expect(oo(res).issue[0]?.diagnostics).toContain('CDS_BAD_REQUEST');
+    expect(oo(res).issue[0]?.expression?.[0]).toContain(field);
+  });
+
+  it('answers a description nested 100,000 arrays deep with 400 (the body is sent as raw JSON text)', async () => {
+    const text = JSON.stringify(prefetchedWith((s) => { s['description'] = '@DEEP@'; })).replace('"@DEEP@"', `${'['.repeat(100_000)}"x"${']'.repeat(100_000)}`);
+    const res = await request(stack.app).post('/cds-services/imaging-ai-result').set('content-type', 'application/json').send(text);
+    expect(res.status).toBe(400);
+    expect(oo(res).issue[0]?.expression?.[0]).toContain('description');
+  });
+});
+
 describe('studies no model analyses', () => {
   /** The first sample study, prefetched with its series changed by `series` and no Endpoint. */
   function prefetched(series: (s: NonNullable<ImagingStudy['series']>[number]) => NonNullable<ImagingStudy['series']>[number], id: string): Record<string, unknown> {

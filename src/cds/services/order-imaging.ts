@@ -12,6 +12,7 @@ import { readyAnalysis, isActionable } from '../study-cards.js';
 import { belongsToPatient, bodyPartOf, startedOf } from '../study-input.js';
 import type { CdsCard } from '../../cds-hooks/index.js';
 import { CPT } from '../../terminology.js';
+import { checkResource } from '../resource-shapes.js';
 import type { ServiceDeps } from './deps.js';
 
 export const PRIOR_STUDIES_PREFETCH = 'ImagingStudy?patient={{context.patientId}}&status=available&_sort=-started&_count=20&_include=ImagingStudy:endpoint';
@@ -68,7 +69,7 @@ function orderService(deps: ServiceDeps, hook: 'order-select' | 'order-sign'): C
       const { data, log } = handlerContext;
       const ctx = hook === 'order-select' ? parseContext(contextSchemas['order-select'], request.context) : parseContext(contextSchemas['order-sign'], request.context);
       const selections = 'selections' in ctx ? new Set(ctx.selections as string[]) : undefined;
-      const orders = bundleEntries(ctx.draftOrders as never, 'ServiceRequest').filter(
+      const orders = bundleEntries(ctx.draftOrders as never, 'ServiceRequest').map((sr) => checkResource(sr, 'client', 'context.draftOrders')).filter(
         (sr) => isImagingServiceRequest(sr, deps.imagingOrders) && (selections === undefined || selections.has(`ServiceRequest/${sr.id ?? ''}`)),
       );
       const regions = new Set(orders.map(orderRegion).filter((r): r is string => r !== undefined));

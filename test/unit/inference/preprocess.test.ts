@@ -22,6 +22,11 @@ describe('preprocess', () => {
   const gray: PreprocessSpec = { width: 2, height: 2, channels: 1, normalization: { mean: [0.5], std: [0.5] } };
   const rgb: PreprocessSpec = { width: 2, height: 2, channels: 3, normalization: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } };
 
+  it('refuses an image with a value that is not a finite number (a corrupt Rescale Slope), instead of feeding NaN to a model', () => {
+    const img = makeImage(2, 2, 1, (x) => (x === 0 ? Number.NaN : 0.5));
+    expect(() => preprocess(img, gray)).toThrow(expect.objectContaining({ name: 'AppError', code: 'IMAGE_UNSUITABLE' }));
+  });
+
   it('Resizes, then normalises as (v − mean) / std', () => {
     const img = noiseImage(8, 8, 1, 3);
     const out = preprocess(img, gray);
