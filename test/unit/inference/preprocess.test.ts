@@ -24,7 +24,13 @@ describe('preprocess', () => {
 
   it('refuses an image with a value that is not a finite number (a corrupt Rescale Slope), instead of feeding NaN to a model', () => {
     const img = makeImage(2, 2, 1, (x) => (x === 0 ? Number.NaN : 0.5));
-    expect(() => preprocess(img, gray)).toThrow(expect.objectContaining({ name: 'AppError', code: 'IMAGE_UNSUITABLE' }));
+    let thrown: unknown;
+    try {
+      preprocess(img, gray);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({ name: 'AppError', code: 'IMAGE_UNSUITABLE' });
   });
 
   it('Resizes, then normalises as (v − mean) / std', () => {
