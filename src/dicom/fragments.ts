@@ -5,6 +5,7 @@
  */
 import { AppError } from '../errors.js';
 import type { Encoding } from './dataset.js';
+import { concat } from './codecs/frames.js';
 
 const UNDEFINED_LENGTH = 0xffffffff;
 const TAG_ITEM = 0xfffee000;
@@ -79,22 +80,12 @@ export function encapsulatedItems(value: PixelDataValue): Uint8Array[] | undefin
     if (positions[k] !== offset || (frameStarts.length > 0 && k <= (frameStarts[frameStarts.length - 1] as number))) return [...fragments];
     frameStarts.push(k);
   }
-  return frameStarts.map((startIndex, i) => join(fragments.slice(startIndex, frameStarts[i + 1] ?? fragments.length)));
+  return frameStarts.map((startIndex, i) => concat(fragments.slice(startIndex, frameStarts[i + 1] ?? fragments.length)));
 }
 
 /** Native Pixel Data: the value, or (a writer's error) its fragments joined. */
 export function nativePixelData(value: PixelDataValue): Uint8Array | undefined {
   if (value.fragments === undefined) return value.value;
-  return value.fragments.length === 0 ? undefined : join(value.fragments);
+  return value.fragments.length === 0 ? undefined : concat(value.fragments);
 }
 
-function join(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
-}
