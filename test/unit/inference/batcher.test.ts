@@ -17,6 +17,17 @@ function gatedRunner() {
   return { calls, run, release: () => gates.shift()?.() };
 }
 
+/** Turns of the event loop until `done()` holds (at most `turns`): no wall-clock wait. */
+async function until(done: () => boolean, turns = 1000): Promise<void> {
+  for (let i = 0; i < turns && !done(); i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Marks a promise as handled (a failed assertion must not leave it to crash the run), and returns it. */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
 function options(over: Partial<BatcherOptions<number, number>>): BatcherOptions<number, number> {
   return { name: 'm', maxBatch: 4, maxWaitMs: 0, capacity: 100, timeoutMs: 5_000, run: (items) => Promise.resolve(items.map((x) => x * 10)), ...over };
 }
@@ -33,14 +44,14 @@ describe('createBatcher', () => {
   it('Collects requests that arrive while a batch runs into the next batch', async () => {
     const r = gatedRunner();
     const b = createBatcher(options({ maxBatch: 8, run: r.run }));
-    const first = b.submit([1]);
-    await sleep(5); // the lone request starts after maxWaitMs
+    const first = handled(b.submit([1]));
+    await until(() => r.calls.length === 1); // the lone request starts after maxWaitMs (0: next turn)
     expect(r.calls).toEqual([[1]]);
-    const later = [b.submit([2]), b.submit([3, 4]), b.submit([5])];
+    const later = [b.submit([2]), b.submit([3, 4]), b.submit([5])].map(handled);
     expect(b.queued()).toBe(4);
     r.release();
     await first;
-    await sleep(0);
+    await until(() => r.calls.length === 2);
     expect(r.calls).toEqual([[1], [2, 3, 4, 5]]);
     r.release();
     expect(await Promise.all(later)).toEqual([[20], [30, 40], [50]]);
