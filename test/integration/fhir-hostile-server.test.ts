@@ -5,39 +5,19 @@
  * with the canary never contacted and the body read no further than the cap.
  */
 import { gzipSync } from 'node:zlib';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { Client } from 'fhir-kit-client';
 import { createFhirReader, FHIR_READER_DEFAULTS } from '../../src/fhir/fhir-client.js';
 import { createFhirWriter } from '../../src/fhir/write-back.js';
-import { dribble, eventually, pumpEndless, startTestServer, tally, type TestServer } from '../support/hostile-http.js';
+import { dribble, eventually, hostileServers, pumpEndless, tally, type TestServer } from '../support/hostile-http.js';
 
 const TOKEN = 'tok-hostile-7d1e';
 const MiB = 1024 * 1024;
 
-let canary: TestServer;
-let servers: TestServer[] = [];
-
-beforeAll(async () => {
-  canary = await startTestServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/fhir+json' }).end('{"resourceType":"Patient","id":"p1"}');
-  });
+// A canary for redirects to point at, and servers closed after each test.
+const { canary, server: fhirServer } = hostileServers((_req, res) => {
+  res.writeHead(200, { 'content-type': 'application/fhir+json' }).end('{"resourceType":"Patient","id":"p1"}');
 });
-
-afterAll(async () => {
-  await canary.close();
-});
-
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-  canary.requests.length = 0;
-});
-
-async function fhirServer(handler: (req: IncomingMessage, res: ServerResponse, n: number) => void): Promise<TestServer> {
-  const server = await startTestServer(handler);
-  servers.push(server);
-  return server;
-}
 
 function reader(server: TestServer, overrides: Partial<Parameters<typeof createFhirReader>[0]> = {}): ReturnType<typeof createFhirReader> {
   return createFhirReader({ baseUrl: `${server.origin}/fhir`, accessToken: TOKEN, timeoutMs: 2000, ...overrides });
@@ -60,7 +40,7 @@ function page(origin: string, n: number): unknown {
 describe('FHIR redirects are refused, never followed', () => {
   it.each([301, 302, 303, 307, 308])('read: HTTP %i to a canary server fails UPSTREAM_FAILED and the canary hears nothing', async (status) => {
     const server = await fhirServer((req, res) => {
-      res.writeHead(status, { location: `${canary.origin}${req.url ?? ''}&leak=Patient%2Fp1` }).end();
+      res.writeHead(status, { location: `${canary().origin}${req.url ?? ''}&leak=Patient%2Fp1` }).end();
     });
     await expect(reader(server).read('Patient', 'p1')).rejects.toMatchObject({
       name: 'AppError',
@@ -68,25 +48,25 @@ describe('FHIR redirects are refused, never followed', () => {
       message: `The FHIR server answered read Patient with a redirect (HTTP ${status}), which was refused`,
     });
     expect(server.requests).toHaveLength(1);
-    expect(canary.requests).toHaveLength(0);
+    expect(canary().requests).toHaveLength(0);
   });
 
   it('search: a redirected first page fails, and the canary hears nothing', async () => {
     const server = await fhirServer((_req, res) => {
-      res.writeHead(302, { location: `${canary.origin}/fhir/ImagingStudy?patient=Patient%2Fp1` }).end();
+      res.writeHead(302, { location: `${canary().origin}/fhir/ImagingStudy?patient=Patient%2Fp1` }).end();
     });
     await expect(reader(server).search('ImagingStudy', { patient: 'Patient/p1' })).rejects.toMatchObject({
       name: 'AppError',
       code: 'UPSTREAM_FAILED',
       message: 'The FHIR server answered search ImagingStudy with a redirect (HTTP 302), which was refused',
     });
-    expect(canary.requests).toHaveLength(0);
+    expect(canary().requests).toHaveLength(0);
   });
 
   it('paging: a next link on the server that then redirects fails the search, and the canary hears nothing', async () => {
     const server = await fhirServer((_req, res, n) => {
       if (n === 1) json(res, page(`http://${_req.headers.host ?? ''}`, 1));
-      else res.writeHead(307, { location: `${canary.origin}/fhir/ImagingStudy?patient=p1&_offset=2` }).end();
+      else res.writeHead(307, { location: `${canary().origin}/fhir/ImagingStudy?patient=p1&_offset=2` }).end();
     });
     await expect(reader(server).search('ImagingStudy', { patient: 'p1' })).rejects.toMatchObject({
       name: 'AppError',
@@ -94,24 +74,24 @@ describe('FHIR redirects are refused, never followed', () => {
       message: 'The FHIR server answered search ImagingStudy with a redirect (HTTP 307), which was refused',
     });
     expect(server.requests.map((r) => r.url)).toEqual(['/fhir/ImagingStudy?patient=p1', '/fhir/ImagingStudy?patient=p1&_offset=2']);
-    expect(canary.requests).toHaveLength(0);
+    expect(canary().requests).toHaveLength(0);
   });
 
   it('does not read the body of a redirect: an endless 302 fails at once', async () => {
     const body = tally();
     const server = await fhirServer((_req, res) => {
-      res.writeHead(302, { location: `${canary.origin}/x`, 'content-type': 'text/html' });
+      res.writeHead(302, { location: `${canary().origin}/x`, 'content-type': 'text/html' });
       pumpEndless(res, Buffer.alloc(64 * 1024, 0x20), body);
     });
     await expect(reader(server).read('Patient', 'p1')).rejects.toMatchObject({ code: 'UPSTREAM_FAILED', message: expect.stringMatching(/redirect \(HTTP 302\)/) as unknown });
     await eventually(() => body.clientClosed);
     expect(body.written).toBeLessThan(16 * MiB);
-    expect(canary.requests).toHaveLength(0);
+    expect(canary().requests).toHaveLength(0);
   });
 
   it('write-back: a 302 is refused at once (not retried) and the canary hears nothing', async () => {
     const server = await fhirServer((_req, res) => {
-      res.writeHead(302, { location: `${canary.origin}/fhir` }).end();
+      res.writeHead(302, { location: `${canary().origin}/fhir` }).end();
     });
     const writer = createFhirWriter({ baseUrl: `${server.origin}/fhir`, bearerToken: TOKEN, timeoutMs: 2000, retryDelayMs: 1 });
     await expect(writer.transaction({ resourceType: 'Bundle', type: 'transaction', entry: [] })).rejects.toMatchObject({
@@ -120,7 +100,7 @@ describe('FHIR redirects are refused, never followed', () => {
       message: 'the FHIR server answered the write-back transaction with a redirect (HTTP 302), which was refused',
     });
     expect(server.requests).toHaveLength(1);
-    expect(canary.requests).toHaveLength(0);
+    expect(canary().requests).toHaveLength(0);
   });
 });
 

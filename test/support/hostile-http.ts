@@ -5,7 +5,7 @@
  * contacted a redirect's target (a "canary" server).
  */
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** One request as the server saw it. */
@@ -13,6 +13,7 @@ export interface SeenRequest {
   readonly method: string;
   readonly url: string;
   readonly authorization: string | undefined;
+  readonly headers: IncomingHttpHeaders;
 }
 
 /** A running loopback server. */
@@ -35,7 +36,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 export async function startTestServer(handler: Handler): Promise<TestServer> {
   const requests: SeenRequest[] = [];
   const server: Server = createServer((req, res) => {
-    requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization });
+    requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, headers: req.headers });
     handler(req, res, requests.length);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -104,4 +105,38 @@ export async function eventually(predicate: () => boolean, ms = 2000): Promise<v
     if (Date.now() > until) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/**
+ * For a test file: a canary server started once (the place a refused redirect points to), and
+ * servers started per test, all closed after each test with the canary's log cleared.
+ *
+ * @param canaryHandler - how the canary answers, were it ever contacted
+ * @returns the canary, and a function starting a server closed after the current test
+ */
+export function hostileServers(canaryHandler: Handler): { readonly canary: () => TestServer; readonly server: (handler: Handler) => Promise<TestServer> } {
+  let canary: TestServer | undefined;
+  let servers: TestServer[] = [];
+  beforeAll(async () => {
+    canary = await startTestServer(canaryHandler);
+  });
+  afterAll(async () => {
+    await canary?.close();
+  });
+  afterEach(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    servers = [];
+    if (canary !== undefined) canary.requests.length = 0;
+  });
+  return {
+    canary: () => {
+      if (canary === undefined) throw new Error('canary not started');
+      return canary;
+    },
+    server: async (handler) => {
+      const started = await startTestServer(handler);
+      servers.push(started);
+      return started;
+    },
+  };
 }
