@@ -39,7 +39,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -50,6 +49,7 @@ import { resultHookRequest, sampleImagingStudy, wadoRsEndpoint } from '../src/cl
 import { startOrthanc, type OrthancServer } from '../test/support/orthanc.js';
 import { startChild, type BenchChild } from './hook/children.js';
 import { formatSpread, median, quantile, spread, table } from './stats.js';
+import { freePort } from '../test/support/free-port.js';
 
 const STARTS = Number(process.env['BENCH_STARTS'] ?? 5);
 const COLD = Number(process.env['BENCH_COLD'] ?? 30);
@@ -77,16 +77,6 @@ interface Timed {
   readonly body: Buffer;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-  return port;
-}
 
 const uid = (): string => `2.25.${BigInt(`0x${randomUUID().replace(/-/g, '')}`).toString()}`;
 
