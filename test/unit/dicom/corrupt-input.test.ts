@@ -3,6 +3,7 @@ import { parseDicom } from '../../../src/dicom/parse.js';
 import { decodeFrames } from '../../../src/dicom/pixels.js';
 import { pydicomFile, readFixture } from './support/fixtures.js';
 import { buildImage, buildPart10, imageElements } from './support/part10-builder.js';
+import { prng } from '../../support/prng.js';
 
 const LIMITS = { maxPixels: 64 * 1024 * 1024, maxInflatedBytes: 1024 * 1024 };
 
@@ -16,16 +17,6 @@ function attempt(bytes: Uint8Array, limits = LIMITS): unknown {
   }
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('corrupt and hostile files get a clear AppError, never a crash', () => {
   it('MR_truncated.dcm: short Pixel Data is DICOM_INVALID, naming both lengths', () => {

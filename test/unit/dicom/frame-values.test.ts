@@ -7,6 +7,7 @@ import { parseDicom } from '../../../src/dicom/parse.js';
 import { decodeFrames } from '../../../src/dicom/pixels.js';
 import { storedSamples, storedToFloat64, writeRescaled } from '../../../src/dicom/stored.js';
 import { daikonFile, pydicomFile, readFixture } from './support/fixtures.js';
+import { prng } from '../../support/prng.js';
 
 /** PS3.5 8.1.1 by the book: keep bits HighBit−BitsStored+1 … HighBit, two's complement when signed. */
 function storedByDefinition(cell: number, highBit: number, bitsStored: number, signed: boolean): number {
@@ -14,15 +15,6 @@ function storedByDefinition(cell: number, highBit: number, bitsStored: number, s
   return signed && unsigned >= 2 ** (bitsStored - 1) ? unsigned - 2 ** bitsStored : unsigned;
 }
 
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('stored values from cells', () => {
   const random = prng(7);

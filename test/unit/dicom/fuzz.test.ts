@@ -16,6 +16,7 @@ import { parseDicom } from '../../../src/dicom/parse.js';
 import { decodeFrames } from '../../../src/dicom/pixels.js';
 import { daikonFile, pydicomFile } from './support/fixtures.js';
 import { run } from './support/reference-decoders.js';
+import { prng } from '../../support/prng.js';
 
 const ITERATIONS = 2000;
 const SEED = 0x5eed2024;
@@ -24,16 +25,6 @@ const LIMITS = { maxPixels: 4 * 1024 * 1024, maxInflatedBytes: 8 * 1024 * 1024 }
 /** Longest any single input may take (a hang would show here, or as the suite timing out). */
 const MAX_ITERATION_MS = 2000;
 
-/** mulberry32: tiny, seedable, good enough to spread mutations. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Mutation = 'bit-flips' | 'truncate' | 'length-field' | 'huge-dims' | 'codestream-bytes' | 'splice';
 const MUTATIONS: readonly Mutation[] = ['bit-flips', 'truncate', 'length-field', 'huge-dims', 'codestream-bytes', 'splice'];

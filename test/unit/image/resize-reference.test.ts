@@ -5,6 +5,7 @@
  * first, rounded once to float32.
  */
 import { resizeArea } from '../../../src/image/index.js';
+import { prng } from '../../support/prng.js';
 
 interface Taps {
   readonly first: number[];
@@ -66,15 +67,6 @@ function referenceResize(data: Float32Array, width: number, height: number, c: n
   return out;
 }
 
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Indices where the two arrays differ, signed zeros and NaN included (Object.is). */
 function differences(a: Float32Array, b: Float32Array): number {
