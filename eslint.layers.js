@@ -31,8 +31,9 @@ export const LAYERS = {
   config: ['errors', 'auth', 'fhir'],
   app: ['logging', 'http'],
   wiring: ['errors', 'logging', 'config', 'app', 'auth', 'audit', 'fhir', 'dicom', 'inference', 'reports', 'analysis', 'jobs', 'cds', 'http'],
-  main: ['logging', 'config', 'app', 'wiring'],
-  worker: ['logging', 'config', 'app', 'wiring'],
+  'process-entry': ['logging', 'config'],
+  main: ['logging', 'config', 'app', 'wiring', 'process-entry'],
+  worker: ['logging', 'config', 'app', 'wiring', 'process-entry'],
   cli: ['errors', 'logging', 'terminology', 'cds-hooks', 'dicom', 'config', 'app', 'wiring'],
 };
 

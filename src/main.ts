@@ -1,39 +1,13 @@
 /**
  * Process entry: config → dependencies → app → listen → graceful shutdown.
  */
-import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logging.js';
-import type { Server } from 'node:http';
 import { createApp, createOpsApp } from './app.js';
-import type { Logger } from './logging.js';
+import { configOrExit, listen } from './process-entry.js';
 import { buildDependencies } from './wiring.js';
 
-/**
- * Listens, or fails with the reason (port in use, no permission): a service that cannot
- * listen must not look as if it started.
- */
-function listen(app: ReturnType<typeof createApp>, port: number, host: string, log: Logger): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
-    server.once('listening', () => { resolve(server); });
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      log.fatal({ host, port, code: err.code }, 'cannot listen');
-      reject(new Error(`cannot listen on ${host}:${port}: ${err.code ?? err.message}`));
-    });
-  });
-}
-
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`imaging-cds: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = configOrExit('imaging-cds');
   const log = createLogger(config.logLevel);
   if (config.unauthenticated) {
     log.warn(

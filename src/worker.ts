@@ -3,32 +3,20 @@
  * SIGTERM/SIGINT. Needs REDIS_URL (the same as the fronts'). Serves /healthz, /readyz and
  * /metrics (job run times, inference) on the operational port, loopback by default.
  */
-import type { Server } from 'node:http';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError } from './config.js';
+import { configOrExit, listen } from './process-entry.js';
 import { createLogger } from './logging.js';
 import { createOpsApp } from './app.js';
 import { startWorker } from './wiring.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.env);
-    if (config.jobs.redis === undefined) throw new ConfigError('the worker needs REDIS_URL: the fronts queue analyses there');
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`imaging-cds worker: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = configOrExit('imaging-cds worker', (c) => {
+    if (c.jobs.redis === undefined) throw new ConfigError('the worker needs REDIS_URL: the fronts queue analyses there');
+  });
   const log = createLogger(config.logLevel).child({ process: 'worker' });
   const worker = await startWorker(config, log);
   const ops = createOpsApp({ readiness: worker.readiness, metrics: worker.metrics, log });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = ops.listen(config.ops.port, config.ops.host);
-    s.once('listening', () => { resolve(s); });
-    s.once('error', reject);
-  });
+  const server = await listen(ops, config.ops.port, config.ops.host, log);
   const address = server.address();
   log.info({ models: worker.readiness().models, concurrency: config.jobs.concurrency, ops: typeof address === 'object' && address !== null ? address.port : undefined }, 'worker ready');
 
