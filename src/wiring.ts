@@ -10,8 +10,8 @@ import { createMetrics } from './http/index.js';
 import { openFeedbackStore } from './audit/index.js';
 import { createClientJwtVerifier, createMemoryReplayCache, createOriginAllowList, readJwksFile, replayEntriesPerIssuer, type TrustedIssuer } from './auth/index.js';
 import { createCatalogue, createFhirQueryClient, createPrefetchResolver, type FhirClientFactory, type ResultSink } from './cds/index.js';
-import { analyseStudy, createMemoryResultCache, type ModelProfile, type ModelRunner, type StudyAnalysis, type StudyToAnalyse } from './analysis/index.js';
-import { createInProcessJobQueue, createRedisJobQueue, startRedisWorker, type AnalysisWorker, type JobMetrics, type JobQueue, type ModelRef } from './jobs/index.js';
+import { analyseStudy, createMemoryResultCache, type ModelProfile, type ResultCache, type ModelRunner, type StudyAnalysis, type StudyToAnalyse } from './analysis/index.js';
+import { createInProcessJobQueue, createRedisJobQueue, openRedisResultCache, startRedisWorker, type AnalysisWorker, type JobMetrics, type JobQueue, type ModelRef } from './jobs/index.js';
 import { createDicomWebImageSource } from './dicom/index.js';
 import { createInferenceEngine, type AvailableModel, type InferenceEngine } from './inference/index.js';
 import { createResultIndex, loadTemplates, resultBundle } from './reports/index.js';
@@ -112,7 +112,7 @@ interface Analysis {
   readonly models: () => readonly ModelRef[];
 }
 
-async function buildAnalysis(config: Config, log: Logger, metrics: Metrics): Promise<Analysis> {
+async function buildAnalysis(config: Config, log: Logger, metrics: Metrics, cache: ResultCache): Promise<Analysis> {
   const inferenceLog = log.child({ layer: 'inference' });
   const engine = await createInferenceEngine({
     modelsDir: config.modelsDir,
@@ -123,7 +123,6 @@ async function buildAnalysis(config: Config, log: Logger, metrics: Metrics): Pro
     log: (level, msg, fields) => { inferenceLog[level](fields ?? {}, msg); },
     onBatch: (e) => { if (e.ok) metrics.inference.observe({ model: e.modelId }, e.ms / 1000); },
   });
-  const cache = createMemoryResultCache(config.resultCacheSize);
   const images = createDicomWebImageSource({
     allowList: createOriginAllowList([...config.dicomWeb.allowList]),
     auth: config.dicomWeb.auth,
@@ -150,7 +149,7 @@ async function buildJobs(config: Config, log: Logger, metrics: Metrics): Promise
     };
     return { jobs, engine: undefined, readiness };
   }
-  const analysis = await buildAnalysis(config, log, metrics);
+  const analysis = await buildAnalysis(config, log, metrics, createMemoryResultCache(config.resultCacheSize));
   const jobs = createInProcessJobQueue({
     analyse: analysis.analyse,
     models: analysis.models,
@@ -191,7 +190,9 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   const { redis, ...limits } = config.jobs;
   if (redis === undefined) throw new Error('a worker needs REDIS_URL (without it the service runs its analyses in process)');
   const metrics = createMetrics();
-  const analysis = await buildAnalysis(config, log, metrics);
+  // Shared by every worker: a study one worker analysed is answered by any other from here.
+  const shared = openRedisResultCache(redis.url, redis.prefix, limits.resultTtlSeconds);
+  const analysis = await buildAnalysis(config, log, metrics, shared.cache);
   const worker: AnalysisWorker = await startRedisWorker({
     ...redis,
     analyse: analysis.analyse,
@@ -207,6 +208,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     readiness: () => engineReadiness(analysis.engine),
     async close() {
       await worker.close();
+      shared.close();
       await analysis.engine.close();
     },
   };

@@ -96,7 +96,7 @@ export async function analyseStudy(deps: AnalysisDeps, study: StudyToAnalyse): P
   // No model loaded is not "no finding": say so rather than answer with no cards.
   if (profiles.length === 0) throw new AppError('MODEL_UNAVAILABLE', 'no AI model is loaded (see /readyz)');
   for (const profile of profiles) {
-    const cached = deps.cache.get(study, profile.model.id, profile.model.version);
+    const cached = await deps.cache.get(study, profile.model.id, profile.model.version);
     if (cached !== undefined) {
       results.push(cached);
       continue;
@@ -105,7 +105,7 @@ export async function analyseStudy(deps: AnalysisDeps, study: StudyToAnalyse): P
       const result = await analyseWithModel(deps, study, profile, skipped);
       if (result !== undefined) {
         allCached = false;
-        deps.cache.set(study, result);
+        await deps.cache.set(study, result);
         results.push(result);
       }
     } catch (err) {

@@ -2,5 +2,6 @@
  * The analysis layer's public surface.
  */
 export { analyseStudy } from './analyse-study.js';
-export { createMemoryResultCache } from './result-cache.js';
+export { createMemoryResultCache, resultCacheKey } from './result-cache.js';
+export type { ResultCache } from './result-cache.js';
 export type { ModelProfile, ModelRunner, ModelStudyResult, StudyAnalysis, StudyToAnalyse } from './types.js';

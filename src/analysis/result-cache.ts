@@ -9,9 +9,13 @@
 import { LRUCache } from 'lru-cache';
 import type { ModelStudyResult, StudyToAnalyse } from './types.js';
 
+/**
+ * Where results are kept: this process's memory (the embedded default), or Redis shared by every
+ * worker (src/jobs), so that a study analysed by one worker is not analysed again by another.
+ */
 export interface ResultCache {
-  get(study: StudyToAnalyse, modelId: string, modelVersion: string): ModelStudyResult | undefined;
-  set(study: StudyToAnalyse, result: ModelStudyResult): void;
+  get(study: StudyToAnalyse, modelId: string, modelVersion: string): Promise<ModelStudyResult | undefined>;
+  set(study: StudyToAnalyse, result: ModelStudyResult): Promise<void>;
 }
 
 /** The study's data sources: the distinct DICOMweb roots of its series, in a stable order. */
@@ -19,7 +23,8 @@ function sourcesOf(study: StudyToAnalyse): string[] {
   return [...new Set(study.series.map((s) => s.dicomWebRoot ?? ''))].sort();
 }
 
-const keyOf = (study: StudyToAnalyse, modelId: string, version: string): string =>
+/** The cache key of one model's result on a study: domain, data sources, StudyInstanceUID, model id and version. */
+export const resultCacheKey = (study: StudyToAnalyse, modelId: string, version: string): string =>
   JSON.stringify([study.domain, sourcesOf(study), study.studyInstanceUid, modelId, version]);
 
 /**
@@ -30,9 +35,10 @@ const keyOf = (study: StudyToAnalyse, modelId: string, version: string): string 
 export function createMemoryResultCache(capacity: number): ResultCache {
   const entries = new LRUCache<string, ModelStudyResult>({ max: capacity });
   return {
-    get: (study, modelId, modelVersion) => entries.get(keyOf(study, modelId, modelVersion)),
+    get: (study, modelId, modelVersion) => Promise.resolve(entries.get(resultCacheKey(study, modelId, modelVersion))),
     set(study, result) {
-      entries.set(keyOf(study, result.model.id, result.model.version), result);
+      entries.set(resultCacheKey(study, result.model.id, result.model.version), result);
+      return Promise.resolve();
     },
   };
 }

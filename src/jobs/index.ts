@@ -12,3 +12,4 @@ export type { AnalysisWorker, RedisWorkerOptions } from './redis-worker.js';
 export { errorOf, jobKey } from './key.js';
 export { NO_JOB_METRICS } from './types.js';
 export type { AnalysisJob, JobFailure, JobMetrics, JobOutcome, JobQueue, JobTicket, ModelRef } from './types.js';
+export { openRedisResultCache } from './redis-result-cache.js';

@@ -127,7 +127,7 @@ describe('analyseStudy', () => {
     const result = await analyseStudy({ images: f.images, models, cache }, study);
     expect(result.results).toEqual([]);
     expect(result.skipped).toEqual(expect.arrayContaining([{ seriesUid: '1.2.3.1', modelId: 'm', reason: unsuitable.message }]));
-    expect(cache.get(study, 'm', '1')).toBeUndefined();
+    expect(await cache.get(study, 'm', '1')).toBeUndefined();
   });
 
   it('attaches an overlay PNG when the model returns a map, sized for a report viewer', async () => {
@@ -149,29 +149,29 @@ describe('result cache', () => {
   const r = (uid: string) => ({ studyInstanceUid: uid, model: profile.model, series: { seriesInstanceUid: 's', description: undefined, modality: 'DX', bodyPart: undefined, viewPosition: undefined, imageCount: 1, selectionReason: '' }, findings: [], measurements: [], inferenceMs: 1, analysedAt: '' });
   const at = (uid: string, over: Partial<StudyToAnalyse> = {}): StudyToAnalyse => ({ ...study, studyInstanceUid: uid, ...over });
 
-  it('evicts the least recently used result', () => {
+  it('evicts the least recently used result', async () => {
     const cache = createMemoryResultCache(2);
-    cache.set(at('a'), r('a'));
-    cache.set(at('b'), r('b'));
-    cache.get(at('a'), 'm', '1');
-    cache.set(at('c'), r('c'));
-    expect(cache.get(at('b'), 'm', '1')).toBeUndefined();
-    expect(cache.get(at('a'), 'm', '1')).toBeDefined();
+    await cache.set(at('a'), r('a'));
+    await cache.set(at('b'), r('b'));
+    await cache.get(at('a'), 'm', '1');
+    await cache.set(at('c'), r('c'));
+    expect(await cache.get(at('b'), 'm', '1')).toBeUndefined();
+    expect(await cache.get(at('a'), 'm', '1')).toBeDefined();
   });
 
-  it('never serves a result to another trust domain with the same StudyInstanceUID', () => {
+  it('never serves a result to another trust domain with the same StudyInstanceUID', async () => {
     const cache = createMemoryResultCache(10);
-    cache.set(at('a', { domain: '["jwt","https://ehr-a","t1"]' }), r('a'));
-    expect(cache.get(at('a', { domain: '["jwt","https://ehr-b","t1"]' }), 'm', '1')).toBeUndefined();
-    expect(cache.get(at('a', { domain: '["jwt","https://ehr-a","t2"]' }), 'm', '1')).toBeUndefined();
-    expect(cache.get(at('a', { domain: '["jwt","https://ehr-a","t1"]' }), 'm', '1')).toBeDefined();
+    await cache.set(at('a', { domain: '["jwt","https://ehr-a","t1"]' }), r('a'));
+    expect(await cache.get(at('a', { domain: '["jwt","https://ehr-b","t1"]' }), 'm', '1')).toBeUndefined();
+    expect(await cache.get(at('a', { domain: '["jwt","https://ehr-a","t2"]' }), 'm', '1')).toBeUndefined();
+    expect(await cache.get(at('a', { domain: '["jwt","https://ehr-a","t1"]' }), 'm', '1')).toBeDefined();
   });
 
-  it('never stands in for a study of the same UID from another PACS', () => {
+  it('never stands in for a study of the same UID from another PACS', async () => {
     const cache = createMemoryResultCache(10);
-    cache.set(at('a'), r('a'));
+    await cache.set(at('a'), r('a'));
     const elsewhere = at('a', { series: study.series.map((s) => ({ ...s, dicomWebRoot: 'http://other-pacs' })) });
-    expect(cache.get(elsewhere, 'm', '1')).toBeUndefined();
+    expect(await cache.get(elsewhere, 'm', '1')).toBeUndefined();
   });
 });
 
