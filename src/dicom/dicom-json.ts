@@ -13,6 +13,8 @@ export const TAG = {
   Modality: '00080060',
   InstanceNumber: '00200013',
   NumberOfFrames: '00280008',
+  BodyPartExamined: '00180015',
+  SeriesDescription: '0008103E',
 } as const;
 
 const dictionary = dcmjs.data.DicomMetaDictionary;

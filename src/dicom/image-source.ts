@@ -29,8 +29,18 @@ export interface DicomImageSourceOptions {
   readonly limits?: Partial<DicomLimits>;
 }
 
-/** Structurally the analysis layer's `ImageSource` port. */
+/** A series as a PACS lists it (QIDO-RS). */
+export interface PacsSeries {
+  readonly uid: string;
+  readonly modality: string | undefined;
+  readonly bodyPart: string | undefined;
+  readonly description: string | undefined;
+}
+
+/** Structurally the analysis layer's `ImageSource` port, and the series of a study. */
 export interface DicomImageSource {
+  /** The series of a study (QIDO-RS), for a study known only by its StudyInstanceUID. */
+  listSeries(root: string, studyUid: string): Promise<PacsSeries[]>;
   /** SOP Instance UIDs of a series (QIDO-RS), ordered by InstanceNumber where given. */
   listInstances(root: string, studyUid: string, seriesUid: string): Promise<string[]>;
   /** Retrieves one instance (WADO-RS), checks it is the one asked for, and decodes its frames. */
@@ -58,6 +68,18 @@ export function createDicomWebImageSource(options: DicomImageSourceOptions): Dic
   });
   const limits = resolveLimits(options.limits);
   return {
+    async listSeries(root, studyUid) {
+      // Modality and series UID are returned by default; body part and description are asked for.
+      const found = await client.searchSeries(root, studyUid, { includefield: `${TAG.BodyPartExamined},${TAG.SeriesDescription}` });
+      const series = new Map<string, PacsSeries>();
+      for (const ds of found) {
+        const uid = jsonString(ds, TAG.SeriesInstanceUID);
+        if (uid !== undefined && !series.has(uid)) {
+          series.set(uid, { uid, modality: jsonString(ds, TAG.Modality), bodyPart: jsonString(ds, TAG.BodyPartExamined), description: jsonString(ds, TAG.SeriesDescription) });
+        }
+      }
+      return [...series.values()];
+    },
     async listInstances(root, studyUid, seriesUid) {
       const found = await client.searchInstances(root, studyUid, seriesUid);
       const entries = found

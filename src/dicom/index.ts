@@ -5,7 +5,7 @@
 export { createDicomWebClient, DICOMWEB_CLIENT_DEFAULTS } from './dicomweb-client.js';
 export type { DicomWebClient, DicomWebClientOptions, QidoQuery } from './dicomweb-client.js';
 export { createDicomWebImageSource } from './image-source.js';
-export type { DicomImageSource, DicomImageSourceOptions } from './image-source.js';
+export type { DicomImageSource, DicomImageSourceOptions, PacsSeries } from './image-source.js';
 export { loadInstanceFrames } from './load.js';
 export type { LoadedInstance } from './load.js';
 export { applyVoi, toDisplayImage } from './display.js';
