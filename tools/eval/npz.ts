@@ -1,17 +1,18 @@
 /**
  * A minimal reader for NumPy `.npz` files (a zip archive of `.npy` arrays), enough for the
- * MedMNIST data sets: stored or deflated entries (node:zlib), ZIP64 size fields (NumPy writes
- * them), `.npy` format 1.0–3.0 with little-endian or byte-sized dtypes in C order.
+ * MedMNIST and NIH sample data sets: stored or deflated entries (node:zlib), ZIP64 size fields
+ * (NumPy writes them), `.npy` format 1.0–3.0 with little-endian or byte-sized dtypes in C order,
+ * and fixed-width Unicode strings (`<U16`: UTF-32LE, NUL-padded) as JavaScript strings.
  * No dependency beyond node's standard library.
  */
 import { readFile } from 'node:fs/promises';
 import { inflateRawSync } from 'node:zlib';
 
-/** One array: its dtype (`u1`, `f4` …), shape, and values as a typed array in C order. */
+/** One array: its dtype (`u1`, `f4`, `U16` …), shape, and values in C order (strings for `U` dtypes). */
 export interface NpyArray {
   readonly dtype: string;
   readonly shape: readonly number[];
-  readonly data: Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array | BigInt64Array;
+  readonly data: Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array | BigInt64Array | readonly string[];
 }
 
 const EOCD = 0x06054b50;
@@ -100,6 +101,22 @@ export function parseNpy(bytes: Buffer): NpyArray {
   const dtype = descr.slice(1);
   if (order === '>' && dtype !== 'u1' && dtype !== 'i1') fail(`big-endian dtype ${descr} is not supported`);
   const body = bytes.subarray(start + headerLen);
+  const unicode = /^U(\d+)$/.exec(dtype);
+  if (unicode !== null) {
+    const width = Number(unicode[1]);
+    if (body.length < count * width * 4) fail(`${descr}: ${body.length} bytes for ${count} strings`);
+    const strings: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const codes: number[] = [];
+      for (let k = 0; k < width; k++) {
+        const c = body.readUInt32LE((i * width + k) * 4);
+        if (c === 0) break;
+        codes.push(c);
+      }
+      strings.push(String.fromCodePoint(...codes));
+    }
+    return { dtype, shape, data: strings };
+  }
   // Copy into an aligned buffer: typed arrays need their element alignment.
   const ab = new ArrayBuffer(body.length);
   new Uint8Array(ab).set(body);
