@@ -20,9 +20,18 @@ export interface TemplateSet {
   names(): string[];
 }
 
-/** Formats a probability in [0,1] as a percentage with one decimal, e.g. `87.3%`. */
+/** Above the first a probability is shown as `> 99%`, below the second as `< 1%`. */
+export const PERCENT_LIMITS = [0.01, 0.99] as const;
+
+/**
+ * Formats a probability in [0,1] as a percentage for people to read: one decimal between 1% and
+ * 99% (`87.3%`), and `> 99%` / `< 1%` outside, because no model here is calibrated well enough
+ * for "100.0%" or "0.0%" (certainty) to be true.
+ */
 export function percent(p: unknown): string {
   if (typeof p !== 'number' || !Number.isFinite(p)) throw new Error(`percent: not a number: ${String(p)}`);
+  if (p > PERCENT_LIMITS[1]) return '> 99%';
+  if (p < PERCENT_LIMITS[0]) return '< 1%';
   return `${(Math.round(p * 1000) / 10).toFixed(1)}%`;
 }
 

@@ -5,7 +5,7 @@
 import type { Observation } from 'fhir/r4.js';
 import { PROFILES, PROJECT_CODES, SNOMED, V3_OBSERVATION_INTERPRETATION } from '../terminology.js';
 import type { TemplateSet } from './engine.js';
-import { stateOf, toPercent } from './finding-text.js';
+import { findingNote, stateOf, toPercent } from './finding-text.js';
 import type { ObservationContext } from './measurements.js';
 import { renderJson } from './render-json.js';
 import type { Finding } from './types.js';
@@ -43,6 +43,7 @@ export function findingObservations(templates: TemplateSet, findings: readonly F
       issued: ctx.issued,
       value: { coding: [VALUE[state]] },
       interpretation: INTERPRETATION[state],
+      note: findingNote(f),
       bodySite: ctx.bodySite,
       methodCoding: PROJECT_CODES.aiAlgorithm,
       methodText: ctx.methodText,

@@ -66,8 +66,20 @@ export function indicatorOf(findings: readonly Finding[]): CdsCard['indicator'] 
   return best;
 }
 
+/**
+ * One finding in words, as the DiagnosticReport conclusion and the finding's Observation note
+ * both say it, e.g. `Pneumonia: suspected (above threshold), AI probability > 99% (threshold 76.6%)`.
+ */
+export function findingLine(f: Finding): string {
+  return `${f.display}: ${findingResultText(f).toLowerCase()}, AI probability ${percent(f.probability)} (threshold ${percent(f.threshold)})`;
+}
+
 /** The DiagnosticReport conclusion of a classifier result. */
 export function findingsConclusion(findings: readonly Finding[]): string {
-  const lines = findings.map((f) => `${f.display}: ${findingResultText(f).toLowerCase()}, AI probability ${percent(f.probability)} (threshold ${percent(f.threshold)})`);
-  return `Preliminary AI result, not a diagnosis; requires confirmation by a qualified clinician. ${lines.join('. ')}.`;
+  return `Preliminary AI result, not a diagnosis; requires confirmation by a qualified clinician. ${findings.map(findingLine).join('. ')}.`;
+}
+
+/** The note on a finding's Observation: the same words as the conclusion's line for it. */
+export function findingNote(f: Finding): string {
+  return `Preliminary AI result; requires confirmation by a qualified clinician. ${findingLine(f)}.`;
 }
