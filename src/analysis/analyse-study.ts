@@ -8,7 +8,9 @@ import { AppError, isAppError } from '../errors.js';
 import { buildOverlay } from './overlay.js';
 import type { ResultCache } from './result-cache.js';
 import { acceptanceReason, preselectSeries, rejectImage } from './series-selection.js';
-import type { ImageSource, ModelProfile, ModelRunner, ModelStudyResult, SkipReason, StudyAnalysis, StudyToAnalyse } from './types.js';
+import type { ImageSource, ModelProfile, ModelRunner, ModelStudyResult, OutsideUseCode, SkipReason, StudyAnalysis, StudyToAnalyse } from './types.js';
+import { ageAfterFetch, ageBeforeFetch } from './validated-use.js';
+import type { AgeBeforeFetch } from './validated-use.js';
 
 export interface AnalysisDeps {
   readonly images: ImageSource;
@@ -20,19 +22,22 @@ export interface AnalysisDeps {
 /** Study-level failures worth reporting as the answer when no model produced a result. */
 const FATAL_FOR_STUDY = new Set(['UPSTREAM_FAILED', 'OUTBOUND_NOT_ALLOWED', 'DICOM_INVALID', 'DICOM_UNSUPPORTED', 'DICOM_TOO_LARGE']);
 
-async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profile: ModelProfile, skipped: SkipReason[]): Promise<ModelStudyResult | undefined> {
+/** Records that `profile`'s model refused: outside its validated use when `code` is given. */
+function skip(skipped: SkipReason[], profile: ModelProfile, seriesUid: string | undefined, reason: string, code?: OutsideUseCode): void {
+  skipped.push({ seriesUid, modelId: profile.model.id, reason, ...(code === undefined ? {} : { outsideUse: { code, modelName: profile.model.name } }) });
+}
+
+async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profile: ModelProfile, age: AgeBeforeFetch, skipped: SkipReason[]): Promise<ModelStudyResult | undefined> {
   const modelId = profile.model.id;
-  const verdicts = preselectSeries(profile, study.series);
-  for (const v of verdicts) if (!v.accepted) skipped.push({ seriesUid: v.series.uid, modelId, reason: v.reason });
-  for (const { series } of verdicts.filter((v) => v.accepted)) {
+  for (const { series } of preselectSeries(profile, study.series).filter((v) => v.accepted)) {
     if (series.dicomWebRoot === undefined) {
-      skipped.push({ seriesUid: series.uid, modelId, reason: 'no DICOMweb endpoint for this series and no default configured' });
+      skip(skipped, profile, series.uid, 'no DICOMweb endpoint for this series and no default configured');
       continue;
     }
     const instanceUids = series.instanceUids.length > 0 ? series.instanceUids : await deps.images.listInstances(series.dicomWebRoot, study.studyInstanceUid, series.uid);
     const first = instanceUids[0];
     if (first === undefined) {
-      skipped.push({ seriesUid: series.uid, modelId, reason: 'the series has no instances' });
+      skip(skipped, profile, series.uid, 'the series has no instances');
       continue;
     }
     // A 2D classifier looks at one image: the first instance of the first fitting series.
@@ -40,7 +45,13 @@ async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profi
     const rejection = rejectImage(profile, info);
     const frame = frames[0];
     if (rejection !== undefined || frame === undefined) {
-      skipped.push({ seriesUid: series.uid, modelId, reason: rejection ?? 'the image has no frames' });
+      skip(skipped, profile, series.uid, rejection?.reason ?? 'the image has no frames', rejection?.outsideUse);
+      continue;
+    }
+    // The EHR's data decided the age before the fetch; otherwise the header may.
+    const ageChecked = age.kind === 'pass' ? { from: age.from } : ageAfterFetch(profile.accepts, study, info);
+    if ('code' in ageChecked) {
+      skip(skipped, profile, series.uid, ageChecked.reason, ageChecked.code);
       continue;
     }
     const display = deps.images.toDisplay(frame, profile.windowing);
@@ -74,13 +85,27 @@ async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profi
       ...(result.map === undefined ? {} : { overlay: buildOverlay(display, result.map, mapSubject) }),
       inferenceMs: result.inferenceMs,
       analysedAt: (deps.now?.() ?? new Date()).toISOString(),
+      ageFrom: ageChecked.from,
     };
   }
   return undefined;
 }
 
 /**
- * Analyses a study with every loaded model that fits it.
+ * Whether a cached result may answer this call. When the EHR's data passed the age rule, any
+ * result of these pixels may (the image rules depend on the pixels alone). When it decided
+ * nothing, only one whose age came from the header or needed none: one made on a birth date the
+ * EHR gave then but not now is analysed again. A result without `ageFrom` predates the rules.
+ */
+function reusable(cached: ModelStudyResult, age: AgeBeforeFetch): boolean {
+  if (cached.ageFrom === undefined) return false;
+  return age.kind === 'pass' || cached.ageFrom === 'dicom' || cached.ageFrom === 'none';
+}
+
+/**
+ * Analyses a study with every loaded model that fits it: series chosen, the model's validated
+ * use checked (age on the EHR's data before the cache, image rules and header age after the
+ * fetch), then the model run or its cached result used.
  *
  * @param deps - image source, model runner, cache
  * @param study - the study as its ImagingStudy describes it
@@ -96,13 +121,23 @@ export async function analyseStudy(deps: AnalysisDeps, study: StudyToAnalyse): P
   // No model loaded is not "no finding": say so rather than answer with no cards.
   if (profiles.length === 0) throw new AppError('MODEL_UNAVAILABLE', 'no AI model is loaded (see /readyz)');
   for (const profile of profiles) {
+    const verdicts = preselectSeries(profile, study.series);
+    for (const v of verdicts) if (!v.accepted) skip(skipped, profile, v.series.uid, v.reason);
+    if (!verdicts.some((v) => v.accepted)) continue;
+    // Before the cache: a result cached for this study must never reach a patient the EHR says
+    // is outside the model's validated use.
+    const age = ageBeforeFetch(profile.accepts, study);
+    if (age.kind === 'refuse') {
+      skip(skipped, profile, undefined, age.refusal.reason, age.refusal.code);
+      continue;
+    }
     const cached = await deps.cache.get(study, profile.model.id, profile.model.version);
-    if (cached !== undefined) {
+    if (cached !== undefined && reusable(cached, age)) {
       results.push(cached);
       continue;
     }
     try {
-      const result = await analyseWithModel(deps, study, profile, skipped);
+      const result = await analyseWithModel(deps, study, profile, age, skipped);
       if (result !== undefined) {
         allCached = false;
         await deps.cache.set(study, result);
@@ -111,7 +146,7 @@ export async function analyseStudy(deps: AnalysisDeps, study: StudyToAnalyse): P
     } catch (err) {
       if (!isAppError(err) || !FATAL_FOR_STUDY.has(err.code)) throw err;
       firstError ??= err;
-      skipped.push({ seriesUid: undefined, modelId: profile.model.id, reason: err.message });
+      skip(skipped, profile, undefined, err.message);
     }
   }
   if (results.length === 0 && firstError !== undefined) throw firstError;

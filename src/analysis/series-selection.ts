@@ -1,11 +1,12 @@
 /**
  * Which series each model looks at, with a reason a physician can read. Two passes: the
  * ImagingStudy's own description (modality, body part) narrows the candidates before any
- * pixel is fetched; the DICOM header of the fetched image (body part, view, image type)
- * confirms or rejects the choice.
+ * pixel is fetched; the DICOM header of the fetched image (body part, view, photometric
+ * interpretation, size, spacing, image type) confirms or rejects the choice.
  */
 import type { DicomImageInfo } from '../dicom/index.js';
-import type { ModelProfile, SeriesToAnalyse } from './types.js';
+import type { ModelProfile, OutsideUseCode, SeriesToAnalyse } from './types.js';
+import { imageRefusal } from './validated-use.js';
 
 export interface SeriesVerdict {
   readonly series: SeriesToAnalyse;
@@ -39,30 +40,36 @@ export function preselectSeries(profile: ModelProfile, series: readonly SeriesTo
   return [...verdicts.filter((v) => v.accepted), ...verdicts.filter((v) => !v.accepted)];
 }
 
+/** Why an image was passed over; `outsideUse` when it breaks a rule of the model's validated use. */
+export interface ImageRejection {
+  readonly reason: string;
+  readonly outsideUse?: OutsideUseCode | undefined;
+}
+
 /**
- * Second pass, on the fetched image's header.
+ * Second pass, on the fetched image's header: is it the kind of image the model takes (modality,
+ * body part, an original image), and does it fit the model's validated use (view, photometric
+ * interpretation, size, pixel spacing: see validated-use.ts)?
  *
  * @param profile - the model's acceptance rules
  * @param info - header of the image that would be analysed
  * @returns undefined when the image fits, else the reason it does not
  */
-export function rejectImage(profile: ModelProfile, info: DicomImageInfo): string | undefined {
-  const { modalities, bodyParts, viewPositions } = profile.accepts;
+export function rejectImage(profile: ModelProfile, info: DicomImageInfo): ImageRejection | undefined {
+  const { modalities, bodyParts } = profile.accepts;
   const modality = norm(info.modality);
-  if (modality === undefined || !modalities.includes(modality)) return `image modality ${modality ?? 'missing'} is not one the model accepts`;
+  if (modality === undefined || !modalities.includes(modality)) return { reason: `image modality ${modality ?? 'missing'} is not one the model accepts` };
   const bodyPart = norm(info.bodyPartExamined);
   // A missing BodyPartExamined is common on real CR/DX; the modality and the order already
   // narrowed the study, so only a body part that is present and different rejects the image.
   if (bodyPart !== undefined && bodyPart !== '' && bodyParts.length > 0 && !bodyParts.includes(bodyPart)) {
-    return `body part ${bodyPart} is not one the model accepts (${bodyParts.join(', ')})`;
+    return { reason: `body part ${bodyPart} is not one the model accepts (${bodyParts.join(', ')})` };
   }
-  const view = norm(info.viewPosition);
-  if (view !== undefined && view !== '' && viewPositions.length > 0 && !viewPositions.includes(view)) {
-    return `view position ${view} is not one the model accepts (${viewPositions.join(', ')})`;
-  }
+  const refusal = imageRefusal(profile.accepts, info);
+  if (refusal !== undefined) return { reason: refusal.reason, outsideUse: refusal.code };
   const imageType = info.imageType.map((t) => t.toUpperCase());
-  if (imageType.includes('LOCALIZER')) return 'the image is a localizer';
-  if (imageType[0] === 'DERIVED') return 'the image is DERIVED, the model expects ORIGINAL images';
+  if (imageType.includes('LOCALIZER')) return { reason: 'the image is a localizer' };
+  if (imageType[0] === 'DERIVED') return { reason: 'the image is DERIVED, the model expects ORIGINAL images' };
   return undefined;
 }
 

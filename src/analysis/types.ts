@@ -4,7 +4,7 @@
  * (src/wiring.ts) plugs the real dicom and inference modules into the ports.
  */
 import type { DicomImageInfo, ModalityFrame } from '../dicom/index.js';
-import type { ModelResult } from '../inference/index.js';
+import type { ModelAccepts, ModelResult } from '../inference/index.js';
 import type { ModelForReport, ReportOverlay, SeriesForReport } from '../reports/index.js';
 import type { Image, WindowingSpec } from '../image/index.js';
 
@@ -30,16 +30,19 @@ export interface StudyToAnalyse {
   readonly domain: string;
   readonly studyInstanceUid: string;
   readonly series: readonly SeriesToAnalyse[];
+  /**
+   * Patient.birthDate from FHIR (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`), when the EHR gave it; absent:
+   * the age comes from the analysed image's header, if at all. Never logged.
+   */
+  readonly patientBirthDate?: string | undefined;
+  /** The study date (`YYYY-MM-DD`, from ImagingStudy.started), against which the age is taken. */
+  readonly studyDate?: string | undefined;
 }
 
-/** What a model accepts, and how it wants its pixels. */
+/** What a model accepts (images and patients: its validated use), and how it wants its pixels. */
 export interface ModelProfile {
   readonly model: ModelForReport;
-  readonly accepts: {
-    readonly modalities: readonly string[];
-    readonly bodyParts: readonly string[];
-    readonly viewPositions: readonly string[];
-  };
+  readonly accepts: ModelAccepts;
   readonly windowing: WindowingSpec;
 }
 
@@ -73,13 +76,40 @@ export interface ModelStudyResult {
   readonly inferenceMs: number;
   /** FHIR instant when the analysis finished. */
   readonly analysedAt: string;
+  /**
+   * Where the patient's age that let the model run came from: the EHR's birth date, the image
+   * header, or nowhere (no age rule, or an unknown age the model accepts). A cached result made
+   * on the EHR's birth date is not reused for a call that brings none.
+   */
+  readonly ageFrom?: AgeSource | undefined;
 }
+
+export type AgeSource = 'fhir' | 'dicom' | 'none';
+
+/**
+ * Stable codes of the validated-use rules a model can refuse a study or image on (logged and
+ * counted; never with the patient's age or birth date).
+ */
+export type OutsideUseCode =
+  | 'AGE_OUT_OF_RANGE'
+  | 'AGE_UNKNOWN'
+  | 'VIEW_POSITION_MISSING'
+  | 'VIEW_POSITION_NOT_VALIDATED'
+  | 'PHOTOMETRIC_NOT_VALIDATED'
+  | 'RESOLUTION_BELOW_MINIMUM'
+  | 'PIXEL_SPACING_MISSING'
+  | 'PIXEL_SPACING_OUT_OF_RANGE';
 
 /** A series or model that was passed over, and why (for card detail and logs). */
 export interface SkipReason {
   readonly seriesUid: string | undefined;
   readonly modelId: string | undefined;
   readonly reason: string;
+  /**
+   * Present when the model refused because the study, image or patient is outside its validated
+   * use; `reason` then says which rule, in words a physician reads, without the patient's age.
+   */
+  readonly outsideUse?: { readonly code: OutsideUseCode; readonly modelName: string } | undefined;
 }
 
 export interface StudyAnalysis {

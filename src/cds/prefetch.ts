@@ -96,7 +96,19 @@ export function createPrefetchResolver(request: CdsRequest, templates: Readonly<
     return client;
   };
 
-  async function run(key: string): Promise<{ value: FhirResource | null; kind: Query['kind'] }> {
+  // One answer per key and request: a hook that describes several studies (the patient's
+  // birth date for each) reads the FHIR server once.
+  const answers = new Map<string, Promise<{ value: FhirResource | null; kind: Query['kind'] }>>();
+  const run = (key: string): Promise<{ value: FhirResource | null; kind: Query['kind'] }> => {
+    let answer = answers.get(key);
+    if (answer === undefined) {
+      answer = fetchKey(key);
+      answers.set(key, answer);
+    }
+    return answer;
+  };
+
+  async function fetchKey(key: string): Promise<{ value: FhirResource | null; kind: Query['kind'] }> {
     const template = templates[key];
     if (template === undefined) throw new Error(`no prefetch template ${key}`);
     const query = fillTemplate(template, request);

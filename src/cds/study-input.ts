@@ -1,10 +1,10 @@
 /**
  * From FHIR to the analysis layer's plain input: an ImagingStudy and its Endpoints become a
  * {@link StudyToAnalyse} (StudyInstanceUID, series with modality, body part, instances and the
- * DICOMweb root to fetch them from).
+ * DICOMweb root to fetch them from), plus the study date and the Patient's birth date.
  */
 import type { Endpoint, FhirResource, ImagingStudy } from 'fhir/r4.js';
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import { isWadoRsEndpoint, seriesSummary, studyInstanceUid } from '../fhir/index.js';
 import { BODY_PART_SNOMED, SNOMED } from '../terminology.js';
 import type { StudyToAnalyse } from '../analysis/index.js';
@@ -28,7 +28,8 @@ export function belongsToPatient(study: ImagingStudy, patientId: string): boolea
 }
 
 /**
- * Builds the analysis input for a study.
+ * Builds the analysis input for a study, with the patient's birth date (when the EHR gives it)
+ * and the study date, which the models' age rules need.
  *
  * @param domain - the caller's trust domain, under which results are cached
  * @param study - the ImagingStudy
@@ -64,7 +65,33 @@ export async function studyToAnalyse(domain: string, study: ImagingStudy, known:
       dicomWebRoot: await rootOf(s.endpointRef),
     });
   }
-  return { domain, studyInstanceUid: uid, series };
+  const studyDate = study.started === undefined || !/^\d{4}-\d{2}-\d{2}/.test(study.started) ? undefined : study.started.slice(0, 10);
+  const patientBirthDate = await birthDateOf(study, data);
+  return { domain, studyInstanceUid: uid, series, ...(studyDate === undefined ? {} : { studyDate }), ...(patientBirthDate === undefined ? {} : { patientBirthDate }) };
+}
+
+/** FHIR read errors that leave the birth date unknown instead of failing the call. */
+const BIRTH_DATE_UNAVAILABLE: ReadonlySet<string> = new Set(['DATA_UNAVAILABLE', 'UPSTREAM_FAILED']);
+
+/**
+ * The study patient's birth date, from the `patient` prefetch (or a FHIR read of it when not
+ * prefetched). Unavailable (not prefetched and no fhirServer, not found, the server failing):
+ * undefined, and the models' age rules fall back to the image header or their unknown-age policy,
+ * so a Patient the EHR cannot give never stops models without an age rule.
+ */
+async function birthDateOf(study: ImagingStudy, data: PrefetchResolver): Promise<string | undefined> {
+  let patient: FhirResource | undefined;
+  try {
+    patient = await data.resource('patient');
+  } catch (err) {
+    if (!isAppError(err) || !BIRTH_DATE_UNAVAILABLE.has(err.code)) throw err;
+    return undefined;
+  }
+  if (patient?.resourceType !== 'Patient' || patient.id === undefined) return undefined;
+  // Only the study's own patient: a prefetch for someone else says nothing about this study.
+  if (!belongsToPatient(study, patient.id)) return undefined;
+  const birthDate = (patient as { birthDate?: unknown }).birthDate;
+  return typeof birthDate === 'string' && /^\d{4}(-\d{2}(-\d{2})?)?$/.test(birthDate) ? birthDate : undefined;
 }
 
 /** `ImagingStudy.started` as a Date, when present and valid. */

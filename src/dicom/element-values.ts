@@ -6,7 +6,7 @@
 import type { DataSet, Located } from './dataset.js';
 
 /** The dictionary VR of an element, used when the file gives none (implicit VR) or UN. */
-export type DictionaryVr = 'US' | 'SS' | 'UL' | 'IS' | 'DS' | 'CS' | 'UI' | 'LO' | 'OW';
+export type DictionaryVr = 'US' | 'SS' | 'UL' | 'IS' | 'DS' | 'CS' | 'UI' | 'LO' | 'OW' | 'AS' | 'DA';
 
 /** VRs whose text goes through the Specific Character Set (the others are ASCII). */
 const TEXT_VRS: ReadonlySet<string> = new Set(['LO', 'LT', 'PN', 'SH', 'ST', 'UC', 'UT']);

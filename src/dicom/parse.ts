@@ -77,9 +77,12 @@ const T = {
   ImageType: 0x00080008,
   SOPClassUID: 0x00080016,
   SOPInstanceUID: 0x00080018,
+  StudyDate: 0x00080020,
   Modality: 0x00080060,
   StudyDescription: 0x00081030,
   SeriesDescription: 0x0008103e,
+  PatientBirthDate: 0x00100030,
+  PatientAge: 0x00101010,
   BodyPartExamined: 0x00180015,
   ViewPosition: 0x00185101,
   StudyInstanceUID: 0x0020000d,
@@ -161,6 +164,10 @@ function readInfo(ds: DataSet, px: PixelModule): DicomImageInfo {
       | [number, number, number, number, number, number]
       | undefined,
     pixelSpacing: fixedNumbers(ds, T.PixelSpacing, 2) as [number, number] | undefined,
+    // For a model's age rule; read as stored and never logged.
+    patientAge: optionalString(ds, T.PatientAge, 'AS'),
+    patientBirthDate: optionalString(ds, T.PatientBirthDate, 'DA'),
+    studyDate: optionalString(ds, T.StudyDate, 'DA'),
   };
 }
 

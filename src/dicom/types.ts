@@ -34,6 +34,12 @@ export interface DicomImageInfo {
   readonly imageOrientationPatient?: readonly [number, number, number, number, number, number] | undefined;
   /** PixelSpacing (0028,0030) in mm: [between rows, between columns]. */
   readonly pixelSpacing?: readonly [number, number] | undefined;
+  /** Patient's Age (0010,1010) as stored (AS, e.g. `004Y`, `018M`), when present. */
+  readonly patientAge?: string | undefined;
+  /** Patient's Birth Date (0010,0030) as stored (DA, `YYYYMMDD`), when present. */
+  readonly patientBirthDate?: string | undefined;
+  /** Study Date (0008,0020) as stored (DA, `YYYYMMDD`), when present. */
+  readonly studyDate?: string | undefined;
 }
 
 /** VOI window from the file (first of several values), as DICOM PS3.3 C.11.2 defines it. */

@@ -12,6 +12,7 @@ import type { AvailableModel, InferenceLog, ModelResult, ModelStatus } from './t
 import type { Image } from '../image/index.js';
 
 export type {
+  AgeRule,
   AvailableModel,
   Coding,
   Finding,
@@ -106,6 +107,12 @@ function toAvailable({ manifest: m, description }: LoadedModel): AvailableModel 
       modalities: [...accepts.modalities],
       bodyParts: [...accepts.bodyParts],
       viewPositions: [...accepts.viewPositions],
+      missingViewPosition: accepts.missingViewPosition,
+      photometricInterpretations: [...accepts.photometricInterpretations],
+      minRows: accepts.minRows,
+      minColumns: accepts.minColumns,
+      ...(accepts.pixelSpacingMm === undefined ? {} : { pixelSpacingMm: { ...accepts.pixelSpacingMm } }),
+      ...(accepts.patientAge === undefined ? {} : { patientAge: { ...accepts.patientAge } }),
     },
     input: { width: input.width, height: input.height, channels: input.channels, windowing: { ...input.windowing }, resize: input.resize },
     findings:

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Coding, ModelAccepts, ModelMetrics } from './types.js';
 import type { WindowingSpec } from '../image/index.js';
+import { AcceptsSchema } from './manifest-accepts.js';
 
 /** A label whose probability becomes a {@link Finding}. */
 export interface ReportedLabel {
@@ -159,7 +160,6 @@ export class ManifestError extends Error {
 const text = z.string().min(1, 'must not be empty');
 const probability = z.number().min(0, 'must be within [0, 1]').max(1, 'must be within [0, 1]');
 const identifier = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits, ".", "_" or "-"');
-const dicomCodes = z.array(text).min(1, 'must list at least one value');
 // z.* types have no literal-union helper for numbers; a union of literals gives `1 | 3`.
 const channels = z.union([z.literal(1), z.literal(3)], { error: 'must be 1 or 3' });
 const dimension = z.int('must be an integer').min(1, 'must be at least 1').max(4096, 'must be at most 4096');
@@ -213,12 +213,7 @@ const common = {
   file: z.string().regex(/^(?!\.\.?$)[^/\\]+\.onnx$/, 'must be a file name inside the model folder ending in .onnx'),
   enabled: z.boolean('must be true or false').default(true),
   intendedUse: text,
-  accepts: z.strictObject({
-    modalities: dicomCodes,
-    // Absent = any, stored as [] so consumers test `length > 0` instead of undefined.
-    bodyParts: dicomCodes.optional().transform((v) => v ?? []),
-    viewPositions: dicomCodes.optional().transform((v) => v ?? []),
-  }),
+  accepts: AcceptsSchema,
   input: z.strictObject({
     name: text,
     width: dimension,

@@ -95,7 +95,21 @@ export interface ModelResult {
   readonly inferenceMs: number;
 }
 
-/** Which images a model is meant for, matched against DICOM attributes by the analysis layer. */
+/**
+ * The patient ages a model was validated on, in completed years at the study date, both ends
+ * inclusive (`1`–`5`: from the first birthday until the day before the sixth). Neither bound:
+ * the source data states no age range, and `basis` says so.
+ */
+export interface AgeRule {
+  readonly minYears?: number | undefined;
+  readonly maxYears?: number | undefined;
+  /** What to do when the patient's age at the study cannot be established. */
+  readonly unknown: 'accept' | 'refuse';
+  /** Where the range comes from (data set and what its source states), for people reading the manifest. */
+  readonly basis: string;
+}
+
+/** Which images and patients a model is meant for, checked by the analysis layer before it runs. */
 export interface ModelAccepts {
   /** Modality (0008,0060) values, e.g. `CR`, `DX`. */
   readonly modalities: readonly string[];
@@ -103,6 +117,17 @@ export interface ModelAccepts {
   readonly bodyParts: readonly string[];
   /** View Position (0018,5101) values; empty means any (absent in the manifest). */
   readonly viewPositions: readonly string[];
+  /** An image without View Position: `accept` (absent in the manifest) or `refuse`. */
+  readonly missingViewPosition: 'accept' | 'refuse';
+  /** Photometric Interpretation (0028,0004) values the model was trained on; empty means any. */
+  readonly photometricInterpretations: readonly string[];
+  /** Smallest Rows (0028,0010) and Columns (0028,0011) the model was validated on; 1 when absent. */
+  readonly minRows: number;
+  readonly minColumns: number;
+  /** Pixel Spacing (0028,0030) range in mm, both values; an image without Pixel Spacing is refused. Absent: no rule. */
+  readonly pixelSpacingMm?: { readonly min: number; readonly max: number } | undefined;
+  /** Patient age at the study; absent: no rule (the manifest predates the field). */
+  readonly patientAge?: AgeRule | undefined;
 }
 
 /** What the analysis layer needs to render an image for a model. */

@@ -73,23 +73,37 @@ export function renderRecentStudyCard(templates: TemplateSet, study: PriorStudyV
 /** Most reasons a not-analysed card lists; the rest are in the service's log. */
 const MAX_REASONS = 5;
 
+/** A model that refused the study because it is outside the model's validated use, and why. */
+export interface OutsideUseReason {
+  /** The model's display name. */
+  readonly modelName: string;
+  /** Which rule, in words, without the patient's age (e.g. "the patient's age at the study is outside …"). */
+  readonly reason: string;
+}
+
+/** How the card words a validated-use refusal: the model, the rule, and that it is outside its validated use. */
+export const outsideUseText = (r: OutsideUseReason): string => `Not analysed by ${r.modelName}: ${r.reason}; outside its validated use`;
+
 /**
  * The result hook's answer when no model produced a result for the study: an `info` card that
  * says the study was not analysed and why (no DICOMweb endpoint, no series a model accepts, an
- * image a model refused), so the EHR can tell "looked and found nothing" from "did not look".
+ * image a model refused, a study or patient outside a model's validated use), so the EHR can
+ * tell "looked and found nothing" from "did not look".
  *
  * @param templates - compiled templates
  * @param study - the study
  * @param reasons - why each series or model was passed over (duplicates are listed once)
+ * @param outsideUse - models that refused because the study is outside their validated use;
+ *   listed first (a physician must see these), and the summary says so
  */
-export function renderNotAnalysedCard(templates: TemplateSet, study: PriorStudyView, reasons: readonly string[]): CdsCard {
-  const unique = [...new Set(reasons)];
+export function renderNotAnalysedCard(templates: TemplateSet, study: PriorStudyView, reasons: readonly string[], outsideUse: readonly OutsideUseReason[] = []): CdsCard {
+  const unique = [...new Set([...outsideUse.map(outsideUseText), ...reasons])];
   const listed = unique.slice(0, MAX_REASONS);
   if (unique.length > listed.length) listed.push(`and ${unique.length - listed.length} more reason(s)`);
   if (listed.length === 0) listed.push('no AI model accepts this study');
   return renderJson<CdsCard>(templates, 'not-analysed-card.json', {
     uuid: uuidV5(`not-analysed-card|${study.studyInstanceUid}`),
-    summary: 'Imaging AI did not analyse this study (not a finding): see why',
+    summary: outsideUse.length > 0 ? 'Imaging AI did not analyse this study (not a finding): outside its validated use' : 'Imaging AI did not analyse this study (not a finding): see why',
     study: { description: study.description ?? 'imaging study', date: study.date ?? null },
     reasons: listed,
     sourceLabel: 'Imaging AI',

@@ -1,7 +1,8 @@
 /**
  * The reports layer's public surface.
  */
-export { renderInProgressCard, renderNotAnalysedCard, renderPriorFindingCard, renderRecentStudyCard } from './context-cards.js';
+export { outsideUseText, renderInProgressCard, renderNotAnalysedCard, renderPriorFindingCard, renderRecentStudyCard } from './context-cards.js';
+export type { OutsideUseReason } from './context-cards.js';
 export { loadTemplates } from './engine.js';
 export type { TemplateSet } from './engine.js';
 export { overlayPng } from './overlay.js';

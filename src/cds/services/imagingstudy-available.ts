@@ -14,10 +14,13 @@ import { belongsToPatient } from '../study-input.js';
 import { renderInProgressCard, renderNotAnalysedCard } from '../../reports/index.js';
 import { errorOf } from '../../jobs/index.js';
 import type { ServiceDeps } from './deps.js';
+import { PATIENT_PREFETCH } from './order-imaging.js';
 
 export const IMAGINGSTUDY_AVAILABLE_PREFETCH = {
   // _include brings the study's and its series' Endpoints in the same round trip.
   imagingStudy: 'ImagingStudy?_id={{context.imagingStudyId}}&_include=ImagingStudy:endpoint',
+  // Its birthDate: the models' age rules take the patient's age at the study.
+  patient: PATIENT_PREFETCH,
 } as const;
 
 /** Creates the result-hook service. */
@@ -58,7 +61,9 @@ export function imagingStudyAvailableService(deps: ServiceDeps): CdsService {
       // in the background), so the answer is not delayed by the FHIR server.
       if (rendered.length > 0) deps.resultSink?.({ domain, patientId: ctx.patientId, imagingStudyId: ctx.imagingStudyId }, rendered, log);
       if (rendered.length === 0 && deps.notAnalysedCards !== false) {
-        return { cards: [renderNotAnalysedCard(deps.templates, { ...view, studyInstanceUid: analysis.studyInstanceUid }, analysis.skipped.map((s) => s.reason))] };
+        const others = analysis.skipped.filter((s) => s.outsideUse === undefined).map((s) => s.reason);
+        const outsideUse = analysis.skipped.flatMap((s) => (s.outsideUse === undefined ? [] : [{ modelName: s.outsideUse.modelName, reason: s.reason }]));
+        return { cards: [renderNotAnalysedCard(deps.templates, { ...view, studyInstanceUid: analysis.studyInstanceUid }, others, outsideUse)] };
       }
       return { cards: rendered.map((r) => r.card) };
     },

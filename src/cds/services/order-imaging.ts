@@ -16,6 +16,8 @@ import { checkResource } from '../resource-shapes.js';
 import type { ServiceDeps } from './deps.js';
 
 export const PRIOR_STUDIES_PREFETCH = 'ImagingStudy?patient={{context.patientId}}&status=available&_sort=-started&_count=20&_include=ImagingStudy:endpoint';
+/** The patient in context, for its birthDate (the models' age rules); unavailable means "age unknown", never an error. */
+export const PATIENT_PREFETCH = 'Patient/{{context.patientId}}';
 
 const DAY_MS = 86_400_000;
 
@@ -63,7 +65,7 @@ function orderService(deps: ServiceDeps, hook: 'order-select' | 'order-sign'): C
       title: `Imaging AI: prior imaging for ${hook === 'order-sign' ? 'signed' : 'selected'} imaging orders`,
       description:
         'For imaging orders, shows a very recent study of the same body region and preliminary AI findings on the patient\'s prior relevant studies. Decision support only, not a diagnosis.',
-      prefetch: { priorStudies: PRIOR_STUDIES_PREFETCH },
+      prefetch: { priorStudies: PRIOR_STUDIES_PREFETCH, patient: PATIENT_PREFETCH },
     },
     async handle(request, handlerContext) {
       const { data, log } = handlerContext;

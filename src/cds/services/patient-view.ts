@@ -10,7 +10,7 @@ import { readyAnalysis, isActionable, resultCard } from '../study-cards.js';
 import { belongsToPatient, startedOf } from '../study-input.js';
 import type { CdsCard } from '../../cds-hooks/index.js';
 import type { ServiceDeps } from './deps.js';
-import { PRIOR_STUDIES_PREFETCH } from './order-imaging.js';
+import { PATIENT_PREFETCH, PRIOR_STUDIES_PREFETCH } from './order-imaging.js';
 
 const DAY_MS = 86_400_000;
 
@@ -22,7 +22,7 @@ export function patientViewService(deps: ServiceDeps): CdsService {
       hook: 'patient-view',
       title: 'Imaging AI: findings on recent studies',
       description: "Shows preliminary AI findings that need attention on the patient's recent imaging studies. Decision support only, not a diagnosis.",
-      prefetch: { recentStudies: PRIOR_STUDIES_PREFETCH },
+      prefetch: { recentStudies: PRIOR_STUDIES_PREFETCH, patient: PATIENT_PREFETCH },
     },
     async handle(request, handlerContext) {
       const { data, log } = handlerContext;

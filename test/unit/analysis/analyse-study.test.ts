@@ -7,7 +7,7 @@ import { AppError } from '../../../src/errors.js';
 
 const profile: ModelProfile = {
   model: { id: 'm', version: '1', name: 'M', manufacturer: 'x', task: 'classification', intendedUse: 'u', templates: { card: 'c', report: 'r' }, performance: 'p' },
-  accepts: { modalities: ['DX', 'CR'], bodyParts: ['CHEST'], viewPositions: ['PA', 'AP'] },
+  accepts: { modalities: ['DX', 'CR'], bodyParts: ['CHEST'], viewPositions: ['PA', 'AP'], missingViewPosition: 'accept', photometricInterpretations: [], minRows: 1, minColumns: 1 },
   windowing: { kind: 'dicom' },
 };
 
@@ -79,10 +79,10 @@ describe('series selection', () => {
   });
 
   it('rejects lateral views, localizers, derived images and other body parts by header', () => {
-    expect(rejectImage(profile, info({ viewPosition: 'LL' }))).toBe('view position LL is not one the model accepts (PA, AP)');
-    expect(rejectImage(profile, info({ imageType: ['ORIGINAL', 'PRIMARY', 'LOCALIZER'] }))).toBe('the image is a localizer');
-    expect(rejectImage(profile, info({ imageType: ['DERIVED', 'SECONDARY'] }))).toMatch(/DERIVED/);
-    expect(rejectImage(profile, info({ bodyPartExamined: 'KNEE' }))).toMatch(/body part KNEE/);
+    expect(rejectImage(profile, info({ viewPosition: 'LL' }))).toEqual({ reason: 'view position LL is not one the model accepts (PA, AP)', outsideUse: 'VIEW_POSITION_NOT_VALIDATED' });
+    expect(rejectImage(profile, info({ imageType: ['ORIGINAL', 'PRIMARY', 'LOCALIZER'] }))).toEqual({ reason: 'the image is a localizer' });
+    expect(rejectImage(profile, info({ imageType: ['DERIVED', 'SECONDARY'] }))?.reason).toMatch(/DERIVED/);
+    expect(rejectImage(profile, info({ bodyPartExamined: 'KNEE' }))?.reason).toMatch(/body part KNEE/);
     expect(rejectImage(profile, info({ bodyPartExamined: undefined }))).toBeUndefined();
   });
 });

@@ -146,7 +146,7 @@ describe('createInferenceEngine', () => {
       task: 'classification',
       intendedUse: 'Unit tests only. Its output is a fixed function of the mean pixel.',
       templates: { card: 'classification-card', report: 'classification-report' },
-      accepts: { modalities: ['CR', 'DX'], bodyParts: ['CHEST'], viewPositions: ['PA', 'AP'] },
+      accepts: { modalities: ['CR', 'DX'], bodyParts: ['CHEST'], viewPositions: ['PA', 'AP'], missingViewPosition: 'accept', photometricInterpretations: [], minRows: 1, minColumns: 1 },
       input: { width: 4, height: 4, channels: 3, windowing: { kind: 'fixed', center: 40, width: 400 }, resize: 'area' },
       findings: [{ key: 'red', display: 'RED' }, { key: 'green', display: 'GREEN' }, { key: 'blue', display: 'BLUE' }],
       metrics: { dataset: 'none (synthetic test model)' },
@@ -171,7 +171,7 @@ describe('createInferenceEngine', () => {
     const spec: WindowingSpec = { kind: 'fixed', center: 1, width: 2 };
     const back: Image = assignable<Image>(display);
     const windowing: WindowingSpec = assignable<WindowingSpec>(spec);
-    const accepts: ModelProfile['accepts'] = assignable<ModelAccepts>({ modalities: ['DX'], bodyParts: [], viewPositions: [] });
+    const accepts: ModelProfile['accepts'] = assignable<ModelAccepts>({ modalities: ['DX'], bodyParts: [], viewPositions: [], missingViewPosition: 'accept', photometricInterpretations: [], minRows: 1, minColumns: 1 });
     expect([back, windowing, accepts]).toHaveLength(3);
   });
 });

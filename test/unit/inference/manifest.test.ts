@@ -51,13 +51,14 @@ describe('parseManifest', () => {
     expect(Object.isFrozen(m.input.normalization.mean)).toBe(true);
   });
 
-  it('Treats a missing temperature as 1 and missing body parts or views as "any" (empty lists)', () => {
+  it('Treats a missing temperature as 1, and missing validated-use rules as "no restriction"', () => {
     let value = edit(valid, 'output.temperature', REMOVE);
     value = edit(value, 'accepts.bodyParts', REMOVE);
     value = edit(value, 'accepts.viewPositions', REMOVE);
     const m = parseManifest(value, DIR);
     expect(m.output.temperature).toBe(1);
-    expect(m.accepts).toEqual({ modalities: ['CR', 'DX'], bodyParts: [], viewPositions: [] });
+    // An older manifest keeps loading: no view, photometric, size, spacing or age rule.
+    expect(m.accepts).toEqual({ modalities: ['CR', 'DX'], bodyParts: [], viewPositions: [], missingViewPosition: 'accept', photometricInterpretations: [], minRows: 1, minColumns: 1 });
   });
 
   it('Accepts fixed windowing and keeps extra metrics from training', () => {
@@ -112,6 +113,14 @@ describe('parseManifest', () => {
     ['no reported label', edit(valid, 'output.labels.1', { index: 1, key: 'finding', display: 'Finding', report: false }), { path: 'output.labels', message: 'no label has report: true, so the model can never produce a finding' }],
     ['softmax over a single label', edit(valid, 'output.labels.0', REMOVE), { path: 'output.activation', message: 'softmax needs at least two labels (it would always give 1)' }],
     ['a metric outside [0, 1]', edit(valid, 'metrics.auc', 95), { path: 'metrics.auc', message: 'must be within [0, 1]' }],
+    ['an unknown missing-view policy', edit(valid, 'accepts.missingViewPosition', 'warn'), { path: 'accepts.missingViewPosition', message: 'must be accept or refuse' }],
+    ['an empty photometric list', edit(valid, 'accepts.photometricInterpretations', []), { path: 'accepts.photometricInterpretations', message: 'must list at least one value' }],
+    ['a fractional minimum size', edit(valid, 'accepts.minRows', 22.5), { path: 'accepts.minRows', message: 'must be an integer' }],
+    ['a pixel spacing range upside down', edit(valid, 'accepts.pixelSpacingMm', { min: 0.3, max: 0.1 }), { path: 'accepts.pixelSpacingMm.min', message: 'must be ≤ max, got 0.3 > 0.1' }],
+    ['an age range upside down', edit(valid, 'accepts.patientAge', { minYears: 6, maxYears: 1, unknown: 'refuse', basis: 'b' }), { path: 'accepts.patientAge.minYears', message: 'must be ≤ maxYears, got 6 > 1' }],
+    ['an age rule without its basis', edit(valid, 'accepts.patientAge', { minYears: 1, unknown: 'refuse' }), { path: 'accepts.patientAge.basis', message: 'Invalid input: expected string, received undefined' }],
+    ['an unknown-age policy other than accept or refuse', edit(valid, 'accepts.patientAge', { minYears: 1, unknown: 'ask', basis: 'b' }), { path: 'accepts.patientAge.unknown', message: 'must be accept or refuse' }],
+    ['refusing unknown ages with no range to check', edit(valid, 'accepts.patientAge', { unknown: 'refuse', basis: 'b' }), { path: 'accepts.patientAge.unknown', message: 'refuse needs minYears or maxYears (without a range there is nothing to check)' }],
   ];
 
   it.each(cases)('Rejects %s with a message at its path', (_name, value, issue) => {
