@@ -182,3 +182,74 @@ describe('analyseStudy without models', () => {
     await expect(analyseStudy({ images: f.images, models, cache: createMemoryResultCache(10) }, study)).rejects.toMatchObject({ code: 'MODEL_UNAVAILABLE', status: 503 });
   });
 });
+
+describe('analyseStudy: validated use', () => {
+  const paediatric: ModelProfile = {
+    ...profile,
+    model: { ...profile.model, name: 'Paediatric CXR' },
+    accepts: { ...profile.accepts, viewPositions: ['AP'], missingViewPosition: 'refuse', patientAge: { minYears: 1, maxYears: 5, unknown: 'refuse', basis: 'children aged 1–5' } },
+  };
+  const withModel = (f: ReturnType<typeof fakes>, p: ModelProfile): ModelRunner => ({ profiles: () => [p], run: (id, image) => f.models.run(id, image) });
+  const child = { ...study, studyDate: '2026-10-01', patientBirthDate: '2023-04-01' };
+  const adult = { ...study, studyDate: '2026-10-01', patientBirthDate: '1986-04-01' };
+
+  it('refuses an adult on the EHR birth date before the cache and the PACS: no fetch, no run, no result', async () => {
+    const f = fakes();
+    const cache = createMemoryResultCache(10);
+    // The study was analysed for a child first: that cached result must not reach the adult.
+    await analyseStudy({ images: f.images, models: withModel(f, paediatric), cache }, child);
+    f.calls.length = 0;
+    const result = await analyseStudy({ images: f.images, models: withModel(f, paediatric), cache }, adult);
+    expect(f.calls).toEqual([]);
+    expect(result.results).toEqual([]);
+    expect(result.skipped).toContainEqual({
+      seriesUid: undefined,
+      modelId: 'm',
+      reason: "the patient's age at the study is outside the ages 1–5 years the model was validated on",
+      outsideUse: { code: 'AGE_OUT_OF_RANGE', modelName: 'Paediatric CXR' },
+    });
+  });
+
+  it('runs for a child and records that the EHR decided the age', async () => {
+    const f = fakes();
+    const result = await analyseStudy({ images: f.images, models: withModel(f, paediatric), cache: createMemoryResultCache(10) }, child);
+    expect(f.calls).toEqual(['qido 1.2.3.1', 'wado 1.2.3.1/1.2.3.1.1', 'run m']);
+    expect(result.results[0]?.ageFrom).toBe('fhir');
+  });
+
+  it('refuses an unknown age after reading the header, and does not reuse a result made on a birth date the call no longer brings', async () => {
+    const f = fakes();
+    const cache = createMemoryResultCache(10);
+    await analyseStudy({ images: f.images, models: withModel(f, paediatric), cache }, child);
+    f.calls.length = 0;
+    const result = await analyseStudy({ images: f.images, models: withModel(f, paediatric), cache }, study);
+    expect(f.calls).toEqual(['qido 1.2.3.1', 'wado 1.2.3.1/1.2.3.1.1']);
+    expect(result.results).toEqual([]);
+    expect(result.skipped).toContainEqual(expect.objectContaining({ seriesUid: '1.2.3.1', outsideUse: { code: 'AGE_UNKNOWN', modelName: 'Paediatric CXR' } }));
+  });
+
+  it('takes the age from the header when the EHR gives none, and reuses that result from the cache', async () => {
+    const f = fakes(info({ patientAge: '003Y' }));
+    const cache = createMemoryResultCache(10);
+    const first = await analyseStudy({ images: f.images, models: withModel(f, paediatric), cache }, study);
+    expect(first.results[0]?.ageFrom).toBe('dicom');
+    f.calls.length = 0;
+    const again = await analyseStudy({ images: f.images, models: withModel(f, paediatric), cache }, study);
+    expect(f.calls).toEqual([]);
+    expect(again.fromCache).toBe(true);
+  });
+
+  it('refuses an image without View Position for a model that says so, with the rule\'s code', async () => {
+    const f = fakes(info({ viewPosition: undefined }));
+    const result = await analyseStudy({ images: f.images, models: withModel(f, paediatric), cache: createMemoryResultCache(10) }, child);
+    expect(f.calls).not.toContain('run m');
+    expect(result.skipped).toContainEqual(expect.objectContaining({ outsideUse: { code: 'VIEW_POSITION_MISSING', modelName: 'Paediatric CXR' } }));
+  });
+
+  it('never applies a model\'s age rule to a study none of whose series the model takes', async () => {
+    const f = fakes();
+    const ct = { ...adult, series: study.series.filter((s) => s.modality === 'CT') };
+    const result = await analyseStudy({ images: f.images, models: withModel(f, paediatric), cache: createMemoryResultCache(10) }, ct);
+    expect(result.skipped.map((s) => s.outsideUse)).toEqual([undefined]);
+  });
+});
