@@ -26,11 +26,13 @@ export const LAYERS = {
   analysis: ['errors', 'logging', 'image', 'dicom', 'inference', 'reports'],
   jobs: ['errors', 'logging', 'analysis'],
   cds: ['errors', 'logging', 'terminology', 'cds-hooks', 'fhir', 'analysis', 'jobs', 'reports'],
-  http: ['errors', 'logging', 'cds-hooks', 'cds', 'audit'],
+  // Analysis started before a hook asks: by the PACS, or by a FHIR Subscription notification.
+  triggers: ['errors', 'logging', 'dicom', 'analysis', 'jobs', 'cds'],
+  http: ['errors', 'logging', 'cds-hooks', 'cds', 'audit', 'jobs', 'triggers'],
   // Composition root: configuration, the express app, the wiring of concrete parts, entry points.
-  config: ['errors', 'auth', 'fhir'],
+  config: ['errors', 'terminology', 'auth', 'fhir'],
   app: ['logging', 'http'],
-  wiring: ['errors', 'logging', 'config', 'app', 'auth', 'audit', 'fhir', 'dicom', 'inference', 'reports', 'analysis', 'jobs', 'cds', 'http'],
+  wiring: ['errors', 'logging', 'config', 'app', 'auth', 'audit', 'fhir', 'dicom', 'inference', 'reports', 'analysis', 'jobs', 'cds', 'triggers', 'http'],
   'process-entry': ['logging', 'config'],
   main: ['logging', 'config', 'app', 'wiring', 'process-entry'],
   worker: ['logging', 'config', 'app', 'wiring', 'process-entry'],
@@ -50,7 +52,7 @@ const OWNED = {
   ioredis: 'jobs',
 };
 
-const FOLDERS = new Set(['image', 'cds-hooks', 'auth', 'audit', 'fhir', 'dicom', 'inference', 'reports', 'analysis', 'jobs', 'cds', 'http', 'cli']);
+const FOLDERS = new Set(['image', 'cds-hooks', 'auth', 'audit', 'fhir', 'dicom', 'inference', 'reports', 'analysis', 'jobs', 'cds', 'triggers', 'http', 'cli']);
 const PARTS = Object.keys(LAYERS);
 // Part names are [a-z-]+: nothing in them needs escaping in a regular expression.
 const escape = (s) => s;

@@ -6,7 +6,7 @@
 import cors from 'cors';
 import express, { type Express } from 'express';
 import type { Logger } from './logging.js';
-import { cdsRouter, requestContext, type CdsRouterDeps, errorHandler, operationOutcome, resultsRouter, sendOutcome, type ResultsLookup } from './http/index.js';
+import { cdsRouter, requestContext, type CdsRouterDeps, errorHandler, operationOutcome, resultsRouter, sendOutcome, triggersRouter, type ResultsLookup, type TriggersRouterDeps } from './http/index.js';
 
 export interface Readiness {
   readonly ready: boolean;
@@ -19,6 +19,8 @@ export interface AppDeps extends CdsRouterDeps {
   readonly log: Logger;
   /** A study's results as a collection Bundle, for GET /results/ImagingStudy/:id. */
   readonly results: ResultsLookup;
+  /** The PACS and FHIR Subscription triggers (each off when undefined) and the queue they feed. */
+  readonly triggers: TriggersRouterDeps;
 }
 
 /**
@@ -48,6 +50,7 @@ export function createApp(deps: AppDeps): Express {
   // Bodies are parsed inside the routers, after the client JWT is checked.
   app.use('/cds-services', cdsRouter(deps));
   app.use('/results', resultsRouter(deps));
+  app.use('/triggers', triggersRouter(deps.triggers));
   app.use((_req, res) => {
     sendOutcome(res, 404, operationOutcome('not-found', 'No such route'));
   });

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { isFhirKitDebugEnabled } from './fhir/index.js';
 import { createOriginAllowList } from './auth/index.js';
+import { IMAGINGSTUDY_AVAILABLE_TOPIC } from './terminology.js';
 
 /** The repository root (src/ and dist/src/ both sit one or two levels below it). */
 export const PROJECT_ROOT = (() => {
@@ -115,6 +116,17 @@ const envSchema = z.object({
   JOB_RESULT_TTL_S: z.coerce.number().int().positive().default(86_400),
   /** How long a failure that ran out of retries is kept before a new hook tries again. */
   JOB_FAILURE_TTL_S: z.coerce.number().int().positive().default(30),
+  /** Triggers (README § Triggers): whose results they are (an issuer of CDS_TRUSTED_ISSUERS, and a tenant). */
+  TRIGGER_ISSUER: z.string().optional(),
+  TRIGGER_TENANT: z.string().optional(),
+  /** The PACS's stable-study trigger: its shared secret and the DICOMweb root it serves. */
+  PACS_TRIGGER_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  PACS_TRIGGER_DICOMWEB_ROOT: z.url().optional(),
+  /** The FHIR Subscription rest-hook: its shared secret, the notifying server and the service's token there. */
+  SUBSCRIPTION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SUBSCRIPTION_FHIR_SERVER: z.url().optional(),
+  SUBSCRIPTION_FHIR_TOKEN: z.string().optional(),
+  SUBSCRIPTION_TOPIC: z.url().default(IMAGINGSTUDY_AVAILABLE_TOPIC),
 });
 
 export type TrustedIssuer = z.infer<typeof trustedIssuer>;
@@ -192,6 +204,40 @@ export interface Config {
     readonly resultTtlSeconds: number;
     readonly failureTtlSeconds: number;
   };
+  /** Analysis started before a hook asks; each trigger is off unless its secret is set. */
+  readonly triggers: {
+    /** The verified client whose trust domain triggered results belong to; undefined: the local domain. */
+    readonly client: { readonly iss: string; readonly tenant: string | undefined } | undefined;
+    readonly pacs: { readonly secret: string; readonly dicomWebRoot: string } | undefined;
+    readonly subscription: { readonly secret: string; readonly fhirServer: string; readonly token: string | undefined; readonly topic: string } | undefined;
+  };
+}
+
+type Env = z.infer<typeof envSchema>;
+
+/** The triggers' settings, checked against the issuers and allow-lists they depend on. */
+function triggerConfig(e: Env, issuers: readonly TrustedIssuer[], dicomWebAllow: readonly string[]): Config['triggers'] {
+  const enabled = e.PACS_TRIGGER_SECRET !== undefined || e.SUBSCRIPTION_SECRET !== undefined;
+  if (issuers.length > 0 && enabled && !issuers.some((i) => i.iss === e.TRIGGER_ISSUER)) {
+    throw new ConfigError('a trigger is enabled: TRIGGER_ISSUER must name one of CDS_TRUSTED_ISSUERS (whose hooks are answered from its results)');
+  }
+  if (issuers.length === 0 && e.TRIGGER_ISSUER !== undefined) throw new ConfigError('TRIGGER_ISSUER is set but calls are not authenticated (no CDS_TRUSTED_ISSUERS)');
+  const root = (e.PACS_TRIGGER_DICOMWEB_ROOT ?? e.DICOMWEB_DEFAULT_ROOT)?.replace(/\/+$/, '');
+  if (e.PACS_TRIGGER_SECRET !== undefined && (root === undefined || !createOriginAllowList([...dicomWebAllow]).isAllowed(root))) {
+    throw new ConfigError('PACS_TRIGGER_SECRET is set: PACS_TRIGGER_DICOMWEB_ROOT (or DICOMWEB_DEFAULT_ROOT) must be set and on DICOMWEB_ALLOWLIST');
+  }
+  const server = e.SUBSCRIPTION_FHIR_SERVER?.replace(/\/+$/, '');
+  if (e.SUBSCRIPTION_SECRET !== undefined && (server === undefined || !createOriginAllowList([...e.FHIR_SERVER_ALLOWLIST]).isAllowed(server))) {
+    throw new ConfigError('SUBSCRIPTION_SECRET is set: SUBSCRIPTION_FHIR_SERVER must be set and on FHIR_SERVER_ALLOWLIST');
+  }
+  return Object.freeze({
+    client: e.TRIGGER_ISSUER === undefined ? undefined : Object.freeze({ iss: e.TRIGGER_ISSUER, tenant: e.TRIGGER_TENANT }),
+    pacs: e.PACS_TRIGGER_SECRET === undefined || root === undefined ? undefined : Object.freeze({ secret: e.PACS_TRIGGER_SECRET, dicomWebRoot: root }),
+    subscription:
+      e.SUBSCRIPTION_SECRET === undefined || server === undefined
+        ? undefined
+        : Object.freeze({ secret: e.SUBSCRIPTION_SECRET, fhirServer: server, token: e.SUBSCRIPTION_FHIR_TOKEN, topic: e.SUBSCRIPTION_TOPIC }),
+  });
 }
 
 /** Thrown for configuration the service must not start with. */
@@ -339,5 +385,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       resultTtlSeconds: e.JOB_RESULT_TTL_S,
       failureTtlSeconds: e.JOB_FAILURE_TTL_S,
     }),
+    triggers: triggerConfig(e, trustedIssuers, dicomWebAllow),
   });
 }

@@ -44,6 +44,8 @@ export const ERRORS = {
   DICOM_TOO_LARGE: { status: 422, issue: 'too-costly', description: 'The DICOM data exceeds the configured size limits.' },
   IMAGE_UNSUITABLE: { status: 422, issue: 'not-supported', description: 'The image decoded but a model cannot measure it (e.g. no field of view).' },
   NO_SUITABLE_SERIES: { status: 422, issue: 'not-supported', description: 'No series of the study fits any available model.' },
+  TRIGGER_BAD_REQUEST: { status: 400, issue: 'invalid', description: 'A trigger (PACS event or FHIR Subscription notification) is malformed or names nothing to analyse.' },
+  TRIGGER_REJECTED: { status: 401, issue: 'login', description: "The trigger's shared secret is missing or wrong." },
   RESULT_NOT_FOUND: { status: 404, issue: 'not-found', description: 'No AI result is known for this ImagingStudy.' },
   MODEL_UNAVAILABLE: { status: 503, issue: 'transient', description: 'The model is not loaded.' },
   INFERENCE_BUSY: { status: 503, issue: 'transient', description: 'The inference or analysis queue is full; retry after the Retry-After seconds.' },

@@ -8,6 +8,8 @@ export const CANONICAL_BASE = 'http://imaging-cds.org/fhir';
 
 /** The custom result hook, reverse-domain named as CDS Hooks 2.0 requires for custom hooks. */
 export const IMAGINGSTUDY_AVAILABLE_HOOK = 'org.imaging-cds.imagingstudy-available';
+/** The SubscriptionTopic a FHIR server notifies on (fhir-resources/SubscriptionTopic-imagingstudy-available.json). */
+export const IMAGINGSTUDY_AVAILABLE_TOPIC = `${CANONICAL_BASE}/SubscriptionTopic/imagingstudy-available`;
 
 export const SNOMED = 'http://snomed.info/sct';
 export const LOINC = 'http://loinc.org';

@@ -6,13 +6,14 @@
 import type { Config } from './config.js';
 import type { Logger } from './logging.js';
 import type { AppDeps } from './app.js';
-import { createMetrics } from './http/index.js';
+import { createMetrics, trustDomainOf, type TriggersRouterDeps } from './http/index.js';
 import { openFeedbackStore } from './audit/index.js';
 import { createClientJwtVerifier, createMemoryReplayCache, createOriginAllowList, readJwksFile, replayEntriesPerIssuer, type TrustedIssuer } from './auth/index.js';
 import { createCatalogue, createFhirQueryClient, createPrefetchResolver, type FhirClientFactory, type ResultSink } from './cds/index.js';
-import { analyseStudy, createMemoryResultCache, type ModelProfile, type ResultCache, type ModelRunner, type StudyAnalysis, type StudyToAnalyse } from './analysis/index.js';
-import { createInProcessJobQueue, createRedisJobQueue, openRedisResultCache, startRedisWorker, type AnalysisWorker, type JobMetrics, type JobQueue, type ModelRef } from './jobs/index.js';
+import { analyseStudy, createMemoryResultCache, type ModelProfile, type ResultCache, type ModelRunner, type StudyAnalysis } from './analysis/index.js';
+import { createInProcessJobQueue, createRedisJobQueue, openRedisResultCache, startRedisWorker, type AnalysisJob, type AnalysisWorker, type JobMetrics, type JobQueue, type ModelRef } from './jobs/index.js';
 import { createDicomWebImageSource } from './dicom/index.js';
+import { studyOfJob } from './triggers/index.js';
 import { createInferenceEngine, type AvailableModel, type InferenceEngine } from './inference/index.js';
 import { createResultIndex, loadTemplates, resultBundle } from './reports/index.js';
 import { createFhirWriter, createWriteBackQueue, type WriteBackQueue } from './fhir/index.js';
@@ -108,7 +109,7 @@ function jobMetricsOf(metrics: Metrics): JobMetrics {
 /** The analysis use case with its models loaded: what the embedded queue and a worker run. */
 interface Analysis {
   readonly engine: InferenceEngine;
-  readonly analyse: (study: StudyToAnalyse) => Promise<StudyAnalysis>;
+  readonly analyse: (job: AnalysisJob) => Promise<StudyAnalysis>;
   readonly models: () => readonly ModelRef[];
 }
 
@@ -133,7 +134,9 @@ async function buildAnalysis(config: Config, log: Logger, metrics: Metrics, cach
   });
   const models = modelRunner(engine);
   const refs = models.profiles().map((p) => ({ id: p.model.id, version: p.model.version }));
-  return { engine, analyse: (study) => analyseStudy({ images, models, cache }, study), models: () => refs };
+    // A PACS trigger's job names only its study: its series are listed here, in the worker.
+  const analyse = async (job: AnalysisJob): Promise<StudyAnalysis> => analyseStudy({ images, models, cache }, await studyOfJob(job, (root, uid) => images.listSeries(root, uid)));
+  return { engine, analyse, models: () => refs };
 }
 
 /** The embedded queue over this process's analysis, or the shared one on Redis (no models here). */
@@ -170,6 +173,29 @@ function engineReadiness(engine: InferenceEngine): ReturnType<AppDeps['readiness
   return {
     ready: s.ready,
     models: s.models.map((m) => ({ id: m.id, status: m.status, ...(m.reason === undefined ? {} : { reason: m.reason }) })),
+  };
+}
+
+/** The configured triggers, feeding `jobs`; their results belong to the trigger's trust domain. */
+function buildTriggers(config: Config, jobs: JobQueue, metrics: Metrics): TriggersRouterDeps {
+  const { client, pacs, subscription } = config.triggers;
+  const domain = trustDomainOf(client);
+  return {
+    jobs,
+    metrics,
+    pacs: pacs === undefined ? undefined : { domain, dicomWebRoot: pacs.dicomWebRoot, secret: pacs.secret },
+    subscription:
+      subscription === undefined
+        ? undefined
+        : {
+            domain,
+            secret: subscription.secret,
+            fhirServer: subscription.fhirServer,
+            topic: subscription.topic,
+            // The service's own credentials at the notifying server, never a client's token.
+            client: createFhirQueryClient({ baseUrl: subscription.fhirServer, accessToken: subscription.token, ...config.fhir }),
+            defaultDicomWebRoot: config.dicomWeb.defaultRoot,
+          },
   };
 }
 
@@ -272,6 +298,7 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
     jobs,
     writeBack,
     results: (query) => resultIndex.bundleFor(query),
+    triggers: buildTriggers(config, jobs, metrics),
     readiness,
     contextFor: (service, request, reqLog, domain) => ({ data: createPrefetchResolver(request, service.definition.prefetch ?? {}, clientFor), log: reqLog, domain }),
     async close() {

@@ -8,3 +8,5 @@ export { createMetrics } from './metrics.js';
 export { resultsRouter } from './results-router.js';
 export type { ResultsLookup, ResultsQuery } from './results-router.js';
 export { LOCAL_DOMAIN, trustDomainOf } from './trust-domain.js';
+export { triggersRouter } from './triggers-router.js';
+export type { TriggersRouterDeps } from './triggers-router.js';

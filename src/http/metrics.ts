@@ -19,6 +19,8 @@ export interface Metrics {
     readonly served: Counter<'state'>;
     readonly shed: Counter;
   };
+  /** Trigger calls (PACS, FHIR Subscription) by what they started: queued, known, refused. */
+  readonly triggers: Counter<'trigger' | 'outcome'>;
 }
 
 const JOB_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -57,5 +59,6 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
     jobs: jobMetrics(registry),
+    triggers: new Counter({ name: 'analysis_triggers_total', help: 'Trigger calls (pacs, subscription) by outcome: queued, known (already queued, running or done), refused', labelNames: ['trigger', 'outcome'], registers: [registry] }),
   };
 }

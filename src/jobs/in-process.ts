@@ -8,14 +8,14 @@ import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging.js';
-import type { StudyAnalysis, StudyToAnalyse } from '../analysis/index.js';
+import type { StudyAnalysis } from '../analysis/index.js';
 import { failureOf, isTransient, jobKey, queueFull, servedState } from './key.js';
 import { NO_JOB_METRICS } from './types.js';
 import type { AnalysisJob, JobMetrics, JobOutcome, JobQueue, JobTicket, ModelRef, StoredOutcome } from './types.js';
 
 export interface InProcessQueueOptions {
   /** The analysis use case (analyseStudy with its image source, models and cache). */
-  readonly analyse: (study: StudyToAnalyse) => Promise<StudyAnalysis>;
+  readonly analyse: (job: AnalysisJob) => Promise<StudyAnalysis>;
   /** The loaded models (part of every job key). */
   readonly models: () => readonly ModelRef[];
   /** Analyses running at once. Default 2. */
@@ -37,7 +37,7 @@ export interface InProcessQueueOptions {
 }
 
 interface Entry {
-  readonly study: StudyToAnalyse;
+  readonly job: AnalysisJob;
   readonly submittedAt: number;
   runs: number;
   /** Settles when the job finished (or the queue closed). */
@@ -92,7 +92,7 @@ class InProcessQueue implements JobQueue {
     const models = this.options.models();
     // No model loaded is not "no finding": say so rather than answer with no cards.
     if (models.length === 0) return Promise.reject(new AppError('MODEL_UNAVAILABLE', 'no AI model is loaded (see /readyz)'));
-    const key = jobKey(job.study, models);
+    const key = jobKey(job, models);
     if (this.results.get(key) !== undefined || this.jobs.has(key)) return Promise.resolve({ key, queued: false });
     if (this.jobs.size >= this.capacity) {
       this.metrics.shed();
@@ -102,7 +102,7 @@ class InProcessQueue implements JobQueue {
     const settled = new Promise<void>((resolve) => {
       settle = resolve;
     });
-    this.jobs.set(key, { study: job.study, submittedAt: performance.now(), runs: 0, settled, settle });
+    this.jobs.set(key, { job, submittedAt: performance.now(), runs: 0, settled, settle });
     this.metrics.depth(this.jobs.size);
     this.ready.push(key);
     this.pump();
@@ -145,7 +145,7 @@ class InProcessQueue implements JobQueue {
     const started = performance.now();
     const seconds = (): number => (performance.now() - started) / 1000;
     try {
-      const analysis = await this.options.analyse(entry.study);
+      const analysis = await this.options.analyse(entry.job);
       this.metrics.ran(seconds(), 'done');
       this.finish(key, entry, { state: 'done', analysis });
     } catch (err) {

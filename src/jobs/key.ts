@@ -4,8 +4,7 @@
 import { createHash } from 'node:crypto';
 import { AppError, isAppError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
-import type { StudyToAnalyse } from '../analysis/index.js';
-import type { JobFailure, JobOutcome, ModelRef } from './types.js';
+import type { AnalysisJob, JobFailure, JobOutcome, ModelRef } from './types.js';
 
 /**
  * The key of analysing `study` with `models`: the trust domain, the study's DICOMweb roots (its
@@ -16,11 +15,13 @@ import type { JobFailure, JobOutcome, ModelRef } from './types.js';
  * the models whose result is known). Hashed: safe as a BullMQ job id and a Redis key, and it
  * carries no identifier in clear.
  */
-export function jobKey(study: StudyToAnalyse, models: readonly ModelRef[]): string {
-  const sources = [...new Set(study.series.map((s) => s.dicomWebRoot ?? ''))].sort();
+export function jobKey(job: AnalysisJob, models: readonly ModelRef[]): string {
+  const { study } = job;
+  // A PACS trigger's job names its root instead of series: same root and UID, same job.
+  const sources = job.pacsRoot === undefined ? [...new Set(study.series.map((s) => s.dicomWebRoot ?? ''))].sort() : [job.pacsRoot];
   const modelIds = models.map((m) => `${m.id}@${m.version}`).sort();
   const series = study.series.map((s) => [s.uid, s.modality ?? '', s.bodyPart ?? '', s.dicomWebRoot ?? '', [...s.instanceUids].sort()]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
-  const digest = createHash('sha256').update(JSON.stringify([study.domain, sources, study.studyInstanceUid, modelIds, series])).digest('hex');
+  const digest = createHash('sha256').update(JSON.stringify([study.domain, sources, study.studyInstanceUid, modelIds, series, job.pacsRoot === undefined ? 'fhir' : 'pacs'])).digest('hex');
   return `sa-${digest}`;
 }
 

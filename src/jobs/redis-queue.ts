@@ -122,9 +122,9 @@ export async function createRedisJobQueue(options: RedisQueueOptions): Promise<R
       try {
         const list = await registeredModels();
         if (list.length === 0) throw new AppError('MODEL_UNAVAILABLE', 'no analysis worker is running (none has registered its models)', { retryAfterSeconds });
-        const key = jobKey(job.study, list);
+        const key = jobKey(job, list);
         if (decodeOutcome(await store.get(resultKey(options.prefix, key))) !== undefined) return { key, queued: false };
-        return { key, queued: await add(key, { study: job.study }) };
+        return { key, queued: await add(key, job.pacsRoot === undefined ? { study: job.study } : { study: job.study, pacsRoot: job.pacsRoot }) };
       } catch (err) {
         throw storeUnavailable(err, retryAfterSeconds);
       }

@@ -4,8 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
-import type { StudyToAnalyse } from '../analysis/index.js';
-import type { ModelRef, StoredOutcome } from './types.js';
+import type { AnalysisJob, ModelRef, StoredOutcome } from './types.js';
 
 /** The BullMQ queue every front adds to and every worker takes from. */
 export const QUEUE_NAME = 'analysis';
@@ -17,9 +16,7 @@ export const modelsKey = (prefix: string): string => `${prefix}:models`;
 export const MODELS_TTL_SECONDS = 30;
 
 /** The job's payload in BullMQ. */
-export interface JobData {
-  readonly study: StudyToAnalyse;
-}
+export type JobData = AnalysisJob;
 
 export function encodeOutcome(outcome: StoredOutcome): string {
   return JSON.stringify(outcome);

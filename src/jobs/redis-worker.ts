@@ -7,16 +7,16 @@
 import { performance } from 'node:perf_hooks';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from '../logging.js';
-import type { StudyAnalysis, StudyToAnalyse } from '../analysis/index.js';
+import type { StudyAnalysis } from '../analysis/index.js';
 import { failureOf, isTransient } from './key.js';
 import { createStoreClient, encodeOutcome, MODELS_TTL_SECONDS, modelsKey, QUEUE_NAME, resultKey, type JobData } from './redis-store.js';
 import { NO_JOB_METRICS } from './types.js';
-import type { JobMetrics, ModelRef, StoredOutcome } from './types.js';
+import type { AnalysisJob, JobMetrics, ModelRef, StoredOutcome } from './types.js';
 
 export interface RedisWorkerOptions {
   readonly url: string;
   readonly prefix: string;
-  readonly analyse: (study: StudyToAnalyse) => Promise<StudyAnalysis>;
+  readonly analyse: (job: AnalysisJob) => Promise<StudyAnalysis>;
   readonly models: () => readonly ModelRef[];
   /** Jobs this process runs at once. */
   readonly concurrency: number;
@@ -55,7 +55,7 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Ana
     log.info({ job: key, run: job.attemptsMade + 1 }, 'analysis job started');
     const started = performance.now();
     try {
-      const analysis = await options.analyse(job.data.study);
+      const analysis = await options.analyse(job.data);
       await store$(key, { state: 'done', analysis }, options.resultTtlSeconds);
       metrics.ran((performance.now() - started) / 1000, 'done');
       log.info({ job: key, results: analysis.results.length, ms: Math.round(performance.now() - started) }, 'analysis job done');

@@ -11,9 +11,15 @@ export interface ModelRef {
   readonly version: string;
 }
 
-/** One study to analyse with every loaded model, as the cds layer describes it. */
+/**
+ * One study to analyse with every loaded model. A hook or a FHIR notification describes the
+ * study from its ImagingStudy; a PACS trigger knows only the StudyInstanceUID and the DICOMweb
+ * root it came from: its `study.series` is empty and `pacsRoot` says where the worker reads them.
+ */
 export interface AnalysisJob {
   readonly study: StudyToAnalyse;
+  /** DICOMweb root to list the study's series from (QIDO-RS), when `study.series` is empty. */
+  readonly pacsRoot?: string | undefined;
 }
 
 /** A job that failed for good (or ran out of retries): its stable error code and the reason. */

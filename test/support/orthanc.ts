@@ -44,6 +44,8 @@ export interface OrthancServer {
 export interface StartOrthancOptions {
   /** How long to wait for `/system` to answer. Default 20 s. */
   readonly startTimeoutMs?: number;
+  /** Further configuration merged into Orthanc's (e.g. LuaScripts, StableAge). */
+  readonly config?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -60,7 +62,7 @@ export async function startOrthanc(options: StartOrthancOptions = {}): Promise<O
   // A free port can be taken between our probe and Orthanc's bind (parallel workers): retry.
   for (let tries = 0; tries < 4 && Date.now() < deadline; tries++) {
     try {
-      return await startOnce(binary, deadline);
+      return await startOnce(binary, deadline, options.config ?? {});
     } catch (err) {
       lastError = err instanceof Error ? err : new Error(String(err));
       if (!(err instanceof PortTakenError)) break;
@@ -69,7 +71,7 @@ export async function startOrthanc(options: StartOrthancOptions = {}): Promise<O
   throw lastError ?? new Error('Orthanc did not start before the deadline.');
 }
 
-async function startOnce(binary: string, deadline: number): Promise<OrthancServer> {
+async function startOnce(binary: string, deadline: number, extra: Readonly<Record<string, unknown>>): Promise<OrthancServer> {
   const dir = mkdtempSync(join(tmpdir(), 'orthanc-test-'));
   const port = await freePort();
   const name = `test-${randomBytes(6).toString('hex')}`;
@@ -90,6 +92,7 @@ async function startOnce(binary: string, deadline: number): Promise<OrthancServe
       Plugins: PLUGINS,
       DicomWeb: { Enable: true, Root: '/dicom-web/' },
       SaveJobs: false,
+      ...extra,
     }),
   );
   const child = spawn(binary, [configPath], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });

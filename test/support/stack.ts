@@ -17,12 +17,20 @@ import { buildDependencies, type RunningDeps } from '../../src/wiring.js';
 import { parseDicom } from '../../src/dicom/parse.js';
 import { sampleImagingStudy, wadoRsEndpoint } from '../../src/cli/sample-fhir.js';
 import type { DicomImageInfo } from '../../src/dicom/types.js';
-import { startOrthanc, type OrthancServer } from './orthanc.js';
+import { startOrthanc, type OrthancServer, type StartOrthancOptions } from './orthanc.js';
 import { startFhirServer, type TestFhirServer } from './fhir-server.js';
 
 export const FIXTURES = path.resolve('test/fixtures/cxr');
 export const EHR_TOKEN = 'ehr-access-token-7f3a9c';
 export const PATIENT_ID = 'pat-cxr-4711';
+/**
+ * The test patient is a child of 3 at every sample study: the chest models were validated on
+ * children aged 1–5 only (manifest `accepts.patientAge`) and refuse anyone else.
+ */
+export const PATIENT_BIRTH_DATE = '2023-05-02';
+/** A second patient, aged 40 at the sample studies' dates, for the models validated on adults. */
+export const ADULT_PATIENT_ID = 'pat-adult-0815';
+export const ADULT_BIRTH_DATE = '1986-05-02';
 export const NOW = new Date('2026-11-23T12:00:00Z');
 export const DEAD_PACS = 'http://127.0.0.1:9';
 /** The models the integration suites run. */
@@ -68,18 +76,21 @@ export interface StackOptions {
   readonly envFor?: (servers: { readonly fhirBaseUrl: string; readonly dicomWebRoot: string }) => Readonly<Record<string, string>>;
   /** Which fixture files to upload (default: all). */
   readonly files?: readonly string[];
+  /** Orthanc's options (e.g. a Lua script and its settings). */
+  readonly orthanc?: StartOrthancOptions;
 }
 
 /**
  * Starts Orthanc and the FHIR server, uploads and describes the samples, builds the service.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const [orthanc, fhir] = await Promise.all([startOrthanc(), startFhirServer({ token: EHR_TOKEN })]);
+  const [orthanc, fhir] = await Promise.all([startOrthanc(options.orthanc), startFhirServer({ token: EHR_TOKEN })]);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'imaging-cds-test-'));
   const logs: string[] = [];
   try {
     const endpoint = wadoRsEndpoint('orthanc', orthanc.dicomWebRoot);
-    const patient: Patient = { resourceType: 'Patient', id: PATIENT_ID, name: [{ family: 'Sample', given: ['Cxr'] }] };
+    const patient: Patient = { resourceType: 'Patient', id: PATIENT_ID, name: [{ family: 'Sample', given: ['Cxr'] }], birthDate: PATIENT_BIRTH_DATE };
+    const adult: Patient = { resourceType: 'Patient', id: ADULT_PATIENT_ID, name: [{ family: 'Sample', given: ['Adult'] }], birthDate: ADULT_BIRTH_DATE };
     const samples: SampleStudy[] = [];
     let n = 0;
     for (const file of options.files ?? sampleFiles()) {
@@ -90,7 +101,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const studyId = `cxr-${n}`;
       samples.push({ file, info, studyId, study: imagingStudyFor(studyId, info, 40 + n) });
     }
-    await fhir.seed([patient, endpoint, ...samples.map((s) => s.study)]);
+    await fhir.seed([patient, adult, endpoint, ...samples.map((s) => s.study)]);
 
     const build = async (): Promise<{ app: Express; deps: RunningDeps }> => {
       const config = loadConfig({

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { FhirResource, ImagingStudy } from 'fhir/r4.js';
-import type { StudyAnalysis, StudyToAnalyse } from '../../../src/analysis/types.js';
+import type { StudyAnalysis } from '../../../src/analysis/types.js';
+import type { AnalysisJob } from '../../../src/jobs/types.js';
 import { validateCdsResponse } from '../../../src/cds-hooks/response-schema.js';
 import { createCatalogue } from '../../../src/cds/catalogue.js';
 import type { PrefetchResolver } from '../../../src/cds/prefetch.js';
@@ -56,7 +57,7 @@ function harness(over: Partial<ServiceDeps> = {}): Harness {
   const calls: string[] = [];
   const jobs = createInProcessJobQueue({
     models: () => [{ id: 'm', version: '1' }],
-    analyse: (s: StudyToAnalyse) => {
+    analyse: ({ study: s }: AnalysisJob) => {
       calls.push(s.studyInstanceUid);
       return new Promise<StudyAnalysis>((resolve, reject) => pending.push({ resolve, reject }));
     },

@@ -33,7 +33,7 @@ function gatedAnalysis(): { analyse: InProcessQueueOptions['analyse']; calls: st
     calls,
     gates,
     running: () => running,
-    analyse: (s) => {
+    analyse: ({ study: s }) => {
       calls.push(s.studyInstanceUid);
       running += 1;
       return new Promise<StudyAnalysis>((resolve, reject) => {
@@ -95,14 +95,18 @@ afterEach(async () => {
 
 describe('job keys', () => {
   it('differ by trust domain, data source, StudyInstanceUID and model version, and by nothing else', () => {
-    const base = jobKey(study('1.2.3'), models());
-    expect(jobKey(study('1.2.3'), models())).toBe(base);
-    expect(jobKey(study('1.2.3', { domain: 'iss|tenant' }), models())).not.toBe(base);
-    expect(jobKey(study('1.2.4'), models())).not.toBe(base);
-    expect(jobKey(study('1.2.3', { series: [{ uid: '1.2.3.1', modality: 'DX', bodyPart: 'CHEST', description: undefined, instanceUids: [], dicomWebRoot: 'http://other-pacs/dicom-web' }] }), models())).not.toBe(base);
-    expect(jobKey(study('1.2.3'), [{ id: 'pneumonia-cxr-28', version: '1.0.1' }])).not.toBe(base);
+    const base = jobKey({ study: study('1.2.3') }, models());
+    expect(jobKey({ study: study('1.2.3') }, models())).toBe(base);
+    expect(jobKey({ study: study('1.2.3', { domain: 'iss|tenant' }) }, models())).not.toBe(base);
+    expect(jobKey({ study: study('1.2.4') }, models())).not.toBe(base);
+    expect(jobKey({ study: study('1.2.3', { series: [{ uid: '1.2.3.1', modality: 'DX', bodyPart: 'CHEST', description: undefined, instanceUids: [], dicomWebRoot: 'http://other-pacs/dicom-web' }] }) }, models())).not.toBe(base);
+    expect(jobKey({ study: study('1.2.3') }, [{ id: 'pneumonia-cxr-28', version: '1.0.1' }])).not.toBe(base);
     // The order of the models and of the series' roots does not matter; the key names no UID in clear.
-    expect(jobKey(study('1.2.3'), [...models(), { id: 'b', version: '1' }])).toBe(jobKey(study('1.2.3'), [{ id: 'b', version: '1' }, ...models()]));
+    expect(jobKey({ study: study('1.2.3') }, [...models(), { id: 'b', version: '1' }])).toBe(jobKey({ study: study('1.2.3') }, [{ id: 'b', version: '1' }, ...models()]));
+    // A PACS trigger's job (series read from its root) is keyed by that root: another PACS is another job.
+    const fromPacs = (root: string): string => jobKey({ study: study('1.2.3', { series: [] }), pacsRoot: root }, models());
+    expect(fromPacs('http://pacs-a/dicom-web')).toBe(fromPacs('http://pacs-a/dicom-web'));
+    expect(fromPacs('http://pacs-a/dicom-web')).not.toBe(fromPacs('http://pacs-b/dicom-web'));
     expect(base).toMatch(/^sa-[0-9a-f]{64}$/);
   });
 });
@@ -155,7 +159,7 @@ describe('the in-process job queue', () => {
     const calls: string[] = [];
     const q = queue({
       retryDelayMs: 1,
-      analyse: (s) => {
+      analyse: ({ study: s }) => {
         calls.push(s.studyInstanceUid);
         return Promise.reject(new AppError('DICOM_INVALID', 'the image declares more pixels than it carries'));
       },
@@ -189,7 +193,7 @@ describe('the in-process job queue', () => {
       retries: 3,
       retryDelayMs: 1,
       metrics,
-      analyse: (s) => {
+      analyse: ({ study: s }) => {
         calls += 1;
         return calls <= 2 ? Promise.reject(new AppError('UPSTREAM_FAILED', 'PACS down')) : Promise.resolve(analysisOf(s));
       },
