@@ -77,7 +77,7 @@ export async function analysisWithin(deps: ServiceDeps, study: ImagingStudy, kno
   const { data, domain } = ctx;
   const ticket = await deps.jobs.submit({ study: await studyToAnalyse(domain, study, known, data, deps.defaultDicomWebRoot) });
   const outcome = await deps.jobs.wait(ticket.key, budgetMs);
-  if (outcome.state === 'done') logOutsideUse(ctx.log, outcome.analysis);
+  if (outcome.state === 'done') logOutsideUse(ctx.log, outcome.analysis, deps.onOutsideUse);
   return { outcome, queued: ticket.queued };
 }
 
@@ -85,12 +85,13 @@ export async function analysisWithin(deps: ServiceDeps, study: ImagingStudy, kno
  * One line per model that this answer leaves out because the study is outside its validated use:
  * the model and the rule's stable code only (no age, birth date or patient id).
  */
-export function logOutsideUse(log: HandlerContext['log'], analysis: StudyAnalysis): void {
+export function logOutsideUse(log: HandlerContext['log'], analysis: StudyAnalysis, count?: ServiceDeps['onOutsideUse']): void {
   const seen = new Set<string>();
   for (const s of analysis.skipped) {
     if (s.outsideUse === undefined || s.modelId === undefined || seen.has(`${s.modelId}|${s.outsideUse.code}`)) continue;
     seen.add(`${s.modelId}|${s.outsideUse.code}`);
     log.info({ model: s.modelId, reasonCode: s.outsideUse.code }, 'model not applied: outside its validated use');
+    count?.(s.modelId, s.outsideUse.code);
   }
 }
 

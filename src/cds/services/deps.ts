@@ -42,6 +42,11 @@ export interface ServiceDeps {
   readonly imagingOrders?: ImagingOrderRule | undefined;
   /** The result hook answers an info card when no model analysed the study (default true). */
   readonly notAnalysedCards?: boolean | undefined;
+  /**
+   * Called once per answer for each model left out because the study is outside its validated
+   * use, with the model id and the rule's stable code (e.g. for a counter); never the patient's data.
+   */
+  readonly onOutsideUse?: ((modelId: string, code: string) => void) | undefined;
   /** How many studies patient-view and order hooks analyse at most per call. */
   readonly maxStudiesPerCall: number;
   readonly now: () => Date;
