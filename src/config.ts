@@ -116,6 +116,8 @@ const envSchema = z.object({
   JOB_RESULT_TTL_S: z.coerce.number().int().positive().default(86_400),
   /** How long a failure that ran out of retries is kept before a new hook tries again. */
   JOB_FAILURE_TTL_S: z.coerce.number().int().positive().default(30),
+  /** A worker's lock on a running job: a worker that dies (SIGKILL, power) loses its jobs to another this long after. */
+  JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   /** Triggers (README § Triggers): whose results they are (an issuer of CDS_TRUSTED_ISSUERS, and a tenant). */
   TRIGGER_ISSUER: z.string().optional(),
   TRIGGER_TENANT: z.string().optional(),
@@ -203,6 +205,7 @@ export interface Config {
     readonly retryDelayMs: number;
     readonly resultTtlSeconds: number;
     readonly failureTtlSeconds: number;
+    readonly lockMs: number;
   };
   /** Analysis started before a hook asks; each trigger is off unless its secret is set. */
   readonly triggers: {
@@ -384,6 +387,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       retryDelayMs: e.JOB_RETRY_DELAY_MS,
       resultTtlSeconds: e.JOB_RESULT_TTL_S,
       failureTtlSeconds: e.JOB_FAILURE_TTL_S,
+      lockMs: e.JOB_LOCK_MS,
     }),
     triggers: triggerConfig(e, trustedIssuers, dicomWebAllow),
   });

@@ -224,6 +224,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     analyse: analysis.analyse,
     models: analysis.models,
     concurrency: limits.concurrency,
+    lockMs: limits.lockMs,
     resultTtlSeconds: limits.resultTtlSeconds,
     transientFailureTtlSeconds: limits.failureTtlSeconds,
     metrics: jobMetricsOf(metrics),

@@ -59,6 +59,16 @@ async function whenReady(client: Redis, ms: number): Promise<boolean> {
   });
 }
 
+/** `fn`, its calls run one after another (each starts when the previous one settled). */
+function oneAtATime<A extends unknown[], T>(fn: (...args: A) => Promise<T>): (...args: A) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (...args) => {
+    const next = tail.then(() => fn(...args));
+    tail = next.catch(() => undefined);
+    return next;
+  };
+}
+
 /**
  * Connects to Redis (waiting a few seconds for it; a front whose Redis is down still starts and
  * answers 503 until it is back).
@@ -88,8 +98,13 @@ export async function createRedisJobQueue(options: RedisQueueOptions): Promise<R
   const refresher = setInterval(refresh, MODELS_REFRESH_MS);
   refresher.unref();
 
+  // Check-then-add is not atomic in Redis: one add at a time per front, so a flood of calls to
+  // one front cannot all pass the capacity check together (the bound is passed by at most one
+  // job per front).
+  const add = oneAtATime(addNow);
+
   /** Adds the job unless it exists; a finished record whose outcome expired is replaced. */
-  async function add(key: string, data: JobData): Promise<boolean> {
+  async function addNow(key: string, data: JobData): Promise<boolean> {
     const existing = await queue.getJob(key);
     if (existing !== undefined) {
       const state = await existing.getState();

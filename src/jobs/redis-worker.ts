@@ -20,6 +20,11 @@ export interface RedisWorkerOptions {
   readonly models: () => readonly ModelRef[];
   /** Jobs this process runs at once. */
   readonly concurrency: number;
+  /**
+   * How long this worker's lock on a running job lasts (renewed at half of it while the job runs):
+   * when the worker dies, another takes the job over within about twice this.
+   */
+  readonly lockMs: number;
   /** How long a result (and a final failure) is kept. */
   readonly resultTtlSeconds: number;
   /** How long a failure that ran out of retries is kept before a submit tries again. */
@@ -83,6 +88,8 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Ana
     connection: { url: options.url, maxRetriesPerRequest: null },
     prefix: options.prefix,
     concurrency: options.concurrency,
+    lockDuration: options.lockMs,
+    stalledInterval: options.lockMs,
   });
   worker.on('error', (err: Error) => { log.warn({ err: err.message }, 'worker: redis error'); });
   await worker.waitUntilReady();

@@ -24,6 +24,15 @@ export interface RedisServer {
   readonly port: number;
   /** SIGTERM, wait for exit, remove the temp directory. Idempotent. */
   stop(): Promise<void>;
+  /** SIGTERM and wait (its append-only file stays), without removing anything. */
+  halt(): Promise<void>;
+  /** Starts it again on the same port from its append-only file (after {@link RedisServer.halt}). */
+  resume(): Promise<void>;
+}
+
+export interface StartRedisOptions {
+  /** Keep every write in an append-only file (fsync always), so a restart loses nothing. */
+  readonly durable?: boolean;
 }
 
 /** A child process with its output kept, and a way to wait for a line. */
@@ -112,16 +121,21 @@ function findRedis(): string {
  *
  * @throws Error naming the binary or quoting redis-server's output when it cannot start
  */
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
   const binary = findRedis();
   let last: Error | undefined;
   // A free port can be taken between the probe and redis-server's bind: try again.
   for (let tries = 0; tries < 4; tries++) {
     const port = await freePort();
     const dir = mkdtempSync(path.join(tmpdir(), 'redis-test-'));
-    const child = track(spawn(binary, ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] }));
-    const deadline = Date.now() + 10_000;
-    while (!child.exited() && Date.now() < deadline && !(await ping(port))) await new Promise((resolve) => setTimeout(resolve, 50));
+    const args = ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--dir', dir, ...(options.durable === true ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'])];
+    const launch = async (): Promise<Child> => {
+      const started = track(spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+      const deadline = Date.now() + 10_000;
+      while (!started.exited() && Date.now() < deadline && !(await ping(port))) await new Promise((resolve) => setTimeout(resolve, 50));
+      return started;
+    };
+    let child = await launch();
     if (!child.exited() && (await ping(port))) {
       let stopped = false;
       return {
@@ -132,6 +146,11 @@ export async function startRedis(): Promise<RedisServer> {
           stopped = true;
           await terminate(child);
           rmSync(dir, { recursive: true, force: true });
+        },
+        halt: () => terminate(child),
+        async resume() {
+          child = await launch();
+          if (child.exited() || !(await ping(port))) throw new Error(`redis-server did not start again on port ${port}.\n${child.output().slice(-OUTPUT_TAIL)}`);
         },
       };
     }
@@ -184,6 +203,8 @@ export interface WorkerProcess {
   waitFor(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
   /** SIGTERM and wait. */
   stop(): Promise<void>;
+  /** SIGKILL: the worker dies mid-job, as on a power loss or the OOM killer. */
+  kill(): Promise<void>;
 }
 
 function parseLines(text: string): Record<string, unknown>[] {
@@ -216,5 +237,5 @@ export async function startWorkerProcess(entry: string, env: Readonly<Record<str
     }
   };
   await waitFor((l) => l['msg'] === 'worker ready');
-  return { lines, waitFor, stop: () => terminate(child) };
+  return { lines, waitFor, stop: () => terminate(child), kill: () => terminate(child, 'SIGKILL') };
 }
