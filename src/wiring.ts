@@ -281,6 +281,7 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
     priorStudyLookbackDays: config.priorStudyLookbackDays,
     imagingOrders: config.imagingOrders,
     notAnalysedCards: config.notAnalysedCards,
+    onOutsideUse: (model, reason) => { metrics.notApplied.inc({ model, reason }); },
     maxStudiesPerCall: 3,
     now: overrides.now ?? (() => new Date()),
   });

@@ -3,7 +3,7 @@
  * an EHR would hold them. Used by the demo, the benchmark and the integration tests, so all
  * three describe a study the same way.
  */
-import type { Bundle, Endpoint, ImagingStudy } from 'fhir/r4.js';
+import type { Bundle, Endpoint, ImagingStudy, Patient } from 'fhir/r4.js';
 import type { DicomImageInfo } from '../dicom/index.js';
 import { randomUUID } from 'node:crypto';
 import { BODY_PART_SNOMED, DCM, DICOM_UID_SYSTEM, ENDPOINT_CONNECTION_TYPE, IMAGINGSTUDY_AVAILABLE_HOOK, SNOMED } from '../terminology.js';
@@ -32,12 +32,15 @@ export interface SampleStudyOptions {
 /** An ImagingStudy with one series and one instance, described from the DICOM header. */
 export function sampleImagingStudy(info: DicomImageInfo, o: SampleStudyOptions): ImagingStudy {
   const bodySite = info.bodyPartExamined === undefined ? undefined : BODY_PART_SNOMED[info.bodyPartExamined.toUpperCase()];
+  // Without a given start, the DICOM Study Date, as an EHR records it.
+  const dicomDay = /^(\d{4})(\d{2})(\d{2})$/.exec(info.studyDate ?? '');
+  const started = o.started ?? (dicomDay === null ? undefined : `${dicomDay[1]}-${dicomDay[2]}-${dicomDay[3]}`);
   return {
     resourceType: 'ImagingStudy',
     id: o.id,
     status: 'available',
     subject: { reference: `Patient/${o.patientId}` },
-    ...(o.started === undefined ? {} : { started: o.started }),
+    ...(started === undefined ? {} : { started }),
     identifier: [{ system: DICOM_UID_SYSTEM, value: `urn:oid:${info.studyInstanceUid}` }],
     endpoint: [{ reference: `Endpoint/${o.endpointId}` }],
     description: o.description ?? info.studyDescription ?? 'Imaging study',
@@ -57,13 +60,22 @@ export function studyPrefetchBundle(study: ImagingStudy, endpoint: Endpoint): Bu
   return { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: study, search: { mode: 'match' } }, { resource: endpoint, search: { mode: 'include' } }] };
 }
 
-/** The result hook's request body for a study, with the study and its Endpoint prefetched. */
-export function resultHookRequest(study: ImagingStudy, endpoint: Endpoint): Record<string, unknown> {
+/**
+ * The sample patient: the sample radiographs are of children aged 1–5 (Kermany et al. 2018), so
+ * the patient is 3 at the study, which the chest models' age rule requires.
+ */
+export function samplePatient(id: string, study: ImagingStudy): Patient {
+  const day = /^(\d{4})(-\d{2}-\d{2})/.exec(study.started ?? '');
+  return { resourceType: 'Patient', id, ...(day === null ? {} : { birthDate: `${Number(day[1]) - 3}${day[2] === '-02-29' ? '-02-28' : day[2]}` }) };
+}
+
+/** The result hook's request body for a study, with the study, its Endpoint and its patient prefetched. */
+export function resultHookRequest(study: ImagingStudy, endpoint: Endpoint, patient?: Patient): Record<string, unknown> {
   const patientId = (study.subject.reference ?? '').replace(/^Patient\//, '');
   return {
     hook: IMAGINGSTUDY_AVAILABLE_HOOK,
     hookInstance: randomUUID(),
     context: { patientId, imagingStudyId: study.id },
-    prefetch: { imagingStudy: studyPrefetchBundle(study, endpoint) },
+    prefetch: { imagingStudy: studyPrefetchBundle(study, endpoint), patient: patient ?? samplePatient(patientId, study) },
   };
 }

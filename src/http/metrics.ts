@@ -19,6 +19,8 @@ export interface Metrics {
     readonly served: Counter<'state'>;
     readonly shed: Counter;
   };
+  /** Models not applied to a study because it is outside their validated use, by stable reason code. */
+  readonly notApplied: Counter<'model' | 'reason'>;
   /** Trigger calls (PACS, FHIR Subscription) by what they started: queued, known, refused. */
   readonly triggers: Counter<'trigger' | 'outcome'>;
 }
@@ -59,6 +61,7 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
     jobs: jobMetrics(registry),
+    notApplied: new Counter({ name: 'cds_models_not_applied_total', help: 'Models not applied to a study because it is outside their validated use (age, view, photometric, size, spacing), by model and reason code', labelNames: ['model', 'reason'], registers: [registry] }),
     triggers: new Counter({ name: 'analysis_triggers_total', help: 'Trigger calls (pacs, subscription) by outcome: queued, known (already queued, running or done), refused', labelNames: ['trigger', 'outcome'], registers: [registry] }),
   };
 }

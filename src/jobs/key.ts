@@ -12,7 +12,8 @@ import type { AnalysisJob, JobFailure, JobOutcome, ModelRef } from './types.js';
  * domain or another PACS, or after a model upgrade, is another job. The series as the ImagingStudy
  * describes them (uid, modality, body part, instances) are part of it too: a study that gained a
  * series, or a corrected description, is looked at again (the per-model result cache still spares
- * the models whose result is known). Hashed: safe as a BullMQ job id and a Redis key, and it
+ * the models whose result is known). So is the patient's birth date from the EHR: the models' age
+ * rules are judged on it, so an outcome is never served to a call that brings another or none. Hashed: safe as a BullMQ job id and a Redis key, and it
  * carries no identifier in clear.
  */
 export function jobKey(job: AnalysisJob, models: readonly ModelRef[]): string {
@@ -21,7 +22,7 @@ export function jobKey(job: AnalysisJob, models: readonly ModelRef[]): string {
   const sources = job.pacsRoot === undefined ? [...new Set(study.series.map((s) => s.dicomWebRoot ?? ''))].sort() : [job.pacsRoot];
   const modelIds = models.map((m) => `${m.id}@${m.version}`).sort();
   const series = study.series.map((s) => [s.uid, s.modality ?? '', s.bodyPart ?? '', s.dicomWebRoot ?? '', [...s.instanceUids].sort()]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
-  const digest = createHash('sha256').update(JSON.stringify([study.domain, sources, study.studyInstanceUid, modelIds, series, job.pacsRoot === undefined ? 'fhir' : 'pacs'])).digest('hex');
+  const digest = createHash('sha256').update(JSON.stringify([study.domain, sources, study.studyInstanceUid, modelIds, series, job.pacsRoot === undefined ? 'fhir' : 'pacs', study.patientBirthDate ?? ''])).digest('hex');
   return `sa-${digest}`;
 }
 

@@ -10,7 +10,7 @@ import type { FhirResource, ImagingStudy } from 'fhir/r4.js';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import type { AnalysisJob } from '../jobs/index.js';
-import { checkResource, studyToAnalyse, type FhirQueryClient } from '../cds/index.js';
+import { checkResource, studyToAnalyse, type FhirQueryClient, type PrefetchResolver } from '../cds/index.js';
 
 /** The server a Subscription notifies from, and where its studies' results belong. */
 export interface SubscriptionSource {
@@ -91,6 +91,21 @@ export function parseNotification(body: unknown, source: Pick<SubscriptionSource
 }
 
 /**
+ * What a hook's prefetch would give, read from the notifying server: the study's Endpoints and
+ * its subject Patient (whose birth date the models' age rules need, as on the hook's path, so
+ * that the hook finds this job by the same key).
+ */
+function resolverFor(source: SubscriptionSource, study: ImagingStudy): PrefetchResolver {
+  const subject = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(study.subject.reference ?? '')?.[1];
+  return {
+    read: (type, id) => source.client.read(type, id),
+    resource: (key) => (key === 'patient' && subject !== undefined ? source.client.read('Patient', subject) : Promise.resolve(undefined)),
+    entries: () => Promise.resolve([]),
+    sources: new Map(),
+  };
+}
+
+/**
  * The analysis jobs of a notification: each ImagingStudy named, read when the payload does not
  * carry it, described as a hook would describe it (its Endpoints read from the same server).
  *
@@ -99,17 +114,11 @@ export function parseNotification(body: unknown, source: Pick<SubscriptionSource
 export async function notificationJobs(source: SubscriptionSource, body: unknown): Promise<AnalysisJob[]> {
   const parsed = parseNotification(body, source);
   const jobs: AnalysisJob[] = [];
-  const data = {
-    read: (type: string, id: string) => source.client.read(type, id),
-    resource: () => Promise.resolve(undefined),
-    entries: () => Promise.resolve([]),
-    sources: new Map<string, 'prefetch' | 'fhir' | 'null'>(),
-  };
   for (const { id, resource } of parsed.studies) {
     const found: FhirResource = resource ?? (await source.client.read('ImagingStudy', id));
     if (found.resourceType !== 'ImagingStudy' || found.id !== id) throw new AppError('DATA_UNAVAILABLE', 'the FHIR server answered another resource for the notified ImagingStudy');
     const study = resource ?? checkResource(found, 'server', 'ImagingStudy');
-    jobs.push({ study: await studyToAnalyse(source.domain, study, [], data, source.defaultDicomWebRoot) });
+    jobs.push({ study: await studyToAnalyse(source.domain, study, [], resolverFor(source, study), source.defaultDicomWebRoot) });
   }
   return jobs;
 }

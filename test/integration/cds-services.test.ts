@@ -117,7 +117,7 @@ describe('order-sign and order-select', () => {
     const recent = body.cards.find((c) => c.summary.startsWith('A chest imaging study was done 3 day(s) ago'));
     expect(recent?.indicator).toBe('info');
     const prior = body.cards.find((c) => c.summary.startsWith(`Prior study (${new Date(NOW.getTime() - 3 * 86_400_000).toISOString().slice(0, 10)})`));
-    expect(prior?.summary).toMatch(/preliminary AI suggests possible pneumonia \(\d+\.\d%\)$/);
+    expect(prior?.summary).toMatch(/preliminary AI suggests possible pneumonia \((?:\d+\.\d|> 99)%\)$/);
     expect(prior?.indicator).toBe('warning');
     expect(prior?.detail).toContain('not a diagnosis');
   });

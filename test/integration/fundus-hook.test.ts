@@ -22,7 +22,7 @@ import type { CdsCard, CdsResponse } from '../../src/cds-hooks/types.js';
 import { parseDicom } from '../../src/dicom/parse.js';
 import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../src/terminology.js';
 import { validateR4 } from '../support/fhir-validator.js';
-import { EHR_TOKEN, NOW, PATIENT_ID, startStack, type Stack } from '../support/stack.js';
+import { ADULT_PATIENT_ID, EHR_TOKEN, NOW, startStack, type Stack } from '../support/stack.js';
 import { buildPart10, imageElements } from '../unit/dicom/support/part10-builder.js';
 
 const drive = path.join(resolveDataDir(path.resolve('.')), 'drive', 'testing');
@@ -61,7 +61,7 @@ async function setUp(): Promise<Stack> {
   bytes = fundusDicom();
   await started.orthanc.upload(bytes);
   const info = parseDicom(bytes).info;
-  const study = sampleImagingStudy(info, { id: STUDY_ID, patientId: PATIENT_ID, endpointId: 'orthanc', started: NOW.toISOString(), description: 'Fundus photography' });
+  const study = sampleImagingStudy(info, { id: STUDY_ID, patientId: ADULT_PATIENT_ID, endpointId: 'orthanc', started: NOW.toISOString(), description: 'Fundus photography' });
   await started.fhir.seed([study]);
   return started;
 }
@@ -74,7 +74,7 @@ async function callHook(on: Stack): Promise<CdsResponse> {
       hookInstance: randomUUID(),
       fhirServer: on.fhir.baseUrl,
       fhirAuthorization: { access_token: EHR_TOKEN, token_type: 'Bearer', expires_in: 300, scope: 'patient/*.read', subject: 'imaging-cds' },
-      context: { patientId: PATIENT_ID, imagingStudyId: STUDY_ID },
+      context: { patientId: ADULT_PATIENT_ID, imagingStudyId: STUDY_ID },
     });
   expect([res.status, res.status === 200 ? '' : JSON.stringify(res.body)]).toEqual([200, '']);
   expect(validateCdsResponse(res.body)).toEqual([]);

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { Patient } from 'fhir/r4.js';
+import { createOpsApp } from '../../src/app.js';
 import { sampleImagingStudy } from '../../src/cli/sample-fhir.js';
 import { validateCdsResponse } from '../../src/cds-hooks/response-schema.js';
 import type { CdsCard, CdsResponse } from '../../src/cds-hooks/types.js';
@@ -122,5 +123,11 @@ describe('validated use through the result hook', () => {
     expect(refusals.map((r) => [r.model, r.reasonCode])).toEqual(expect.arrayContaining([['pneumonia-cxr-28', 'AGE_OUT_OF_RANGE'], ['pneumonia-cxr-28', 'AGE_UNKNOWN']]));
     const all = stack.logs.join('\n');
     for (const secret of [ADULT_BIRTH_DATE, PATIENT_BIRTH_DATE, ADULT_PATIENT_ID, UNKNOWN_AGE_PATIENT, PATIENT_ID]) expect(all).not.toContain(secret);
+  });
+
+  it('counts each refusal by model and reason code in the metrics', async () => {
+    const text = (await request(createOpsApp(stack.deps)).get('/metrics')).text;
+    expect(text).toMatch(/cds_models_not_applied_total\{model="pneumonia-cxr-28",reason="AGE_OUT_OF_RANGE"\} [1-9]/);
+    expect(text).toMatch(/cds_models_not_applied_total\{model="pneumonia-cxr-28",reason="AGE_UNKNOWN"\} [1-9]/);
   });
 });

@@ -6,7 +6,7 @@ import { ConfigError, DEFAULT_HOOK_BUDGET_MS, loadConfig } from '../../../src/co
 describe('job queue configuration', () => {
   it('runs the embedded queue without REDIS_URL, with a budget below CDS Hooks\' ~500 ms guidance', () => {
     const c = loadConfig({});
-    expect(c.jobs).toEqual({ redis: undefined, concurrency: 2, capacity: 64, retries: 3, retryDelayMs: 500, resultTtlSeconds: 86_400, failureTtlSeconds: 30 });
+    expect(c.jobs).toEqual({ redis: undefined, concurrency: 2, capacity: 64, retries: 3, retryDelayMs: 500, resultTtlSeconds: 86_400, failureTtlSeconds: 30, lockMs: 30_000 });
     expect(c.hookBudgetMs).toBe(DEFAULT_HOOK_BUDGET_MS);
     expect(DEFAULT_HOOK_BUDGET_MS).toBeLessThan(500);
     expect(c.inProgressCards).toBe(true);

@@ -101,6 +101,8 @@ describe('job keys', () => {
     expect(jobKey({ study: study('1.2.4') }, models())).not.toBe(base);
     expect(jobKey({ study: study('1.2.3', { series: [{ uid: '1.2.3.1', modality: 'DX', bodyPart: 'CHEST', description: undefined, instanceUids: [], dicomWebRoot: 'http://other-pacs/dicom-web' }] }) }, models())).not.toBe(base);
     expect(jobKey({ study: study('1.2.3') }, [{ id: 'pneumonia-cxr-28', version: '1.0.1' }])).not.toBe(base);
+    // The EHR's birth date decides the age rules: another (or none) is another job.
+    expect(jobKey({ study: study('1.2.3', { patientBirthDate: '2020-01-01' }) }, models())).not.toBe(base);
     // The order of the models and of the series' roots does not matter; the key names no UID in clear.
     expect(jobKey({ study: study('1.2.3') }, [...models(), { id: 'b', version: '1' }])).toBe(jobKey({ study: study('1.2.3') }, [{ id: 'b', version: '1' }, ...models()]));
     // A PACS trigger's job (series read from its root) is keyed by that root: another PACS is another job.
