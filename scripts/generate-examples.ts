@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Bundle } from 'fhir/r4.js';
+import type { Attachment, Bundle, DiagnosticReport } from 'fhir/r4.js';
 import { loadConfig, PROJECT_ROOT } from '../src/config.js';
 import { createLogger } from '../src/logging.js';
 import { createApp } from '../src/app.js';
@@ -39,6 +39,26 @@ export function normaliseTimestamps<T>(value: T, instant = EXAMPLE_INSTANT): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = TIME_KEYS.has(k) && typeof v === 'string' ? instant : normaliseTimestamps(v, instant);
   return out as T;
+}
+
+/** Whether a stored report still says its saliency map is being made (in its HTML narrative). */
+function mapPending(bundle: Bundle): boolean {
+  const reports = (bundle.entry ?? []).map((e) => e.resource).filter((r): r is DiagnosticReport => r?.resourceType === 'DiagnosticReport');
+  const forms: Attachment[] = reports.flatMap((r) => r.presentedForm ?? []);
+  return forms.some((f) => f.contentType?.startsWith('text/html') === true && Buffer.from(f.data ?? '', 'base64').toString('utf8').includes('still being made'));
+}
+
+/**
+ * The stored results of a study once complete: the hook answers before a saliency map is made,
+ * and the stored result is replaced by one with the map shortly after.
+ */
+async function completedResults(deps: Awaited<ReturnType<typeof buildDependencies>>, imagingStudyId: string): Promise<Bundle | undefined> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const bundle = deps.results({ domain: LOCAL_DOMAIN, patientId: 'example-patient', imagingStudyId });
+    if (bundle === undefined || !mapPending(bundle) || Date.now() > deadline) return bundle;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /**
@@ -68,7 +88,7 @@ export async function generateExampleBundles(): Promise<Map<string, Bundle>> {
         body: JSON.stringify(resultHookRequest(study, wadoRsEndpoint('example-pacs', pacs.root))),
       });
       if (res.status !== 200) throw new Error(`result hook answered ${res.status} for ${instance.file}`);
-      const bundle = deps.results({ domain: LOCAL_DOMAIN, patientId: 'example-patient', imagingStudyId: study.id ?? '' });
+      const bundle = await completedResults(deps, study.id ?? '');
       if (bundle === undefined) throw new Error(`no results recorded for ${instance.file}`);
       out.set(`Bundle-result-${stem}.json`, normaliseTimestamps(bundle));
     }

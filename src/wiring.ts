@@ -10,7 +10,7 @@ import { createMetrics, trustDomainOf, type TriggersRouterDeps } from './http/in
 import { openFeedbackStore } from './audit/index.js';
 import { createClientJwtVerifier, createMemoryReplayCache, createOriginAllowList, readJwksFile, replayEntriesPerIssuer, type TrustedIssuer } from './auth/index.js';
 import { createCatalogue, createFhirQueryClient, createPrefetchResolver, type FhirClientFactory, type ResultSink } from './cds/index.js';
-import { analyseStudy, createMemoryResultCache, type ModelProfile, type ResultCache, type ModelRunner, type StudyAnalysis } from './analysis/index.js';
+import { analyseStudyThenMaps, createMemoryResultCache, type ModelProfile, type ResultCache, type ModelRunner, type StudyAnalysis } from './analysis/index.js';
 import { createInProcessJobQueue, createRedisJobQueue, openRedisResultCache, startRedisWorker, type AnalysisJob, type AnalysisWorker, type JobMetrics, type JobQueue, type ModelRef } from './jobs/index.js';
 import { createDicomWebImageSource } from './dicom/index.js';
 import { studyOfJob } from './triggers/index.js';
@@ -54,7 +54,8 @@ function modelRunner(engine: InferenceEngine): ModelRunner {
   }));
   return {
     profiles: () => profiles,
-    run: (modelId, image) => engine.run(modelId, image),
+    run: (modelId, image, options) => engine.run(modelId, image, options),
+    explain: (modelId, image) => engine.explain(modelId, image),
   };
 }
 
@@ -109,7 +110,7 @@ function jobMetricsOf(metrics: Metrics): JobMetrics {
 /** The analysis use case with its models loaded: what the embedded queue and a worker run. */
 interface Analysis {
   readonly engine: InferenceEngine;
-  readonly analyse: (job: AnalysisJob) => Promise<StudyAnalysis>;
+  readonly analyse: (job: AnalysisJob, onFindings: (analysis: StudyAnalysis) => Promise<void>) => Promise<StudyAnalysis>;
   readonly models: () => readonly ModelRef[];
 }
 
@@ -135,7 +136,9 @@ async function buildAnalysis(config: Config, log: Logger, metrics: Metrics, cach
   const models = modelRunner(engine);
   const refs = models.profiles().map((p) => ({ id: p.model.id, version: p.model.version }));
     // A PACS trigger's job names only its study: its series are listed here, in the worker.
-  const analyse = async (job: AnalysisJob): Promise<StudyAnalysis> => analyseStudy({ images, models, cache }, await studyOfJob(job, (root, uid) => images.listSeries(root, uid)));
+  // Findings first (stored by the job, answerable), saliency maps after, in the same job.
+  const analyse = async (job: AnalysisJob, onFindings: (a: StudyAnalysis) => Promise<void>): Promise<StudyAnalysis> =>
+    analyseStudyThenMaps({ images, models, cache }, await studyOfJob(job, (root, uid) => images.listSeries(root, uid)), onFindings);
   return { engine, analyse, models: () => refs };
 }
 

@@ -8,6 +8,7 @@ import { AppError, isAppError } from '../errors.js';
 import { buildOverlay } from './overlay.js';
 import type { ResultCache } from './result-cache.js';
 import { acceptanceReason, preselectSeries, rejectImage } from './series-selection.js';
+import type { Image } from '../image/index.js';
 import type { ImageSource, ModelProfile, ModelRunner, ModelStudyResult, OutsideUseCode, SkipReason, StudyAnalysis, StudyToAnalyse } from './types.js';
 import { ageAfterFetch, ageBeforeFetch } from './validated-use.js';
 import type { AgeBeforeFetch } from './validated-use.js';
@@ -19,6 +20,13 @@ export interface AnalysisDeps {
   readonly now?: () => Date;
 }
 
+/** A map left for later: the image it explains, for which model, and what it shows. */
+export interface DeferredMap {
+  readonly modelId: string;
+  readonly image: Image;
+  readonly subject: string;
+}
+
 /** Study-level failures worth reporting as the answer when no model produced a result. */
 const FATAL_FOR_STUDY = new Set(['UPSTREAM_FAILED', 'OUTBOUND_NOT_ALLOWED', 'DICOM_INVALID', 'DICOM_UNSUPPORTED', 'DICOM_TOO_LARGE']);
 
@@ -27,7 +35,7 @@ function skip(skipped: SkipReason[], profile: ModelProfile, seriesUid: string | 
   skipped.push({ seriesUid, modelId: profile.model.id, reason, ...(code === undefined ? {} : { outsideUse: { code, modelName: profile.model.name } }) });
 }
 
-async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profile: ModelProfile, age: AgeBeforeFetch, skipped: SkipReason[]): Promise<ModelStudyResult | undefined> {
+async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profile: ModelProfile, age: AgeBeforeFetch, skipped: SkipReason[], deferred?: DeferredMap[]): Promise<ModelStudyResult | undefined> {
   const modelId = profile.model.id;
   for (const { series } of preselectSeries(profile, study.series).filter((v) => v.accepted)) {
     if (series.dicomWebRoot === undefined) {
@@ -60,7 +68,7 @@ async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profi
     const image = info.pixelSpacing === undefined ? display : { ...display, pixelSpacingMm: info.pixelSpacing };
     let result;
     try {
-      result = await deps.models.run(modelId, image);
+      result = await deps.models.run(modelId, image, { deferMap: deferred !== undefined });
     } catch (err) {
       // This image does not suit this model (e.g. no field of view): another series may.
       if (!isAppError(err) || err.code !== 'IMAGE_UNSUITABLE') throw err;
@@ -68,6 +76,7 @@ async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profi
       continue;
     }
     const mapSubject = result.findings.find((f) => f.interpretation === 'positive' || f.needsReview)?.display ?? result.measurements[0]?.display ?? profile.model.name;
+    if (result.mapDeferred === true) deferred?.push({ modelId, image: display, subject: mapSubject });
     return {
       studyInstanceUid: study.studyInstanceUid,
       model: profile.model,
@@ -83,6 +92,7 @@ async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profi
       findings: result.findings,
       measurements: result.measurements,
       ...(result.map === undefined ? {} : { overlay: buildOverlay(display, result.map, mapSubject) }),
+      ...(result.mapDeferred === true ? { overlayPending: true } : {}),
       inferenceMs: result.inferenceMs,
       analysedAt: (deps.now?.() ?? new Date()).toISOString(),
       ageFrom: ageChecked.from,
@@ -98,7 +108,8 @@ async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profi
  * EHR gave then but not now is analysed again. A result without `ageFrom` predates the rules.
  */
 function reusable(cached: ModelStudyResult, age: AgeBeforeFetch): boolean {
-  if (cached.ageFrom === undefined) return false;
+  // A result whose map was never finished (its worker died): run again, and make the map.
+  if (cached.ageFrom === undefined || cached.overlayPending === true) return false;
   return age.kind === 'pass' || cached.ageFrom === 'dicom' || cached.ageFrom === 'none';
 }
 
@@ -109,10 +120,12 @@ function reusable(cached: ModelStudyResult, age: AgeBeforeFetch): boolean {
  *
  * @param deps - image source, model runner, cache
  * @param study - the study as its ImagingStudy describes it
+ * @param deferred - when given, saliency maps are not made: each wanted one is listed here and
+ *   its result marked `overlayPending` (see analyseStudyThenMaps)
  * @returns results per model, and why anything was passed over
  * @throws AppError - the first data error (PACS down, undecodable image) when no model produced a result
  */
-export async function analyseStudy(deps: AnalysisDeps, study: StudyToAnalyse): Promise<StudyAnalysis> {
+export async function analyseStudy(deps: AnalysisDeps, study: StudyToAnalyse, deferred?: DeferredMap[]): Promise<StudyAnalysis> {
   const results: ModelStudyResult[] = [];
   const skipped: SkipReason[] = [];
   let firstError: AppError | undefined;
@@ -137,7 +150,7 @@ export async function analyseStudy(deps: AnalysisDeps, study: StudyToAnalyse): P
       continue;
     }
     try {
-      const result = await analyseWithModel(deps, study, profile, age, skipped);
+      const result = await analyseWithModel(deps, study, profile, age, skipped, deferred);
       if (result !== undefined) {
         allCached = false;
         await deps.cache.set(study, result);

@@ -2,6 +2,7 @@
  * The analysis layer's public surface.
  */
 export { analyseStudy } from './analyse-study.js';
+export { analyseStudyThenMaps } from './deferred-maps.js';
 export { createMemoryResultCache, resultCacheKey } from './result-cache.js';
 export type { ResultCache } from './result-cache.js';
 export type { ModelProfile, ModelRunner, ModelStudyResult, StudyAnalysis, StudyToAnalyse } from './types.js';

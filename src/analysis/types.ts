@@ -61,7 +61,9 @@ export interface ModelRunner {
   /** Models that are loaded and ready. */
   profiles(): readonly ModelProfile[];
   /** Runs one image; `pixelSpacingMm` ([rows, columns]) lets a segmentation model state areas. */
-  run(modelId: string, image: Image & { readonly pixelSpacingMm?: readonly [number, number] | undefined }): Promise<ModelResult>;
+  run(modelId: string, image: Image & { readonly pixelSpacingMm?: readonly [number, number] | undefined }, options?: { readonly deferMap?: boolean }): Promise<ModelResult>;
+  /** The saliency map a run would attach (undefined when none is wanted), for a deferred one. */
+  explain(modelId: string, image: Image): Promise<ModelResult['map']>;
 }
 
 /** One model's result on one study. */
@@ -73,6 +75,13 @@ export interface ModelStudyResult {
   readonly measurements: ModelResult['measurements'];
   /** The saliency or mask overlay, when the model produced a map. */
   readonly overlay?: ReportOverlay | undefined;
+  /**
+   * The saliency map is wanted but not made yet: the findings were stored first and the map
+   * follows (the result is stored again with it). A reader says so rather than show no map.
+   */
+  readonly overlayPending?: boolean | undefined;
+  /** Why a wanted map could not be made (e.g. the inference queue was full); the findings stand. */
+  readonly overlayUnavailable?: string | undefined;
   readonly inferenceMs: number;
   /** FHIR instant when the analysis finished. */
   readonly analysedAt: string;

@@ -47,6 +47,7 @@ export function renderStudyResult(deps: ServiceDeps, study: ImagingStudy, result
     findings: result.findings,
     measurements: result.measurements,
     overlay: result.overlay,
+    overlayStatus: result.overlayPending === true ? { pending: true } : result.overlayUnavailable === undefined ? undefined : { pending: false, unavailable: result.overlayUnavailable },
     issued: result.analysedAt,
     viewerUrl: deps.viewerUrl,
     smartViewer: deps.smartViewer,
@@ -73,12 +74,12 @@ export function resultCard(deps: ServiceDeps, study: ImagingStudy, result: Model
  *   whether this call queued the job (false: it was queued, running or finished already)
  * @throws AppError - the study's data cannot be read, or the queue refuses the job (full: 503)
  */
-export async function analysisWithin(deps: ServiceDeps, study: ImagingStudy, known: readonly FhirResource[], ctx: HandlerContext, budgetMs: number): Promise<{ outcome: JobOutcome; queued: boolean }> {
+export async function analysisWithin(deps: ServiceDeps, study: ImagingStudy, known: readonly FhirResource[], ctx: HandlerContext, budgetMs: number): Promise<{ outcome: JobOutcome; queued: boolean; key: string }> {
   const { data, domain } = ctx;
   const ticket = await deps.jobs.submit({ study: await studyToAnalyse(domain, study, known, data, deps.defaultDicomWebRoot) });
   const outcome = await deps.jobs.wait(ticket.key, budgetMs);
   if (outcome.state === 'done') logOutsideUse(ctx.log, outcome.analysis, deps.onOutsideUse);
-  return { outcome, queued: ticket.queued };
+  return { outcome, queued: ticket.queued, key: ticket.key };
 }
 
 /**

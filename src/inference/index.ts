@@ -5,10 +5,10 @@
 import { AppError } from '../errors.js';
 import { loadModelRegistry } from './registry.js';
 import type { LoadedModel, BatchingOptions } from './registry.js';
-import { runImage } from './run-image.js';
+import { explainImage, runImage } from './run-image.js';
 import type { SaliencyPolicy } from './run-image.js';
 import type { ExecutionProvider } from './session.js';
-import type { AvailableModel, InferenceLog, ModelResult, ModelStatus } from './types.js';
+import type { AvailableModel, ImageMap, InferenceLog, ModelResult, ModelStatus } from './types.js';
 import type { Image } from '../image/index.js';
 
 export type {
@@ -89,7 +89,14 @@ export interface InferenceEngine {
    *   INFERENCE_BUSY (queue full), INFERENCE_FAILED (run failed or exceeded timeoutMs),
    *   IMAGE_UNSUITABLE (a segmentation model found no field of view)
    */
-  run(modelId: string, image: Image): Promise<ModelResult>;
+  run(modelId: string, image: Image, options?: { readonly deferMap?: boolean }): Promise<ModelResult>;
+  /**
+   * The saliency map `run` would attach to this image's result (undefined when none is wanted),
+   * for a result whose map was deferred.
+   *
+   * @throws AppError MODEL_UNAVAILABLE, INFERENCE_BUSY, INFERENCE_FAILED
+   */
+  explain(modelId: string, image: Image): Promise<ImageMap | undefined>;
   /** Refuses new work, lets running batches finish, releases the sessions. Idempotent. */
   close(): Promise<void>;
 }
@@ -156,18 +163,24 @@ export async function createInferenceEngine(options: InferenceEngineOptions): Pr
   });
   const available = Object.freeze(registry.models().map((m) => Object.freeze(toAvailable(m))));
   let closed = false;
+  const loaded = (modelId: string): LoadedModel => {
+    const model = closed ? undefined : registry.get(modelId);
+    if (model === undefined) {
+      const why = closed ? 'the inference engine is closed' : 'it is not loaded (see /readyz)';
+      throw new AppError('MODEL_UNAVAILABLE', `Model ${modelId} is not available: ${why}.`);
+    }
+    return model;
+  };
 
   return {
     ready: () => !closed && registry.models().length > 0,
     status: () => ({ ready: !closed && registry.models().length > 0, models: registry.status() }),
     models: () => available,
-    async run(modelId, image) {
-      const model = closed ? undefined : registry.get(modelId);
-      if (model === undefined) {
-        const why = closed ? 'the inference engine is closed' : 'it is not loaded (see /readyz)';
-        throw new AppError('MODEL_UNAVAILABLE', `Model ${modelId} is not available: ${why}.`);
-      }
-      return runImage(model, image, options.saliency ?? 'flagged', log);
+    async run(modelId, image, runOptions) {
+      return runImage(loaded(modelId), image, options.saliency ?? 'flagged', log, runOptions?.deferMap === true);
+    },
+    async explain(modelId, image) {
+      return explainImage(loaded(modelId), image, options.saliency ?? 'flagged');
     },
     async close() {
       closed = true;

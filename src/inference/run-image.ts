@@ -37,10 +37,12 @@ function findingToExplain(findings: readonly Finding[]): Finding | undefined {
  * @param image - display-ready pixels in [0, 1], any size
  * @param saliency - when a classifier's result is explained
  * @param log - where a failed explanation is reported (the finding stands without it)
+ * @param deferMap - leave the saliency map out and say it is wanted (`mapDeferred`): a worker
+ *   stores the findings first and makes the map afterwards ({@link explainImage})
  * @throws AppError INFERENCE_BUSY, INFERENCE_FAILED, IMAGE_UNSUITABLE (segmentation without a
  *   field of view)
  */
-export async function runImage(model: LoadedModel, image: Image, saliency: SaliencyPolicy, log: InferenceLog): Promise<ModelResult> {
+export async function runImage(model: LoadedModel, image: Image, saliency: SaliencyPolicy, log: InferenceLog, deferMap = false): Promise<ModelResult> {
   const { manifest } = model;
   const tensor = preprocess(image, manifest.input);
   const [output] = await model.batcher.submit([tensor]);
@@ -55,6 +57,7 @@ export async function runImage(model: LoadedModel, image: Image, saliency: Salie
   const findings = toFindings(manifest.output, output.logits);
   let map: ImageMap | undefined;
   const target = wantsSaliency(saliency, findings) ? findingToExplain(findings) : undefined;
+  if (target !== undefined && deferMap) return { model: model.description, findings, measurements: [], mapDeferred: true, inferenceMs: output.inferenceMs };
   if (target !== undefined) {
     const label = manifest.output.labels.find((l) => l.key === target.key);
     try {
@@ -66,4 +69,22 @@ export async function runImage(model: LoadedModel, image: Image, saliency: Salie
     }
   }
   return { model: model.description, findings, measurements: [], ...(map === undefined ? {} : { map }), inferenceMs: output.inferenceMs };
+}
+
+/**
+ * The saliency map of a classifier's result on `image`, as {@link runImage} would have attached
+ * it (same policy, same finding explained); undefined when the policy wants none.
+ *
+ * @throws AppError INFERENCE_BUSY, INFERENCE_FAILED
+ */
+export async function explainImage(model: LoadedModel, image: Image, saliency: SaliencyPolicy): Promise<ImageMap | undefined> {
+  const { manifest } = model;
+  if (manifest.task !== 'classification') return undefined;
+  const tensor = preprocess(image, manifest.input);
+  const [output] = await model.batcher.submit([tensor]);
+  if (output === undefined) throw new Error(`model ${manifest.id} returned no output`);
+  const findings = toFindings(manifest.output, output.logits);
+  const target = wantsSaliency(saliency, findings) ? findingToExplain(findings) : undefined;
+  const label = target === undefined ? undefined : manifest.output.labels.find((l) => l.key === target.key);
+  return label === undefined ? undefined : occlusionSaliency({ manifest, batcher: model.batcher }, tensor, label.index, output.logits);
 }

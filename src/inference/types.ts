@@ -91,6 +91,8 @@ export interface ModelResult {
   readonly measurements: readonly Measurement[];
   /** The saliency map (classifier, when explained) or the first class's probability map. */
   readonly map?: ImageMap | undefined;
+  /** True when a saliency map is wanted but was left for later (run with `deferMap`). */
+  readonly mapDeferred?: boolean | undefined;
   /** Wall time spent inside onnxruntime, for metrics. */
   readonly inferenceMs: number;
 }

@@ -15,7 +15,8 @@ import type { AnalysisJob, JobMetrics, JobOutcome, JobQueue, JobTicket, ModelRef
 
 export interface InProcessQueueOptions {
   /** The analysis use case (analyseStudy with its image source, models and cache). */
-  readonly analyse: (job: AnalysisJob) => Promise<StudyAnalysis>;
+  /** Runs a job; `onFindings` stores its findings before the saliency maps are made. */
+  readonly analyse: (job: AnalysisJob, onFindings: (analysis: StudyAnalysis) => Promise<void>) => Promise<StudyAnalysis>;
   /** The loaded models (part of every job key). */
   readonly models: () => readonly ModelRef[];
   /** Analyses running at once. Default 2. */
@@ -43,6 +44,18 @@ interface Entry {
   /** Settles when the job finished (or the queue closed). */
   readonly settled: Promise<void>;
   readonly settle: () => void;
+  /** Settles when the findings are stored (before the maps), the job finished, or the queue closed. */
+  readonly found: Promise<void>;
+  readonly foundFindings: () => void;
+}
+
+/** A promise and the function that resolves it. */
+function signal(): [Promise<void>, () => void] {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return [promise, resolve];
 }
 
 /** Resolves after `ms`, or when `promise` settles, whichever comes first. */
@@ -98,11 +111,9 @@ class InProcessQueue implements JobQueue {
       this.metrics.shed();
       return Promise.reject(queueFull(this.retryAfterSeconds));
     }
-    let settle = (): void => undefined;
-    const settled = new Promise<void>((resolve) => {
-      settle = resolve;
-    });
-    this.jobs.set(key, { job, submittedAt: performance.now(), runs: 0, settled, settle });
+    const [settled, settle] = signal();
+    const [found, foundFindings] = signal();
+    this.jobs.set(key, { job, submittedAt: performance.now(), runs: 0, settled, settle, found, foundFindings });
     this.metrics.depth(this.jobs.size);
     this.ready.push(key);
     this.pump();
@@ -111,10 +122,17 @@ class InProcessQueue implements JobQueue {
 
   async wait(key: string, budgetMs: number): Promise<JobOutcome> {
     const entry = this.jobs.get(key);
-    if (entry !== undefined && budgetMs > 0) await within(entry.settled, budgetMs);
+    if (entry !== undefined && budgetMs > 0) await within(entry.found, budgetMs);
     const outcome: JobOutcome = this.results.get(key) ?? { state: 'pending' };
     this.metrics.served(servedState(outcome));
     return outcome;
+  }
+
+  async waitComplete(key: string, budgetMs: number): Promise<JobOutcome> {
+    const entry = this.jobs.get(key);
+    if (entry !== undefined && budgetMs > 0) await within(entry.settled, budgetMs);
+    if (this.jobs.has(key)) return { state: 'pending' };
+    return this.results.get(key) ?? { state: 'pending' };
   }
 
   async close(): Promise<void> {
@@ -123,7 +141,10 @@ class InProcessQueue implements JobQueue {
     this.timers.clear();
     await Promise.allSettled([...this.running]);
     // Whoever still waits hears "pending" now rather than at the end of its budget.
-    for (const entry of this.jobs.values()) entry.settle();
+    for (const entry of this.jobs.values()) {
+      entry.settle();
+      entry.foundFindings();
+    }
   }
 
   private pump(): void {
@@ -145,7 +166,12 @@ class InProcessQueue implements JobQueue {
     const started = performance.now();
     const seconds = (): number => (performance.now() - started) / 1000;
     try {
-      const analysis = await this.options.analyse(entry.job);
+      const analysis = await this.options.analyse(entry.job, (findings) => {
+        // Answerable now; the maps follow and replace this outcome when the job finishes.
+        this.results.set(key, { state: 'done', analysis: findings });
+        entry.foundFindings();
+        return Promise.resolve();
+      });
       this.metrics.ran(seconds(), 'done');
       this.finish(key, entry, { state: 'done', analysis });
     } catch (err) {
@@ -178,6 +204,7 @@ class InProcessQueue implements JobQueue {
     this.jobs.delete(key);
     this.metrics.depth(this.jobs.size);
     entry.settle();
+    entry.foundFindings();
   }
 }
 

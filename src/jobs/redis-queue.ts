@@ -10,7 +10,7 @@ import type { Logger } from '../logging.js';
 import { jobKey, queueFull, servedState } from './key.js';
 import { createStoreClient, decodeModels, decodeOutcome, modelsKey, QUEUE_NAME, resultKey, storeUnavailable, type JobData } from './redis-store.js';
 import { NO_JOB_METRICS } from './types.js';
-import type { JobMetrics, JobOutcome, JobQueue, ModelRef } from './types.js';
+import type { JobMetrics, JobOutcome, JobQueue, ModelRef, StoredOutcome } from './types.js';
 
 export interface RedisQueueOptions {
   readonly url: string;
@@ -131,6 +131,22 @@ export async function createRedisJobQueue(options: RedisQueueOptions): Promise<R
     return true;
   }
 
+  /** The stored outcome once `complete` holds for it, polled up to `budgetMs`; else pending. */
+  async function poll(key: string, budgetMs: number, complete: (o: StoredOutcome) => boolean): Promise<JobOutcome> {
+    const deadline = Date.now() + budgetMs;
+    try {
+      for (;;) {
+        const stored = decodeOutcome(await store.get(resultKey(options.prefix, key)));
+        if (stored !== undefined && complete(stored)) return stored;
+        const left = deadline - Date.now();
+        if (left <= 0) return { state: 'pending' };
+        await sleep(Math.min(pollMs, left));
+      }
+    } catch (err) {
+      throw storeUnavailable(err, retryAfterSeconds);
+    }
+  }
+
   return {
     models: () => models.list,
     async submit(job) {
@@ -145,24 +161,11 @@ export async function createRedisJobQueue(options: RedisQueueOptions): Promise<R
       }
     },
     async wait(key, budgetMs) {
-      const deadline = Date.now() + budgetMs;
-      let outcome: JobOutcome;
-      try {
-        for (;;) {
-          const stored = decodeOutcome(await store.get(resultKey(options.prefix, key)));
-          const left = deadline - Date.now();
-          if (stored !== undefined || left <= 0) {
-            outcome = stored ?? { state: 'pending' };
-            break;
-          }
-          await sleep(Math.min(pollMs, left));
-        }
-      } catch (err) {
-        throw storeUnavailable(err, retryAfterSeconds);
-      }
+      const outcome = await poll(key, budgetMs, () => true);
       metrics.served(servedState(outcome));
       return outcome;
     },
+    waitComplete: (key, budgetMs) => poll(key, budgetMs, (o) => o.state === 'failed' || !o.analysis.results.some((r) => r.overlayPending === true)),
     async close() {
       clearInterval(refresher);
       await queue.close().catch(() => undefined);

@@ -16,7 +16,8 @@ import type { AnalysisJob, JobMetrics, ModelRef, StoredOutcome } from './types.j
 export interface RedisWorkerOptions {
   readonly url: string;
   readonly prefix: string;
-  readonly analyse: (job: AnalysisJob) => Promise<StudyAnalysis>;
+  /** Runs a job; `onFindings` stores its findings before the saliency maps are made. */
+  readonly analyse: (job: AnalysisJob, onFindings: (analysis: StudyAnalysis) => Promise<void>) => Promise<StudyAnalysis>;
   readonly models: () => readonly ModelRef[];
   /** Jobs this process runs at once. */
   readonly concurrency: number;
@@ -60,7 +61,8 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Ana
     log.info({ job: key, run: job.attemptsMade + 1 }, 'analysis job started');
     const started = performance.now();
     try {
-      const analysis = await options.analyse(job.data);
+      // The findings are answerable as soon as they are stored; the maps follow in the same job.
+      const analysis = await options.analyse(job.data, async (findings) => { await store$(key, { state: 'done', analysis: findings }, options.resultTtlSeconds); });
       await store$(key, { state: 'done', analysis }, options.resultTtlSeconds);
       metrics.ran((performance.now() - started) / 1000, 'done');
       log.info({ job: key, results: analysis.results.length, ms: Math.round(performance.now() - started) }, 'analysis job done');

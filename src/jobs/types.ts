@@ -57,6 +57,11 @@ export interface JobQueue {
    * Waits up to `budgetMs` for a job; 0 only looks. An unknown key reads as pending.
    */
   wait(key: string, budgetMs: number): Promise<JobOutcome>;
+  /**
+   * Waits up to `budgetMs` for a job to finish, saliency maps included (`wait` answers as soon as
+   * the findings are stored); pending when it has not.
+   */
+  waitComplete(key: string, budgetMs: number): Promise<JobOutcome>;
   /** Stops taking work; lets running jobs finish (in-process) or closes connections (Redis). */
   close(): Promise<void>;
 }

@@ -35,6 +35,8 @@ function sharedView(input: RenderInput, conclusion: string): object {
     // One field of view per image: every class of a model is measured against the same one.
     fieldOfViewText: measurementList[0] === undefined ? null : fractionText(measurementList[0].fieldOfViewFraction),
     overlay: input.overlay ?? null,
+    overlayPending: input.overlayStatus?.pending === true,
+    overlayUnavailable: input.overlayStatus !== undefined && !input.overlayStatus.pending ? input.overlayStatus.unavailable : null,
     conclusion,
   };
 }

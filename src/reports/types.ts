@@ -55,6 +55,8 @@ export interface RenderInput {
   /** Segmentation measurements (empty for a classifier). */
   readonly measurements: readonly Measurement[];
   readonly overlay?: ReportOverlay | undefined;
+  /** A wanted saliency map that is still being made, or why it could not be: said, never left out silently. */
+  readonly overlayStatus?: { readonly pending: true } | { readonly pending: false; readonly unavailable: string } | undefined;
   /** FHIR instant of the analysis. */
   readonly issued: string;
   /** Image viewer link (a SMART app or plain URL), when configured. */

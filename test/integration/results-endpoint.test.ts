@@ -13,7 +13,7 @@ import { SignJWT, exportJWK, importPKCS8 } from 'jose';
 import type { Bundle, DiagnosticReport, Endpoint, FhirResource } from 'fhir/r4.js';
 import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../src/terminology.js';
 import { validateR4 } from '../support/fhir-validator.js';
-import { DEAD_PACS, EHR_TOKEN, PATIENT_ID, startStack, type Stack } from '../support/stack.js';
+import { DEAD_PACS, EHR_TOKEN, PATIENT_ID, startStack, type Stack, PATIENT_BIRTH_DATE } from '../support/stack.js';
 
 const ISS = 'https://ehr.example.org';
 const OTHER_ISS = 'https://other-ehr.example.org';
@@ -100,7 +100,11 @@ function prefetchedFor(patientId: string, endpoint: Endpoint = stack.endpoint): 
     hook: IMAGINGSTUDY_AVAILABLE_HOOK,
     hookInstance: randomUUID(),
     context: { patientId, imagingStudyId: studyId() },
-    prefetch: { imagingStudy: { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: study }, { resource: endpoint, search: { mode: 'include' } }] } },
+    prefetch: {
+      imagingStudy: { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: study }, { resource: endpoint, search: { mode: 'include' } }] },
+      // A child, as the chest model's validated use requires.
+      patient: { resourceType: 'Patient', id: patientId, birthDate: PATIENT_BIRTH_DATE },
+    },
   };
 }
 

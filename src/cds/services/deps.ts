@@ -47,6 +47,12 @@ export interface ServiceDeps {
    * use, with the model id and the rule's stable code (e.g. for a counter); never the patient's data.
    */
   readonly onOutsideUse?: ((modelId: string, code: string) => void) | undefined;
+  /**
+   * How long, after answering with findings whose saliency map is still being made, the result
+   * hook waits in the background for the map, then hands the completed results to `resultSink`
+   * (the results endpoint and write-back get the map). Default 10 minutes.
+   */
+  readonly mapFollowUpMs?: number | undefined;
   /** How many studies patient-view and order hooks analyse at most per call. */
   readonly maxStudiesPerCall: number;
   readonly now: () => Date;

@@ -13,7 +13,8 @@ import { analysisWithin, renderStudyResult } from '../study-cards.js';
 import { belongsToPatient } from '../study-input.js';
 import { renderInProgressCard, renderNotAnalysedCard } from '../../reports/index.js';
 import { errorOf } from '../../jobs/index.js';
-import type { ServiceDeps } from './deps.js';
+import type { ResultOwner, ServiceDeps } from './deps.js';
+import type { Logger } from '../../logging.js';
 import { PATIENT_PREFETCH } from './order-imaging.js';
 
 export const IMAGINGSTUDY_AVAILABLE_PREFETCH = {
@@ -22,6 +23,26 @@ export const IMAGINGSTUDY_AVAILABLE_PREFETCH = {
   // Its birthDate: the models' age rules take the patient's age at the study.
   patient: PATIENT_PREFETCH,
 } as const;
+
+/**
+ * In the background, after the answer: waits for the job to finish its saliency maps, then hands
+ * the completed results to the sink (results endpoint, write-back), replacing the ones without map.
+ */
+async function recordWhenComplete(deps: ServiceDeps, key: string, study: ImagingStudy, owner: ResultOwner, serviceRequestId: string | undefined, log: Logger): Promise<void> {
+  try {
+    const outcome = await deps.jobs.waitComplete(key, deps.mapFollowUpMs ?? 600_000);
+    if (outcome.state !== 'done') {
+      log.warn({ state: outcome.state }, 'saliency maps not completed; the stored result stays without them');
+      return;
+    }
+    const rendered = outcome.analysis.results.map((r) => renderStudyResult(deps, study, r, { patientId: owner.patientId, serviceRequestId }));
+    deps.resultSink?.(owner, rendered, log);
+    log.info({ results: rendered.length }, 'stored results completed with their saliency maps');
+  } catch (err) {
+    // The answer was given already; the stored result keeps saying its map is being made.
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not complete the stored results with their saliency maps');
+  }
+}
 
 /** Creates the result-hook service. */
 export function imagingStudyAvailableService(deps: ServiceDeps): CdsService {
@@ -46,7 +67,7 @@ export function imagingStudyAvailableService(deps: ServiceDeps): CdsService {
       }
       // Submitted (once per study, models and source, whoever asks), then awaited within the
       // hook's budget: what is not ready by then is answered as in progress and goes on.
-      const { outcome, queued } = await analysisWithin(deps, study, entries, handlerContext, deps.hookBudgetMs);
+      const { outcome, queued, key } = await analysisWithin(deps, study, entries, handlerContext, deps.hookBudgetMs);
       const view = { studyInstanceUid: study.id ?? '', description: study.description, date: study.started };
       if (outcome.state === 'failed') throw errorOf(outcome);
       if (outcome.state === 'pending') {
@@ -59,7 +80,9 @@ export function imagingStudyAvailableService(deps: ServiceDeps): CdsService {
       const rendered = analysis.results.map((r) => renderStudyResult(deps, study, r, { patientId: ctx.patientId, serviceRequestId: ctx.serviceRequestId }));
       // After rendering, before answering: the sink only records and schedules (write-back runs
       // in the background), so the answer is not delayed by the FHIR server.
-      if (rendered.length > 0) deps.resultSink?.({ domain, patientId: ctx.patientId, imagingStudyId: ctx.imagingStudyId }, rendered, log);
+      const owner = { domain, patientId: ctx.patientId, imagingStudyId: ctx.imagingStudyId };
+      if (rendered.length > 0) deps.resultSink?.(owner, rendered, log);
+      if (analysis.results.some((r) => r.overlayPending === true)) void recordWhenComplete(deps, key, study, owner, ctx.serviceRequestId, log);
       if (rendered.length === 0 && deps.notAnalysedCards !== false) {
         const others = analysis.skipped.filter((s) => s.outsideUse === undefined).map((s) => s.reason);
         const outsideUse = analysis.skipped.flatMap((s) => (s.outsideUse === undefined ? [] : [{ modelName: s.outsideUse.modelName, reason: s.reason }]));

@@ -60,6 +60,7 @@ function fakes(header = info(), fail?: AppError): { images: ImageSource; models:
     },
     models: {
       profiles: () => [profile],
+      explain: () => Promise.resolve(undefined),
       run: (id) => {
         calls.push(`run ${id}`);
         return Promise.resolve({ model: profile.model, inferenceMs: 1, findings: [], measurements: [] });
@@ -122,7 +123,7 @@ describe('analyseStudy', () => {
   it('passes over an image a model cannot measure (no field of view), with the reason, and caches nothing', async () => {
     const f = fakes();
     const unsuitable = new AppError('IMAGE_UNSUITABLE', 'The image shows no field of view for m (0.0% of pixels reach the minimum intensity 0.05).');
-    const models: ModelRunner = { profiles: () => [profile], run: () => Promise.reject(unsuitable) };
+    const models: ModelRunner = { profiles: () => [profile], explain: () => Promise.resolve(undefined), run: () => Promise.reject(unsuitable) };
     const cache = createMemoryResultCache(10);
     const result = await analyseStudy({ images: f.images, models, cache }, study);
     expect(result.results).toEqual([]);
@@ -133,7 +134,7 @@ describe('analyseStudy', () => {
   it('attaches an overlay PNG when the model returns a map, sized for a report viewer', async () => {
     const f = fakes();
     const map = { kind: 'saliency' as const, method: 'test map', width: 2, height: 2, values: Float32Array.from([1, 0, 0, 0]) };
-    const models: ModelRunner = { profiles: () => [profile], run: () => Promise.resolve({ model: profile.model, inferenceMs: 1, findings: [], measurements: [], map }) };
+    const models: ModelRunner = { profiles: () => [profile], explain: () => Promise.resolve(undefined), run: () => Promise.resolve({ model: profile.model, inferenceMs: 1, findings: [], measurements: [], map }) };
     const result = await analyseStudy({ images: f.images, models, cache: createMemoryResultCache(10) }, study);
     expect(result.results[0]?.overlay).toMatchObject({ kind: 'saliency', method: 'test map', width: 2, height: 2, title: 'AI saliency map (occlusion): M' });
     expect(Buffer.from(result.results[0]?.overlay?.png ?? '', 'base64').subarray(1, 4).toString('latin1')).toBe('PNG');
@@ -178,7 +179,7 @@ describe('result cache', () => {
 describe('analyseStudy without models', () => {
   it('answers MODEL_UNAVAILABLE rather than an empty result', async () => {
     const f = fakes();
-    const models: ModelRunner = { profiles: () => [], run: (id, image) => f.models.run(id, image) };
+    const models: ModelRunner = { profiles: () => [], explain: () => Promise.resolve(undefined), run: (id, image) => f.models.run(id, image) };
     await expect(analyseStudy({ images: f.images, models, cache: createMemoryResultCache(10) }, study)).rejects.toMatchObject({ code: 'MODEL_UNAVAILABLE', status: 503 });
   });
 });
@@ -189,7 +190,7 @@ describe('analyseStudy: validated use', () => {
     model: { ...profile.model, name: 'Paediatric CXR' },
     accepts: { ...profile.accepts, viewPositions: ['AP'], missingViewPosition: 'refuse', patientAge: { minYears: 1, maxYears: 5, unknown: 'refuse', basis: 'children aged 1–5' } },
   };
-  const withModel = (f: ReturnType<typeof fakes>, p: ModelProfile): ModelRunner => ({ profiles: () => [p], run: (id, image) => f.models.run(id, image) });
+  const withModel = (f: ReturnType<typeof fakes>, p: ModelProfile): ModelRunner => ({ profiles: () => [p], explain: () => Promise.resolve(undefined), run: (id, image) => f.models.run(id, image) });
   const child = { ...study, studyDate: '2026-10-01', patientBirthDate: '2023-04-01' };
   const adult = { ...study, studyDate: '2026-10-01', patientBirthDate: '1986-04-01' };
 

@@ -1,0 +1,79 @@
+/**
+ * Saliency maps off the answer path, through HTTP with a real Orthanc and FHIR server: the hook
+ * answers a flagged study's findings without waiting for its occlusion map (about 170 model runs)
+ * and says the map is still being made; the map is then attached to the stored result (the
+ * results endpoint, which write-back sends the same way) and to the next answer.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import request from 'supertest';
+import type { Bundle, DiagnosticReport } from 'fhir/r4.js';
+import { validateCdsResponse } from '../../src/cds-hooks/response-schema.js';
+import type { CdsCard, CdsResponse } from '../../src/cds-hooks/types.js';
+import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../src/terminology.js';
+import { EHR_TOKEN, FIXTURES, PATIENT_ID, sampleFiles, startStack, type Stack } from '../support/stack.js';
+
+/** A sample the model evaluation calls clearly positive: its result gets a saliency map. */
+function positiveFile(): string {
+  const expected = (JSON.parse(readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as { files: { file: string; interpretation: string; needsReview: boolean }[] }).files;
+  const file = sampleFiles().find((f) => expected.some((e) => e.file === f && e.interpretation === 'positive' && !e.needsReview));
+  if (file === undefined) throw new Error('the fixtures need a clearly positive sample');
+  return file;
+}
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({ files: [positiveFile()] });
+}, 120_000);
+
+afterAll(async () => {
+  await stack.stop();
+});
+
+const studyId = (): string => stack.samples[0]?.studyId ?? '';
+
+async function card(): Promise<CdsCard> {
+  const res = await request(stack.app)
+    .post('/cds-services/imaging-ai-result')
+    .send({
+      hook: IMAGINGSTUDY_AVAILABLE_HOOK,
+      hookInstance: randomUUID(),
+      fhirServer: stack.fhir.baseUrl,
+      fhirAuthorization: { access_token: EHR_TOKEN, token_type: 'Bearer', expires_in: 300, scope: 'patient/*.read', subject: 'imaging-cds' },
+      context: { patientId: PATIENT_ID, imagingStudyId: studyId() },
+    });
+  expect(res.status).toBe(200);
+  expect(validateCdsResponse(res.body)).toEqual([]);
+  const cards = (res.body as CdsResponse).cards;
+  expect(cards).toHaveLength(1);
+  return cards[0] as CdsCard;
+}
+
+const storedReport = async (): Promise<DiagnosticReport | undefined> => {
+  const res = await request(stack.app).get(`/results/ImagingStudy/${studyId()}?patient=${PATIENT_ID}`);
+  if (res.status !== 200) return undefined;
+  return ((JSON.parse(res.text) as Bundle).entry ?? []).map((e) => e.resource).find((r): r is DiagnosticReport => r?.resourceType === 'DiagnosticReport');
+};
+const hasMap = (report: DiagnosticReport | undefined): boolean => (report?.presentedForm ?? []).some((f) => f.contentType === 'image/png');
+
+describe('saliency maps off the answer path', () => {
+  it('answers the findings first, saying the map is being made; the stored result and the next answer carry the map', async () => {
+    const first = await card();
+    expect(first.summary).toMatch(/^Preliminary AI: possible pneumonia/);
+    expect(first.detail).toContain('Saliency map: still being made');
+    expect(first.detail).not.toContain('Attached to the report');
+    // The map is made in the background, then the stored result is replaced by one that has it.
+    let report = await storedReport();
+    while (!hasMap(report)) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      report = await storedReport();
+    }
+    expect(report?.presentedForm?.find((f) => f.contentType === 'image/png')?.title).toMatch(/^AI saliency map \(occlusion\)/);
+    const next = await card();
+    expect(next.detail).toContain('Attached to the report: AI saliency map (occlusion)');
+    expect(next.detail).not.toContain('still being made');
+    expect(stack.logs.some((l) => l.includes('stored results completed with their saliency maps'))).toBe(true);
+  }, 120_000);
+});
