@@ -6,12 +6,12 @@
 import type { Config } from './config.js';
 import type { Logger } from './logging.js';
 import type { AppDeps } from './app.js';
-import { createMetrics, trustDomainOf, type TriggersRouterDeps } from './http/index.js';
+import { createMemoryAnswerStore, createMetrics, trustDomainOf, type AnswerStore, type TriggersRouterDeps } from './http/index.js';
 import { openFeedbackStore } from './audit/index.js';
 import { createClientJwtVerifier, createMemoryReplayCache, createOriginAllowList, readJwksFile, replayEntriesPerIssuer, type TrustedIssuer } from './auth/index.js';
 import { createCatalogue, createFhirQueryClient, createPrefetchResolver, type FhirClientFactory, type ResultSink } from './cds/index.js';
 import { analyseStudyThenMaps, createMemoryResultCache, type ModelProfile, type ResultCache, type ModelRunner, type StudyAnalysis } from './analysis/index.js';
-import { createInProcessJobQueue, createRedisJobQueue, openRedisResultCache, startRedisWorker, type AnalysisJob, type AnalysisWorker, type JobMetrics, type JobQueue, type ModelRef } from './jobs/index.js';
+import { createInProcessJobQueue, createRedisJobQueue, openRedisAnswerStore, openRedisResultCache, startRedisWorker, type AnalysisJob, type AnalysisWorker, type JobMetrics, type JobQueue, type ModelRef } from './jobs/index.js';
 import { createDicomWebImageSource } from './dicom/index.js';
 import { studyOfJob } from './triggers/index.js';
 import { createInferenceEngine, type AvailableModel, type InferenceEngine } from './inference/index.js';
@@ -143,7 +143,18 @@ async function buildAnalysis(config: Config, log: Logger, metrics: Metrics, cach
 }
 
 /** The embedded queue over this process's analysis, or the shared one on Redis (no models here). */
-async function buildJobs(config: Config, log: Logger, metrics: Metrics): Promise<{ jobs: JobQueue; engine: InferenceEngine | undefined; readiness: AppDeps['readiness'] }> {
+/** The loaded models as one string: a stored answer is for these versions only. */
+const fingerprintOf = (models: readonly ModelRef[]): string => models.map((m) => `${m.id}@${m.version}`).sort().join(',');
+
+interface Jobs {
+  readonly jobs: JobQueue;
+  readonly engine: InferenceEngine | undefined;
+  readonly readiness: AppDeps['readiness'];
+  /** Final answers: in Redis with the jobs (every front sends them), else in this process. */
+  readonly answers: AnswerStore & { close?: () => void };
+}
+
+async function buildJobs(config: Config, log: Logger, metrics: Metrics): Promise<Jobs> {
   const jobLog = log.child({ layer: 'jobs' });
   const { redis, ...limits } = config.jobs;
   if (redis !== undefined) {
@@ -153,7 +164,7 @@ async function buildJobs(config: Config, log: Logger, metrics: Metrics): Promise
       const models = jobs.models();
       return { ready: models.length > 0, models: models.map((m) => ({ id: m.id, status: 'ready' as const, reason: `version ${m.version}, run by the workers` })) };
     };
-    return { jobs, engine: undefined, readiness };
+    return { jobs, engine: undefined, readiness, answers: openRedisAnswerStore(redis.url, redis.prefix, limits.resultTtlSeconds, () => fingerprintOf(jobs.models())) };
   }
   const analysis = await buildAnalysis(config, log, metrics, createMemoryResultCache(config.resultCacheSize));
   const jobs = createInProcessJobQueue({
@@ -168,7 +179,7 @@ async function buildJobs(config: Config, log: Logger, metrics: Metrics): Promise
     metrics: jobMetricsOf(metrics),
     log: jobLog,
   });
-  return { jobs, engine: analysis.engine, readiness: () => engineReadiness(analysis.engine) };
+  return { jobs, engine: analysis.engine, readiness: () => engineReadiness(analysis.engine), answers: createMemoryAnswerStore(config.resultCacheSize, () => fingerprintOf(analysis.models())) };
 }
 
 function engineReadiness(engine: InferenceEngine): ReturnType<AppDeps['readiness']> {
@@ -254,7 +265,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
 export async function buildDependencies(config: Config, log: Logger, overrides: WiringOverrides = {}): Promise<RunningDeps> {
   const metrics = createMetrics();
   const templates = loadTemplates(config.templatesDir);
-  const { jobs, engine, readiness } = await buildJobs(config, log, metrics);
+  const { jobs, engine, readiness, answers } = await buildJobs(config, log, metrics);
   const fhirAllow = createOriginAllowList([...config.fhirServerAllowList]);
   const clientFor: FhirClientFactory = (fhirServer, token) => {
     // The client's token goes wherever fhirServer points: only allow-listed servers get it.
@@ -304,12 +315,14 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
     writeBack,
     results: (query) => resultIndex.bundleFor(query),
     triggers: buildTriggers(config, jobs, metrics),
+    answers,
     readiness,
     contextFor: (service, request, reqLog, domain) => ({ data: createPrefetchResolver(request, service.definition.prefetch ?? {}, clientFor), log: reqLog, domain }),
     async close() {
       // Let running write-backs finish (each is bounded by its timeout and retries).
       await writeBack?.idle();
       await jobs.close();
+      answers.close?.();
       await engine?.close();
       await feedback.close();
     },

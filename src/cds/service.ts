@@ -16,6 +16,12 @@ export interface HandlerContext {
    * not authenticated): stored results are kept and served only within it.
    */
   readonly domain: string;
+  /**
+   * Called by a handler whose answer is final (a complete result or a final "not analysed", not
+   * "in progress"): the same request, in the same domain, may then be answered with the same
+   * bytes from the answer store. Absent when nothing stores answers.
+   */
+  readonly final?: (() => void) | undefined;
 }
 
 export interface CdsService {

@@ -13,6 +13,7 @@ import type { CdsService, HandlerContext } from '../cds/index.js';
 import type { CdsRequest } from '../cds-hooks/index.js';
 import type { FeedbackStore } from '../audit/index.js';
 import type { Metrics } from './metrics.js';
+import { answerKey, type AnswerStore } from './answers.js';
 
 /** Verifies the client JWT of a call (src/auth). */
 export interface ClientVerifier {
@@ -29,6 +30,8 @@ export interface CdsRouterDeps {
   readonly log: Logger;
   /** Largest request body accepted, e.g. `5mb` (parsed only after authentication). */
   readonly bodyLimit: string;
+  /** Final answers of the result hook, kept and sent again for the same request; undefined: none kept. */
+  readonly answers?: AnswerStore | undefined;
   /** Builds the handler context (prefetch resolver with the FHIR client) for one call. */
   readonly contextFor: (service: CdsService, request: CdsRequest, log: Logger, domain: string) => HandlerContext;
 }
@@ -87,15 +90,19 @@ export function cdsRouter(deps: CdsRouterDeps): Router {
     const endTimer = deps.metrics.latency.startTimer({ service: serviceId });
     let status = 500;
     try {
-      const request = parseCdsRequest(req.body, service.definition.hook);
-      const log = res.locals.log.child({ serviceId, hookInstance: request.hookInstance });
-      const response = await service.handle(request, deps.contextFor(service, request, log, callerDomain(res.locals)));
-      // Never send what we cannot vouch for: a response failing the CDS Hooks validator is a bug.
-      const problems = validateCdsResponse(response);
-      if (problems.length > 0) throw new AppError('REPORT_INVALID', `response failed CDS Hooks validation: ${problems.join('; ')}`);
+      const domain = callerDomain(res.locals);
+      const key = deps.answers === undefined ? undefined : answerKey(domain, serviceId, req.body, deps.answers.fingerprint());
+      const stored = key === undefined ? undefined : await deps.answers?.get(key).catch(() => undefined);
+      if (stored !== undefined) {
+        status = 200;
+        deps.metrics.storedAnswers.inc({ service: serviceId });
+        res.type('application/json').send(stored);
+        return;
+      }
+      const body = await answer(service, req.body, res.locals.log, domain, deps);
       status = 200;
-      log.info({ cards: response.cards.length }, 'cds call answered');
-      res.json(response);
+      if (key !== undefined && body.final) void deps.answers?.set(key, body.text).catch(() => undefined);
+      res.type('application/json').send(body.text);
     } catch (err) {
       status = err instanceof AppError ? err.status : 500;
       throw err;
@@ -114,6 +121,27 @@ export function cdsRouter(deps: CdsRouterDeps): Router {
   });
 
   return router;
+}
+
+/**
+ * Answers one call: validated request in, validated response out, as the bytes to send, and
+ * whether they are final and made from the request's own data only (then they may be stored).
+ */
+async function answer(service: CdsService, raw: unknown, parentLog: Logger, domain: string, deps: CdsRouterDeps): Promise<{ text: string; final: boolean }> {
+  const request = parseCdsRequest(raw, service.definition.hook);
+  const log = parentLog.child({ serviceId: service.definition.id, hookInstance: request.hookInstance });
+  const ctx = deps.contextFor(service, request, log, domain);
+  const seen = { final: false, readFromServer: false };
+  const data = { ...ctx.data, read: (type: string, id: string) => { seen.readFromServer = true; return ctx.data.read(type, id); } };
+  const response = await service.handle(request, { ...ctx, data, final: () => { seen.final = true; } });
+  // Never send what we cannot vouch for: a response failing the CDS Hooks validator is a bug.
+  const problems = validateCdsResponse(response);
+  if (problems.length > 0) throw new AppError('REPORT_INVALID', `response failed CDS Hooks validation: ${problems.join('; ')}`);
+  log.info({ cards: response.cards.length }, 'cds call answered');
+  // Only an answer made from the request's prefetch alone may be stored: one that needed the FHIR
+  // server (and the client's token) must be made again for the next call.
+  const fromRequestOnly = !seen.readFromServer && [...ctx.data.sources.values()].every((s) => s !== 'fhir');
+  return { text: JSON.stringify(response), final: seen.final && fromRequestOnly };
 }
 
 /** The domain `authenticate` set; a route mounted without it is a wiring bug. */

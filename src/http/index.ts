@@ -9,4 +9,6 @@ export { resultsRouter } from './results-router.js';
 export type { ResultsLookup, ResultsQuery } from './results-router.js';
 export { LOCAL_DOMAIN, trustDomainOf } from './trust-domain.js';
 export { triggersRouter } from './triggers-router.js';
+export { answerKey, createMemoryAnswerStore } from './answers.js';
+export type { AnswerStore } from './answers.js';
 export type { TriggersRouterDeps } from './triggers-router.js';

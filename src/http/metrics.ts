@@ -21,6 +21,8 @@ export interface Metrics {
   };
   /** Models not applied to a study because it is outside their validated use, by stable reason code. */
   readonly notApplied: Counter<'model' | 'reason'>;
+  /** CDS calls answered with a stored final answer (the same request answered before). */
+  readonly storedAnswers: Counter<'service'>;
   /** Trigger calls (PACS, FHIR Subscription) by what they started: queued, known, refused. */
   readonly triggers: Counter<'trigger' | 'outcome'>;
 }
@@ -62,6 +64,7 @@ export function createMetrics(): Metrics {
     }),
     jobs: jobMetrics(registry),
     notApplied: new Counter({ name: 'cds_models_not_applied_total', help: 'Models not applied to a study because it is outside their validated use (age, view, photometric, size, spacing), by model and reason code', labelNames: ['model', 'reason'], registers: [registry] }),
+    storedAnswers: new Counter({ name: 'cds_stored_answers_total', help: 'CDS calls answered with the stored final answer of the same request, by service id', labelNames: ['service'], registers: [registry] }),
     triggers: new Counter({ name: 'analysis_triggers_total', help: 'Trigger calls (pacs, subscription) by outcome: queued, known (already queued, running or done), refused', labelNames: ['trigger', 'outcome'], registers: [registry] }),
   };
 }

@@ -83,6 +83,7 @@ export function imagingStudyAvailableService(deps: ServiceDeps): CdsService {
       const owner = { domain, patientId: ctx.patientId, imagingStudyId: ctx.imagingStudyId };
       if (rendered.length > 0) deps.resultSink?.(owner, rendered, log);
       if (analysis.results.some((r) => r.overlayPending === true)) void recordWhenComplete(deps, key, study, owner, ctx.serviceRequestId, log);
+      else handlerContext.final?.();
       if (rendered.length === 0 && deps.notAnalysedCards !== false) {
         const others = analysis.skipped.filter((s) => s.outsideUse === undefined).map((s) => s.reason);
         const outsideUse = analysis.skipped.flatMap((s) => (s.outsideUse === undefined ? [] : [{ modelName: s.outsideUse.modelName, reason: s.reason }]));
