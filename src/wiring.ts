@@ -138,7 +138,7 @@ async function buildAnalysis(config: Config, log: Logger, metrics: Metrics, cach
     // A PACS trigger's job names only its study: its series are listed here, in the worker.
   // Findings first (stored by the job, answerable), saliency maps after, in the same job.
   const analyse = async (job: AnalysisJob, onFindings: (a: StudyAnalysis) => Promise<void>): Promise<StudyAnalysis> =>
-    analyseStudyThenMaps({ images, models, cache }, await studyOfJob(job, (root, uid) => images.listSeries(root, uid)), onFindings);
+    analyseStudyThenMaps({ images, models, cache, claimTtlMs: config.jobs.lockMs }, await studyOfJob(job, (root, uid) => images.listSeries(root, uid)), onFindings);
   return { engine, analyse, models: () => refs };
 }
 

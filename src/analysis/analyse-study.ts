@@ -18,6 +18,10 @@ export interface AnalysisDeps {
   readonly models: ModelRunner;
   readonly cache: ResultCache;
   readonly now?: () => Date;
+  /** How often a job waiting for another's claimed analysis looks again. Default 100 ms. */
+  readonly claimPollMs?: number;
+  /** How long a claim lasts unless given back. Default {@link CLAIM_TTL_MS}. */
+  readonly claimTtlMs?: number;
 }
 
 /** A map left for later: the image it explains, for which model, and what it shows. */
@@ -25,6 +29,31 @@ export interface DeferredMap {
   readonly modelId: string;
   readonly image: Image;
   readonly subject: string;
+  /** Gives back the claim on this model's analysis, once the map is stored. */
+  readonly release: () => Promise<void>;
+}
+
+/**
+ * How long a claim on a model's analysis of a study lasts by default: longer than one model's
+ * analysis with its map takes; a holder that dies blocks others this long at most, then they run
+ * it themselves. Wiring sets it to a job's lock (JOB_LOCK_MS), after which its job moves too.
+ */
+export const CLAIM_TTL_MS = 60_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+/**
+ * Waits while another job holds the claim on this analysis, for its complete result; undefined
+ * when the claim ends (or lapses) without one this call may use.
+ */
+async function resultOfOther(deps: AnalysisDeps, study: StudyToAnalyse, profile: ModelProfile, age: AgeBeforeFetch): Promise<ModelStudyResult | undefined> {
+  const { id, version } = profile.model;
+  for (;;) {
+    const result = await deps.cache.get(study, id, version);
+    if (result !== undefined && reusable(result, age)) return result;
+    if (!(await deps.cache.claimed(study, id, version))) return undefined;
+    await sleep(deps.claimPollMs ?? 100);
+  }
 }
 
 /** Study-level failures worth reporting as the answer when no model produced a result. */
@@ -35,7 +64,7 @@ function skip(skipped: SkipReason[], profile: ModelProfile, seriesUid: string | 
   skipped.push({ seriesUid, modelId: profile.model.id, reason, ...(code === undefined ? {} : { outsideUse: { code, modelName: profile.model.name } }) });
 }
 
-async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profile: ModelProfile, age: AgeBeforeFetch, skipped: SkipReason[], deferred?: DeferredMap[]): Promise<ModelStudyResult | undefined> {
+async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profile: ModelProfile, age: AgeBeforeFetch, skipped: SkipReason[], deferred: DeferredMap[] | undefined, release: () => Promise<void>): Promise<ModelStudyResult | undefined> {
   const modelId = profile.model.id;
   for (const { series } of preselectSeries(profile, study.series).filter((v) => v.accepted)) {
     if (series.dicomWebRoot === undefined) {
@@ -76,7 +105,7 @@ async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profi
       continue;
     }
     const mapSubject = result.findings.find((f) => f.interpretation === 'positive' || f.needsReview)?.display ?? result.measurements[0]?.display ?? profile.model.name;
-    if (result.mapDeferred === true) deferred?.push({ modelId, image: display, subject: mapSubject });
+    if (result.mapDeferred === true) deferred?.push({ modelId, image: display, subject: mapSubject, release });
     return {
       studyInstanceUid: study.studyInstanceUid,
       model: profile.model,
@@ -149,17 +178,31 @@ export async function analyseStudy(deps: AnalysisDeps, study: StudyToAnalyse, de
       results.push(cached);
       continue;
     }
+    // Another job analysing the same pixels with the same model: wait for its result.
+    const { id, version } = profile.model;
+    const claimed = await deps.cache.claim(study, id, version, deps.claimTtlMs ?? CLAIM_TTL_MS);
+    const other = claimed ? undefined : await resultOfOther(deps, study, profile, age);
+    if (other !== undefined) {
+      results.push(other);
+      continue;
+    }
+    const release = (): Promise<void> => (claimed ? deps.cache.release(study, id, version) : Promise.resolve());
+    let keepClaim = false;
     try {
-      const result = await analyseWithModel(deps, study, profile, age, skipped, deferred);
+      const result = await analyseWithModel(deps, study, profile, age, skipped, deferred, release);
       if (result !== undefined) {
         allCached = false;
         await deps.cache.set(study, result);
         results.push(result);
+        // Its map is still to be made: the claim is given back once it is (analyseStudyThenMaps).
+        keepClaim = result.overlayPending === true;
       }
     } catch (err) {
       if (!isAppError(err) || !FATAL_FOR_STUDY.has(err.code)) throw err;
       firstError ??= err;
       skip(skipped, profile, undefined, err.message);
+    } finally {
+      if (!keepClaim) await release();
     }
   }
   if (results.length === 0 && firstError !== undefined) throw firstError;

@@ -28,9 +28,13 @@ export async function analyseStudyThenMaps(deps: AnalysisDeps, study: StudyToAna
     const at = results.findIndex((r) => r.model.id === d.modelId);
     const result = results[at];
     if (result === undefined) continue;
-    const completed = await withMap(deps, d, result);
-    await deps.cache.set(study, completed);
-    results[at] = completed;
+    try {
+      const completed = await withMap(deps, d, result);
+      await deps.cache.set(study, completed);
+      results[at] = completed;
+    } finally {
+      await d.release();
+    }
   }
   return { ...first, results };
 }

@@ -16,6 +16,15 @@ import type { ModelStudyResult, StudyToAnalyse } from './types.js';
 export interface ResultCache {
   get(study: StudyToAnalyse, modelId: string, modelVersion: string): Promise<ModelStudyResult | undefined>;
   set(study: StudyToAnalyse, result: ModelStudyResult): Promise<void>;
+  /**
+   * Claims the analysis of this study by this model for `ttlMs` (two jobs for one study, e.g. a
+   * PACS trigger's and a hook's, must not both run the model): true when this caller got it.
+   */
+  claim(study: StudyToAnalyse, modelId: string, modelVersion: string, ttlMs: number): Promise<boolean>;
+  /** Whether someone holds the claim (the claim lapses after its ttl if its holder died). */
+  claimed(study: StudyToAnalyse, modelId: string, modelVersion: string): Promise<boolean>;
+  /** Gives a claim back (only the holder's own). */
+  release(study: StudyToAnalyse, modelId: string, modelVersion: string): Promise<void>;
 }
 
 /** The study's data sources: the distinct DICOMweb roots of its series, in a stable order. */
@@ -34,7 +43,19 @@ export const resultCacheKey = (study: StudyToAnalyse, modelId: string, version: 
  */
 export function createMemoryResultCache(capacity: number): ResultCache {
   const entries = new LRUCache<string, ModelStudyResult>({ max: capacity });
+  const claims = new LRUCache<string, true>({ max: capacity, ttlAutopurge: false });
   return {
+    claim(study, modelId, version, ttlMs) {
+      const key = resultCacheKey(study, modelId, version);
+      if (claims.get(key) !== undefined) return Promise.resolve(false);
+      claims.set(key, true, { ttl: ttlMs });
+      return Promise.resolve(true);
+    },
+    claimed: (study, modelId, version) => Promise.resolve(claims.get(resultCacheKey(study, modelId, version)) !== undefined),
+    release(study, modelId, version) {
+      claims.delete(resultCacheKey(study, modelId, version));
+      return Promise.resolve();
+    },
     get: (study, modelId, modelVersion) => Promise.resolve(entries.get(resultCacheKey(study, modelId, modelVersion))),
     set(study, result) {
       entries.set(resultCacheKey(study, result.model.id, result.model.version), result);

@@ -76,7 +76,8 @@ export function resultCard(deps: ServiceDeps, study: ImagingStudy, result: Model
  */
 export async function analysisWithin(deps: ServiceDeps, study: ImagingStudy, known: readonly FhirResource[], ctx: HandlerContext, budgetMs: number): Promise<{ outcome: JobOutcome; queued: boolean; key: string }> {
   const { data, domain } = ctx;
-  const ticket = await deps.jobs.submit({ study: await studyToAnalyse(domain, study, known, data, deps.defaultDicomWebRoot) });
+  // A call that waits for its job has it run before background work (triggers, other hooks' priors).
+  const ticket = await deps.jobs.submit({ study: await studyToAnalyse(domain, study, known, data, deps.defaultDicomWebRoot), urgent: budgetMs > 0 });
   const outcome = await deps.jobs.wait(ticket.key, budgetMs);
   if (outcome.state === 'done') logOutsideUse(ctx.log, outcome.analysis, deps.onOutsideUse);
   return { outcome, queued: ticket.queued, key: ticket.key };

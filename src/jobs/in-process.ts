@@ -88,6 +88,8 @@ class InProcessQueue implements JobQueue {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly running = new Set<Promise<void>>();
   private closed = false;
+  /** How many keys at the head of `ready` are urgent. */
+  private urgentCount = 0;
 
   constructor(private readonly options: InProcessQueueOptions) {
     this.concurrency = options.concurrency ?? 2;
@@ -106,7 +108,10 @@ class InProcessQueue implements JobQueue {
     // No model loaded is not "no finding": say so rather than answer with no cards.
     if (models.length === 0) return Promise.reject(new AppError('MODEL_UNAVAILABLE', 'no AI model is loaded (see /readyz)'));
     const key = jobKey(job, models);
-    if (this.results.get(key) !== undefined || this.jobs.has(key)) return Promise.resolve({ key, queued: false });
+    if (this.results.get(key) !== undefined || this.jobs.has(key)) {
+      if (job.urgent === true) this.promote(key);
+      return Promise.resolve({ key, queued: false });
+    }
     if (this.jobs.size >= this.capacity) {
       this.metrics.shed();
       return Promise.reject(queueFull(this.retryAfterSeconds));
@@ -115,7 +120,9 @@ class InProcessQueue implements JobQueue {
     const [found, foundFindings] = signal();
     this.jobs.set(key, { job, submittedAt: performance.now(), runs: 0, settled, settle, found, foundFindings });
     this.metrics.depth(this.jobs.size);
-    this.ready.push(key);
+    // A hook waits for an urgent job: ahead of background work, behind earlier urgent jobs.
+    if (job.urgent === true) this.ready.splice(this.urgentCount++, 0, key);
+    else this.ready.push(key);
     this.pump();
     return Promise.resolve({ key, queued: true });
   }
@@ -147,9 +154,18 @@ class InProcessQueue implements JobQueue {
     }
   }
 
+  /** Moves a queued (not yet running) job ahead of background work. */
+  private promote(key: string): void {
+    const at = this.ready.indexOf(key);
+    if (at < this.urgentCount) return;
+    this.ready.splice(at, 1);
+    this.ready.splice(this.urgentCount++, 0, key);
+  }
+
   private pump(): void {
     while (!this.closed && this.running.size < this.concurrency && this.ready.length > 0) {
       const key = this.ready.shift() ?? '';
+      this.urgentCount = Math.max(0, this.urgentCount - 1);
       const entry = this.jobs.get(key);
       if (entry === undefined) continue;
       const run: Promise<void> = this.run(key, entry).finally(() => {

@@ -34,6 +34,9 @@ export interface RedisJobQueue extends JobQueue {
   models(): readonly ModelRef[];
 }
 
+/** BullMQ priority of background jobs (triggers, patient-view, order hooks). */
+const BACKGROUND_PRIORITY = 10;
+
 /** How long the front trusts the registered model set before reading it again. */
 const MODELS_REFRESH_MS = 2000;
 /** Completed and failed BullMQ records are kept this long: an add racing a finishing job stays a no-op. */
@@ -67,6 +70,22 @@ function oneAtATime<A extends unknown[], T>(fn: (...args: A) => Promise<T>): (..
     tail = next.catch(() => undefined);
     return next;
   };
+}
+
+/** The stored outcome once `complete` holds for it, polled up to `budgetMs`; else pending. */
+async function pollOutcome(at: { store: Redis; key: string; pollMs: number; retryAfterSeconds: number }, budgetMs: number, complete: (o: StoredOutcome) => boolean): Promise<JobOutcome> {
+  const deadline = Date.now() + budgetMs;
+  try {
+    for (;;) {
+      const stored = decodeOutcome(await at.store.get(at.key));
+      if (stored !== undefined && complete(stored)) return stored;
+      const left = deadline - Date.now();
+      if (left <= 0) return { state: 'pending' };
+      await sleep(Math.min(at.pollMs, left));
+    }
+  } catch (err) {
+    throw storeUnavailable(err, at.retryAfterSeconds);
+  }
 }
 
 /**
@@ -108,6 +127,8 @@ export async function createRedisJobQueue(options: RedisQueueOptions): Promise<R
     const existing = await queue.getJob(key);
     if (existing !== undefined) {
       const state = await existing.getState();
+      // A hook now waits for a job queued as background work: move it ahead.
+      if (state === 'prioritized' && data.urgent === true) await existing.changePriority({ priority: 0 }).catch(() => undefined);
       if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
       await existing.remove().catch(() => undefined);
     }
@@ -122,6 +143,8 @@ export async function createRedisJobQueue(options: RedisQueueOptions): Promise<R
     }
     await queue.add('analyse', data, {
       jobId: key,
+      // BullMQ runs jobs without a priority first: those a hook waits for; background work after.
+      ...(data.urgent === true ? {} : { priority: BACKGROUND_PRIORITY }),
       attempts: options.retries + 1,
       backoff: { type: 'exponential', delay: options.retryDelayMs },
       removeOnComplete: { age: KEEP_FINISHED_S },
@@ -131,21 +154,8 @@ export async function createRedisJobQueue(options: RedisQueueOptions): Promise<R
     return true;
   }
 
-  /** The stored outcome once `complete` holds for it, polled up to `budgetMs`; else pending. */
-  async function poll(key: string, budgetMs: number, complete: (o: StoredOutcome) => boolean): Promise<JobOutcome> {
-    const deadline = Date.now() + budgetMs;
-    try {
-      for (;;) {
-        const stored = decodeOutcome(await store.get(resultKey(options.prefix, key)));
-        if (stored !== undefined && complete(stored)) return stored;
-        const left = deadline - Date.now();
-        if (left <= 0) return { state: 'pending' };
-        await sleep(Math.min(pollMs, left));
-      }
-    } catch (err) {
-      throw storeUnavailable(err, retryAfterSeconds);
-    }
-  }
+  const poll = (key: string, budgetMs: number, complete: (o: StoredOutcome) => boolean): Promise<JobOutcome> =>
+    pollOutcome({ store, key: resultKey(options.prefix, key), pollMs, retryAfterSeconds }, budgetMs, complete);
 
   return {
     models: () => models.list,
@@ -155,7 +165,7 @@ export async function createRedisJobQueue(options: RedisQueueOptions): Promise<R
         if (list.length === 0) throw new AppError('MODEL_UNAVAILABLE', 'no analysis worker is running (none has registered its models)', { retryAfterSeconds });
         const key = jobKey(job, list);
         if (decodeOutcome(await store.get(resultKey(options.prefix, key))) !== undefined) return { key, queued: false };
-        return { key, queued: await add(key, job.pacsRoot === undefined ? { study: job.study } : { study: job.study, pacsRoot: job.pacsRoot }) };
+        return { key, queued: await add(key, { study: job.study, ...(job.pacsRoot === undefined ? {} : { pacsRoot: job.pacsRoot }), ...(job.urgent === true ? { urgent: true } : {}) }) };
       } catch (err) {
         throw storeUnavailable(err, retryAfterSeconds);
       }

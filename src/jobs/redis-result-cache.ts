@@ -4,10 +4,13 @@
  * in-memory cache (trust domain, data sources, StudyInstanceUID, model id and version), hashed so
  * that no identifier is stored in clear in a key; each entry lives `ttlSeconds`.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { resultCacheKey, type ModelStudyResult, type ResultCache } from '../analysis/index.js';
 import { createStoreClient } from './redis-store.js';
+
+/** Deletes the claim only when it is still the caller's (it may have lapsed and been taken). */
+const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
 const keyOf = (prefix: string, plain: string): string => `${prefix}:model-result:${createHash('sha256').update(plain).digest('hex')}`;
 
@@ -30,7 +33,19 @@ function decode(text: string | null): ModelStudyResult | undefined {
  * @param ttlSeconds - how long a result is kept
  */
 export function createRedisResultCache(client: Redis, prefix: string, ttlSeconds: number): ResultCache {
+  // One token per process: a claim is released only by the process that holds it.
+  const token = randomUUID();
+  const claimKey = (study: Parameters<ResultCache['claim']>[0], modelId: string, version: string): string => `${keyOf(prefix, resultCacheKey(study, modelId, version))}:claim`;
   return {
+    async claim(study, modelId, version, ttlMs) {
+      return (await client.set(claimKey(study, modelId, version), token, 'PX', ttlMs, 'NX')) === 'OK';
+    },
+    async claimed(study, modelId, version) {
+      return (await client.exists(claimKey(study, modelId, version))) === 1;
+    },
+    async release(study, modelId, version) {
+      await client.eval(RELEASE, 1, claimKey(study, modelId, version), token);
+    },
     async get(study, modelId, modelVersion) {
       return decode(await client.get(keyOf(prefix, resultCacheKey(study, modelId, modelVersion))));
     },

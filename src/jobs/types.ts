@@ -20,6 +20,11 @@ export interface AnalysisJob {
   readonly study: StudyToAnalyse;
   /** DICOMweb root to list the study's series from (QIDO-RS), when `study.series` is empty. */
   readonly pacsRoot?: string | undefined;
+  /**
+   * A hook waits for it: it runs before background work (triggers, patient-view), and a queued
+   * job with its key is moved ahead. Not part of the key.
+   */
+  readonly urgent?: boolean | undefined;
 }
 
 /** A job that failed for good (or ran out of retries): its stable error code and the reason. */

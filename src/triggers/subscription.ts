@@ -71,8 +71,9 @@ export function parseNotification(body: unknown, source: Pick<SubscriptionSource
   const params = first.data.parameter;
   const type = params.find((p) => p.name === 'type')?.valueCode;
   if (type !== 'handshake' && type !== 'heartbeat' && type !== 'event-notification' && type !== 'query-status' && type !== 'query-event') throw bad('the SubscriptionStatus has no known notification type', 'Bundle.entry[0].resource.parameter');
+  // The IG makes `topic` optional (the secret already names the subscription); when sent, it must be ours.
   const topic = params.find((p) => p.name === 'topic');
-  if ((topic?.valueCanonical ?? topic?.valueUri) !== source.topic) throw bad('the notification is for another SubscriptionTopic', 'Bundle.entry[0].resource.parameter');
+  if (topic !== undefined && (topic.valueCanonical ?? topic.valueUri) !== source.topic) throw bad('the notification is for another SubscriptionTopic', 'Bundle.entry[0].resource.parameter');
   if (type !== 'event-notification') return { type, studies: [] };
   const carried = new Map<string, FhirResource>();
   for (const e of bundle.data.entry.slice(1)) if (e.fullUrl !== undefined && e.resource !== undefined) carried.set(e.fullUrl, e.resource as FhirResource);

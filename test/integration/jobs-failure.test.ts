@@ -193,4 +193,25 @@ describe('the shared queue when things fail', () => {
     expect(await queue.count()).toBe(0);
     await queue.close();
   }, 120_000);
+
+  it('runs jobs a hook waits for before background work (triggers), and moves a queued trigger job ahead when a hook waits for it', async () => {
+    const worker = workers[workers.length - 1] ?? (await startWorker());
+    const queue = new Queue(QUEUE_NAME, { connection: { url: redis.url }, prefix: PREFIX });
+    await queue.pause();
+    const uid = (): string => `2.25.${BigInt(`0x${randomBytes(10).toString('hex')}`).toString()}`;
+    const [first, second, third] = [uid(), uid(), uid()];
+    const models = PINNED_MODELS.split(',').map((id) => ({ id, version: '1.0.0' }));
+    const job = (studyUid: string, urgent: boolean): Parameters<Stack['deps']['jobs']['submit']>[0] => ({ study: { domain: LOCAL_DOMAIN, studyInstanceUid: studyUid, series: [] }, pacsRoot: `${proxy.baseUrl}/dicom-web`, urgent });
+    for (const u of [first, second]) expect((await trigger(u)).status).toBe(202);
+    // A hook now waits for the second trigger's study, and for a study of its own.
+    expect((await stack.deps.jobs.submit(job(second, true))).queued).toBe(false);
+    expect((await stack.deps.jobs.submit(job(third, true))).queued).toBe(true);
+    const keys = [first, second, third].map((u) => jobKey(job(u, false), models));
+    const startedBefore = worker.lines().filter((l) => l['msg'] === 'analysis job started').length;
+    await queue.resume();
+    await waitUntil(() => worker.lines().filter((l) => l['msg'] === 'analysis job started').length >= startedBefore + 3);
+    const order = worker.lines().filter((l) => l['msg'] === 'analysis job started').slice(startedBefore).map((l) => keys.indexOf(String(l['job'])));
+    expect(order).toEqual([1, 2, 0]);
+    await queue.close();
+  }, 120_000);
 });

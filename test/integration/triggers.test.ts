@@ -175,13 +175,13 @@ describe('the PACS trigger (Orthanc OnStableStudy)', () => {
 });
 
 /** A notification Bundle (R4 Backport IG): its SubscriptionStatus, then the focus entries. */
-function notification(type: string, focus: readonly string[], resources: readonly unknown[] = [], topic = IMAGINGSTUDY_AVAILABLE_TOPIC): Bundle {
+function notification(type: string, focus: readonly string[], resources: readonly unknown[] = [], topic: string | null = IMAGINGSTUDY_AVAILABLE_TOPIC): Bundle {
   const status = {
     resourceType: 'Parameters',
     meta: { profile: ['http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription-status-r4'] },
     parameter: [
       { name: 'subscription', valueReference: { reference: `${stack.fhir.baseUrl}/Subscription/imaging-cds` } },
-      { name: 'topic', valueCanonical: topic },
+      ...(topic === null ? [] : [{ name: 'topic', valueCanonical: topic }]),
       { name: 'status', valueCode: 'active' },
       { name: 'type', valueCode: type },
       { name: 'events-since-subscription-start', valueString: String(focus.length) },
@@ -219,9 +219,9 @@ describe('the FHIR Subscription trigger (rest-hook, R4 Backport IG)', () => {
     await stack.fhir.seed(notifiedStudy);
   });
 
-  it('acknowledges a handshake and a heartbeat without starting anything', async () => {
-    for (const type of ['handshake', 'heartbeat']) {
-      const res = await notify(notification(type, []));
+  it('acknowledges a handshake and a heartbeat (with or without the optional topic) without starting anything', async () => {
+    for (const body of [notification('handshake', []), notification('heartbeat', []), notification('heartbeat', [], [], null)]) {
+      const res = await notify(body);
       expect(res.status).toBe(200);
       expect(diagnostics(res)).toBe('0 analysis job(s) queued, 0 already queued, running or done');
     }

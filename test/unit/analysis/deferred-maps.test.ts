@@ -67,11 +67,41 @@ describe('analyseStudyThenMaps', () => {
   it('analyses a result whose map was never finished again rather than serve it from the cache', async () => {
     const { models, deferred } = runner(() => Promise.resolve(map));
     const cache = createMemoryResultCache(10);
-    // The job dies between the findings and the map: what the cache holds is unfinished.
-    await analyseStudyThenMaps({ images, models, cache }, study, () => Promise.reject(new Error('worker lost'))).catch(() => undefined);
+    // The job dies between the findings and the map: what the cache holds is unfinished, and its
+    // claim on the analysis lapses after its ttl.
+    const deps = { images, models, cache, claimTtlMs: 50, claimPollMs: 5 };
+    await analyseStudyThenMaps(deps, study, () => Promise.reject(new Error('worker lost'))).catch(() => undefined);
     expect((await cache.get(study, 'm', '1'))?.overlayPending).toBe(true);
-    const final = await analyseStudyThenMaps({ images, models, cache }, study, () => Promise.resolve());
+    const final = await analyseStudyThenMaps(deps, study, () => Promise.resolve());
     expect(deferred).toEqual([true, true]);
     expect(final.results[0]?.overlay).toBeDefined();
+  });
+
+  it('runs a model once when two jobs analyse the same study at the same time: the second waits for the first one\'s complete result', async () => {
+    let runs = 0;
+    let openGate = (): void => undefined;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const models: ModelRunner = {
+      profiles: () => [profile],
+      run: async (_id, _image, options) => {
+        runs += 1;
+        await gate;
+        return { model: profile.model, inferenceMs: 1, findings: [positive] as never, measurements: [], mapDeferred: options?.deferMap === true };
+      },
+      explain: () => Promise.resolve(map),
+    };
+    const cache = createMemoryResultCache(10);
+    const deps = { images, models, cache, claimPollMs: 5 };
+    const first = analyseStudyThenMaps(deps, study, () => Promise.resolve());
+    const second = analyseStudyThenMaps(deps, { ...study, series: study.series.map((s) => ({ ...s, instanceUids: [] })) }, () => Promise.resolve());
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    openGate();
+    const [a, b] = await Promise.all([first, second]);
+    expect(runs).toBe(1);
+    expect(a.results[0]?.overlay).toBeDefined();
+    expect(b.results[0]?.overlay).toEqual(a.results[0]?.overlay);
+    expect(await cache.claimed(study, 'm', '1')).toBe(false);
   });
 });

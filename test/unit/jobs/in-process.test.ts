@@ -264,6 +264,23 @@ describe('the in-process job queue', () => {
     expect(fake.running()).toBe(2);
   });
 
+  it('runs a job a hook waits for (urgent) before background work, and moves a queued background job ahead when a hook asks for it', async () => {
+    const fake = gatedAnalysis();
+    const q = queue({ analyse: fake.analyse, concurrency: 1 });
+    for (const uid of ['1.1', '1.2', '1.3']) await q.submit({ study: study(uid) });
+    await q.submit({ study: study('2.1'), urgent: true });
+    // A hook now asks for a study already queued as background work.
+    expect((await q.submit({ study: study('1.3'), urgent: true })).queued).toBe(false);
+    await q.submit({ study: study('2.2'), urgent: true });
+    for (let i = 0; i < 5; i++) {
+      await tick();
+      fake.gates[i]?.open();
+      await tick();
+    }
+    await tick();
+    expect(fake.calls).toEqual(['1.1', '2.1', '1.3', '2.2', '1.2']);
+  });
+
   it('says MODEL_UNAVAILABLE (503) when no model is loaded, instead of answering no finding', async () => {
     const q = queue({ analyse: () => Promise.reject(new Error('not called')), models: () => [] });
     await expect(q.submit({ study: study('1.2.3') })).rejects.toMatchObject({ code: 'MODEL_UNAVAILABLE', status: 503 });
