@@ -277,8 +277,10 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
     config.writeBack === undefined
       ? undefined
       : createWriteBackQueue({ writer: createFhirWriter({ baseUrl: config.writeBack.fhirServer, bearerToken: config.writeBack.bearerToken, timeoutMs: config.writeBack.timeoutMs }) });
-  const resultSink: ResultSink = (owner, results, reqLog) => {
+  const resultSink: ResultSink = (owner, results, reqLog, complete) => {
     resultIndex.record(owner, results);
+    // Written once complete (creates are conditional: a first write without the map would stay).
+    if (!complete) return;
     // One transaction per model result, keyed by its DiagnosticReport's deterministic id.
     for (const r of results) writeBack?.submit(r.diagnosticReport.id ?? '', resultBundle([r], 'transaction', r.diagnosticReport.issued ?? new Date().toISOString()), reqLog);
   };

@@ -2,7 +2,8 @@
  * Saliency maps off the answer path, through HTTP with a real Orthanc and FHIR server: the hook
  * answers a flagged study's findings without waiting for its occlusion map (about 170 model runs)
  * and says the map is still being made; the map is then attached to the stored result (the
- * results endpoint, which write-back sends the same way) and to the next answer.
+ * results endpoint; write-back writes the result once, complete, with the map) and to the next
+ * answer.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -25,7 +26,10 @@ function positiveFile(): string {
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ files: [positiveFile()] });
+  stack = await startStack({
+    files: [positiveFile()],
+    envFor: ({ fhirBaseUrl }) => ({ WRITEBACK_FHIR_SERVER: fhirBaseUrl, WRITEBACK_BEARER_TOKEN: EHR_TOKEN }),
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -58,6 +62,12 @@ const storedReport = async (): Promise<DiagnosticReport | undefined> => {
 };
 const hasMap = (report: DiagnosticReport | undefined): boolean => (report?.presentedForm ?? []).some((f) => f.contentType === 'image/png');
 
+/** The DiagnosticReports written back to the FHIR server. */
+async function writtenReports(): Promise<DiagnosticReport[]> {
+  const res = await fetch(`${stack.fhir.baseUrl}/DiagnosticReport?_count=100`, { headers: { authorization: `Bearer ${EHR_TOKEN}` } });
+  return ((await res.json()) as Bundle).entry?.map((e) => e.resource as DiagnosticReport) ?? [];
+}
+
 describe('saliency maps off the answer path', () => {
   it('answers the findings first, saying the map is being made; the stored result and the next answer carry the map', async () => {
     const first = await card();
@@ -75,5 +85,10 @@ describe('saliency maps off the answer path', () => {
     expect(next.detail).toContain('Attached to the report: AI saliency map (occlusion)');
     expect(next.detail).not.toContain('still being made');
     expect(stack.logs.some((l) => l.includes('stored results completed with their saliency maps'))).toBe(true);
+    // Written back once, complete: the first answer (without the map) was not written.
+    await stack.deps.writeBack?.idle();
+    const written = await writtenReports();
+    expect(written).toHaveLength(1);
+    expect(hasMap(written[0])).toBe(true);
   }, 120_000);
 });

@@ -28,6 +28,9 @@ beforeAll(async () => {
       WRITEBACK_FHIR_SERVER: target.baseUrl,
       WRITEBACK_BEARER_TOKEN: WRITE_TOKEN,
       WRITEBACK_TIMEOUT_MS: '800',
+      // Results complete at once: a flagged result's write-back waits for its saliency map
+      // (test/integration/saliency-deferred.test.ts), which these tests are not about.
+      SALIENCY: 'never',
     }),
   });
 }, 120_000);

@@ -16,9 +16,11 @@ export interface ResultOwner {
 /**
  * Where the result hook hands its rendered results after answering: the results index for
  * GET /results/… and, when configured, background write-back. Must return at once and never
- * throw (it runs on the answer's path).
+ * throw (it runs on the answer's path). `complete` is false while a saliency map is still being
+ * made: such results are shown but not written back (write-back creates each resource once, so
+ * it waits for the complete result, which the hook hands over again when it is ready).
  */
-export type ResultSink = (owner: ResultOwner, results: readonly RenderedResult[], log: Logger) => void;
+export type ResultSink = (owner: ResultOwner, results: readonly RenderedResult[], log: Logger, complete: boolean) => void;
 
 export interface ServiceDeps {
   /** Analysis jobs: submitted by every hook, keyed so that a study is analysed once. */

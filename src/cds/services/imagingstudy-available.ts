@@ -36,7 +36,7 @@ async function recordWhenComplete(deps: ServiceDeps, key: string, study: Imaging
       return;
     }
     const rendered = outcome.analysis.results.map((r) => renderStudyResult(deps, study, r, { patientId: owner.patientId, serviceRequestId }));
-    deps.resultSink?.(owner, rendered, log);
+    deps.resultSink?.(owner, rendered, log, true);
     log.info({ results: rendered.length }, 'stored results completed with their saliency maps');
   } catch (err) {
     // The answer was given already; the stored result keeps saying its map is being made.
@@ -81,8 +81,9 @@ export function imagingStudyAvailableService(deps: ServiceDeps): CdsService {
       // After rendering, before answering: the sink only records and schedules (write-back runs
       // in the background), so the answer is not delayed by the FHIR server.
       const owner = { domain, patientId: ctx.patientId, imagingStudyId: ctx.imagingStudyId };
-      if (rendered.length > 0) deps.resultSink?.(owner, rendered, log);
-      if (analysis.results.some((r) => r.overlayPending === true)) void recordWhenComplete(deps, key, study, owner, ctx.serviceRequestId, log);
+      const mapsPending = analysis.results.some((r) => r.overlayPending === true);
+      if (rendered.length > 0) deps.resultSink?.(owner, rendered, log, !mapsPending);
+      if (mapsPending) void recordWhenComplete(deps, key, study, owner, ctx.serviceRequestId, log);
       else handlerContext.final?.();
       if (rendered.length === 0 && deps.notAnalysedCards !== false) {
         const others = analysis.skipped.filter((s) => s.outsideUse === undefined).map((s) => s.reason);
