@@ -55,7 +55,7 @@ function mapPending(bundle: Bundle): boolean {
 async function completedResults(deps: Awaited<ReturnType<typeof buildDependencies>>, imagingStudyId: string): Promise<Bundle | undefined> {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const bundle = deps.results({ domain: LOCAL_DOMAIN, patientId: 'example-patient', imagingStudyId });
+    const bundle = await deps.results({ domain: LOCAL_DOMAIN, patientId: 'example-patient', imagingStudyId });
     if (bundle === undefined || !mapPending(bundle) || Date.now() > deadline) return bundle;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

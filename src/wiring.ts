@@ -3,19 +3,21 @@
  * implementations meet (inference engine, DICOMweb source, FHIR client, JWT verifier, stores).
  * Everything below receives them as plain interfaces.
  */
+import { createHash } from 'node:crypto';
+import type { Bundle } from 'fhir/r4.js';
 import type { Config } from './config.js';
 import type { Logger } from './logging.js';
 import type { AppDeps } from './app.js';
-import { createMemoryAnswerStore, createMetrics, trustDomainOf, type AnswerStore, type TriggersRouterDeps } from './http/index.js';
+import { createMemoryAnswerStore, createMetrics, trustDomainOf, type AnswerStore, type ResultsLookup, type TriggersRouterDeps } from './http/index.js';
 import { openFeedbackStore } from './audit/index.js';
 import { createClientJwtVerifier, createMemoryReplayCache, createOriginAllowList, readJwksFile, replayEntriesPerIssuer, type TrustedIssuer } from './auth/index.js';
-import { createCatalogue, createFhirQueryClient, createPrefetchResolver, type FhirClientFactory, type ResultSink } from './cds/index.js';
+import { createCatalogue, createFhirQueryClient, createPrefetchResolver, type FhirClientFactory, type ResultOwner, type ResultSink } from './cds/index.js';
 import { analyseStudyThenMaps, createMemoryResultCache, type ModelProfile, type ResultCache, type ModelRunner, type StudyAnalysis } from './analysis/index.js';
-import { createInProcessJobQueue, createRedisJobQueue, openRedisAnswerStore, openRedisResultCache, startRedisWorker, type AnalysisJob, type AnalysisWorker, type JobMetrics, type JobQueue, type ModelRef } from './jobs/index.js';
+import { createInProcessJobQueue, createRedisJobQueue, openRedisAnswerStore, openRedisResultCache, openRedisStrings, startRedisWorker, type AnalysisJob, type AnalysisWorker, type JobMetrics, type JobQueue, type ModelRef } from './jobs/index.js';
 import { createDicomWebImageSource } from './dicom/index.js';
 import { studyOfJob } from './triggers/index.js';
 import { createInferenceEngine, type AvailableModel, type InferenceEngine } from './inference/index.js';
-import { createResultIndex, loadTemplates, resultBundle } from './reports/index.js';
+import { createResultIndex, loadTemplates, resultBundle, type RenderedResult } from './reports/index.js';
 import { createFhirWriter, createWriteBackQueue, type WriteBackQueue } from './fhir/index.js';
 
 export interface RunningDeps extends AppDeps {
@@ -213,6 +215,31 @@ function buildTriggers(config: Config, jobs: JobQueue, metrics: Metrics): Trigge
   };
 }
 
+/**
+ * The results endpoint's store: this process's index and, with Redis, a copy every front reads
+ * (keyed by a digest of trust domain, patient and ImagingStudy id: no identifier in clear).
+ */
+function buildResultStore(config: Config, log: Logger): { record: (owner: ResultOwner, results: readonly RenderedResult[]) => void; lookup: ResultsLookup; close: () => void } {
+  const index = createResultIndex(config.resultIndexSize);
+  const { redis } = config.jobs;
+  if (redis === undefined) return { record: (o, r) => { index.record(o, r); }, lookup: (q) => Promise.resolve(index.bundleFor(q)), close: () => undefined };
+  const shared = openRedisStrings(redis.url, redis.prefix, 'results', config.jobs.resultTtlSeconds);
+  const keyOf = (q: ResultOwner): string => createHash('sha256').update(JSON.stringify([q.domain, q.patientId, q.imagingStudyId])).digest('hex');
+  return {
+    record(owner, results) {
+      index.record(owner, results);
+      const bundle = index.bundleFor(owner);
+      if (bundle !== undefined) shared.set(keyOf(owner), JSON.stringify(bundle)).catch((err: unknown) => { log.warn({ err: err instanceof Error ? err.message : String(err) }, 'results not shared with the other fronts (Redis)'); });
+    },
+    async lookup(q) {
+      const text = await shared.get(keyOf(q)).catch(() => undefined);
+      // Redis down or the entry gone: what this front rendered itself.
+      return text === undefined ? index.bundleFor(q) : (JSON.parse(text) as Bundle);
+    },
+    close: () => { shared.close(); },
+  };
+}
+
 /** A worker process: the models, the analysis, and jobs taken from Redis. */
 export interface RunningWorker {
   readonly metrics: Metrics;
@@ -272,13 +299,13 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
     fhirAllow.assertAllowed(fhirServer, 'fhirServer');
     return createFhirQueryClient({ baseUrl: fhirServer, accessToken: token, ...config.fhir });
   };
-  const resultIndex = createResultIndex(config.resultIndexSize);
+  const resultStore = buildResultStore(config, log);
   const writeBack =
     config.writeBack === undefined
       ? undefined
       : createWriteBackQueue({ writer: createFhirWriter({ baseUrl: config.writeBack.fhirServer, bearerToken: config.writeBack.bearerToken, timeoutMs: config.writeBack.timeoutMs }) });
   const resultSink: ResultSink = (owner, results, reqLog, complete) => {
-    resultIndex.record(owner, results);
+    resultStore.record(owner, results);
     // Written once complete (creates are conditional: a first write without the map would stay).
     if (!complete) return;
     // One transaction per model result, keyed by its DiagnosticReport's deterministic id.
@@ -315,7 +342,7 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
     engine,
     jobs,
     writeBack,
-    results: (query) => resultIndex.bundleFor(query),
+    results: resultStore.lookup,
     triggers: buildTriggers(config, jobs, metrics),
     answers,
     readiness,
@@ -325,6 +352,7 @@ export async function buildDependencies(config: Config, log: Logger, overrides: 
       await writeBack?.idle();
       await jobs.close();
       answers.close?.();
+      resultStore.close();
       await engine?.close();
       await feedback.close();
     },

@@ -21,7 +21,7 @@ export interface ResultsQuery {
 }
 
 /** Looks up a study's results; free of HTTP so it can be tested and reused without Express. */
-export type ResultsLookup = (query: ResultsQuery) => Bundle | undefined;
+export type ResultsLookup = (query: ResultsQuery) => Promise<Bundle | undefined>;
 
 export interface ResultsRouterDeps extends Pick<CdsRouterDeps, 'verifier' | 'publicBaseUrl'> {
   readonly results: ResultsLookup;
@@ -40,12 +40,12 @@ const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
  *   `RESULT_NOT_FOUND` when no result is known for this patient's study in this domain (the
  *   same answer whether or not the id has results elsewhere)
  */
-export function studyResults(lookup: ResultsLookup, domain: string, imagingStudyId: string, patient: unknown): Bundle {
+export async function studyResults(lookup: ResultsLookup, domain: string, imagingStudyId: string, patient: unknown): Promise<Bundle> {
   if (!FHIR_ID.test(imagingStudyId)) throw new AppError('CDS_BAD_REQUEST', 'not a FHIR logical id', { expression: 'id' });
   if (typeof patient !== 'string' || !FHIR_ID.test(patient)) {
     throw new AppError('CDS_BAD_REQUEST', 'the patient query parameter (the logical id of the Patient the study belongs to) is required', { expression: 'patient' });
   }
-  const bundle = lookup({ domain, patientId: patient, imagingStudyId });
+  const bundle = await lookup({ domain, patientId: patient, imagingStudyId });
   if (bundle === undefined) throw new AppError('RESULT_NOT_FOUND', "no AI result is known for this patient's ImagingStudy (the result hook has not analysed it since the service started)");
   return bundle;
 }
@@ -58,8 +58,8 @@ export function studyResults(lookup: ResultsLookup, domain: string, imagingStudy
 export function resultsRouter(deps: ResultsRouterDeps): Router {
   const router = Router();
   router.use(authenticate(deps));
-  router.get('/ImagingStudy/:id', (req, res) => {
-    const bundle = studyResults(deps.results, callerDomain(res.locals), req.params.id, req.query['patient']);
+  router.get('/ImagingStudy/:id', async (req, res) => {
+    const bundle = await studyResults(deps.results, callerDomain(res.locals), req.params.id, req.query['patient']);
     res.locals.log.info({ entries: bundle.entry?.length ?? 0 }, 'results served');
     res.type('application/fhir+json').send(JSON.stringify(bundle));
   });

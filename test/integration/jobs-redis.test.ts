@@ -18,7 +18,7 @@ import { parseDicom } from '../../src/dicom/parse.js';
 import { QUEUE_NAME } from '../../src/jobs/redis-store.js';
 import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../src/terminology.js';
 import { buildWorkerEntry, removeWorkerBuild, startRedis, startWorkerProcess, type RedisServer, type WorkerProcess } from '../support/redis.js';
-import { EHR_TOKEN, FIXTURES, PATIENT_ID, PINNED_MODELS, imagingStudyFor, sampleFiles, startStack, type Stack } from '../support/stack.js';
+import { EHR_TOKEN, FIXTURES, PATIENT_BIRTH_DATE, PATIENT_ID, PINNED_MODELS, imagingStudyFor, sampleFiles, startStack, type Stack } from '../support/stack.js';
 
 const PREFIX = `test-${randomUUID().slice(0, 8)}`;
 
@@ -163,6 +163,32 @@ describe('fronts and a worker sharing Redis', () => {
     expect(worker?.lines().find((l) => l['msg'] === 'analysis job failed')).toMatchObject({ code: 'DICOM_INVALID' });
     expect(started()).toHaveLength(2);
     expect(await queue.count()).toBe(0);
+  });
+
+  it('a front that never saw the study serves its results and a stored final answer from Redis', async () => {
+    const sample = stack.samples[0];
+    if (sample === undefined) throw new Error('no sample');
+    const prefetch = {
+      imagingStudy: { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: sample.study }, { resource: stack.endpoint, search: { mode: 'include' } }] },
+      patient: { resourceType: 'Patient', id: PATIENT_ID, birthDate: PATIENT_BIRTH_DATE },
+    };
+    // Its own job (the birth date is part of the key), then the map after the findings: ask
+    // until the answer is final.
+    const final = (answer: CdsResponse['cards']): boolean => !answer.some((c) => /in progress/.test(c.summary) || (c.detail ?? '').includes('still being made'));
+    let first = cards(await hook(stack.app, positive(), prefetch));
+    while (!final(first)) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      first = cards(await hook(stack.app, positive(), prefetch));
+    }
+    const { app: frontC, deps: frontCDeps } = await stack.restart();
+    const results = await request(frontC).get(`/results/ImagingStudy/${positive()}?patient=${PATIENT_ID}`);
+    expect(results.status).toBe(200);
+    expect(results.text).toContain('"resourceType":"DiagnosticReport"');
+    expect((await request(frontC).get(`/results/ImagingStudy/${positive()}?patient=someone-else`)).status).toBe(404);
+    const again = await hook(frontC, positive(), prefetch);
+    expect(again.status).toBe(200);
+    expect((again.body as CdsResponse).cards.map((c) => c.summary)).toEqual(first.map((c) => c.summary));
+    expect((await request(createOpsApp(frontCDeps)).get('/metrics')).text).toMatch(/cds_stored_answers_total\{service="imaging-ai-result"\} 1/);
   });
 
   it('counts results served ready, in progress and failed, jobs shed and the queue depth in the fronts\' metrics; a front is ready once a worker registered its models', async () => {
