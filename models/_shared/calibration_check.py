@@ -85,7 +85,7 @@ def data_dir():
     return os.environ.get('CXR_DATA_DIR', os.environ.get('MEDMNIST_DATA_DIR', os.path.join(MODELS, '..', '..', 'shared', 'data')))
 
 
-def pneumonia_224(log):
+def pneumonia_224(log, splits=('val', 'test')):
     tr = load_script('pneumonia-cxr-224', 'train')
     k224 = os.path.join(data_dir(), 'kermany-cxr-224')
     fs, y = kermany_files(k224, 'train')
@@ -94,15 +94,15 @@ def pneumonia_224(log):
     log(f'pneumonia-cxr-224: val {len(vf)} images ({info["val_normal"]} normal / {info["val_pneumonia"]} pneumonia)')
     runner = OnnxNumpy(os.path.join(MODELS, 'pneumonia-cxr-224', 'model.onnx'))
     xv = np.stack([jpeg_to_input(f) for f in vf])
-    lv = run(runner, xv, 16)
-    tf, ty = kermany_files(k224, 'test')
-    xt = np.stack([jpeg_to_input(f) for f in tf])
-    lt = run(runner, xt, 16)
-    return {'val': (y[is_val], lv, 'Kermany train, patient-disjoint 10% val split of train.py (seed 20240601)'),
-            'test': (ty, lt, 'Kermany ChestXRay2017 test, whole image 224x224')}
+    out = {'val': (y[is_val], run(runner, xv, 16), 'Kermany train, patient-disjoint 10% val split of train.py (seed 20240601)')}
+    if 'test' in splits:
+        tf, ty = kermany_files(k224, 'test')
+        xt = np.stack([jpeg_to_input(f) for f in tf])
+        out['test'] = (ty, run(runner, xt, 16), 'Kermany ChestXRay2017 test, whole image 224x224')
+    return out
 
 
-def pneumonia_28(log):
+def pneumonia_28(log, splits=('val', 'test', 'testBenchmark')):
     tr = load_script('pneumonia-cxr-28', 'train')
     mm = tr.load_medmnist()
     kfs, kraw, k28, ky = tr.load_kermany('train')
@@ -112,31 +112,34 @@ def pneumonia_28(log):
     yv = np.concatenate([mm['val'][1], ky[is_val]])
     runner = OnnxNumpy(os.path.join(MODELS, 'pneumonia-cxr-28', 'model.onnx'))
     lv = run(runner, ((xv - MEAN) / STD)[:, None], 256)
+    val = (yv, lv, 'pooled val of train.py: PneumoniaMNIST val (524) + Kermany train images matched to it, area 28x28')
+    if 'test' not in splits:
+        return {'val': val}
     tfs, ty = kermany_files(os.path.join(data_dir(), 'kermany-cxr-224'), 'test')
     xt = np.stack([area_28(tr.load_gray_224(f)) for f in tfs])
     lt = run(runner, ((xt - MEAN) / STD)[:, None], 256)
     xb, yb = mm['test']
     lb = run(runner, ((xb.astype(np.float64) - MEAN) / STD)[:, None], 256)
-    return {'val': (yv, lv, 'pooled val of train.py: PneumoniaMNIST val (524) + Kermany train images matched to it, area 28x28'),
+    return {'val': val,
             'test': (ty, lt, 'Kermany ChestXRay2017 test, whole image area-averaged to 28x28 (the manifest metrics)'),
             'testBenchmark': (yb, lb, 'PneumoniaMNIST test (the manifest metrics.benchmark)')}
 
 
-def breast_28(log):
+def breast_28(log, splits=('val', 'test')):
     tr = load_script('breast-us-28', 'train')
     runner = OnnxNumpy(os.path.join(MODELS, 'breast-us-28', 'model.onnx'))
     out = {}
-    for split in ('val', 'test'):
+    for split in splits:
         x, y = tr.load_split(split)
         out[split] = (y, run(runner, ((x.astype(np.float64) - MEAN) / STD)[:, None], 256), f'BreastMNIST {split}, positive = malignant')
     return out
 
 
-def retina_28(log):
+def retina_28(log, splits=('val', 'test')):
     tr = load_script('retina-dr-28', 'train')
     runner = OnnxNumpy(os.path.join(MODELS, 'retina-dr-28', 'model.onnx'))
     out = {}
-    for split in ('val', 'test'):
+    for split in splits:
         x, grade = tr.load_split(split)
         y = (grade >= tr.REFERABLE_FROM_GRADE).astype(np.int64)
         out[split] = (y, run(runner, (x.astype(np.float64) - MEAN) / STD, 256), f'RetinaMNIST {split}, positive = grade >= 2')

@@ -186,3 +186,38 @@ def operating_point(y, p, sensitivity_target, band_lower_sensitivity):
     lo = float(np.floor(lo_raw * 1e4) / 1e4)
     hi = float(min(np.ceil(hi_raw * 1e4) / 1e4, 0.9999))
     return float(thr), lo, hi
+
+
+# ----------------------------------------------------------------------------- calibration choice
+def ece10(y, p, bins=10):
+    """ECE over `bins` equal-width bins of the reported finding's probability p in [0, 1]
+    (bin k = [k/bins, (k+1)/bins), the last bin closed): sum over bins of n_k/N |mean p - observed
+    rate|. The calibration measure the model cards state (models/_shared/calibration_check.py)."""
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    k = np.minimum((p * bins).astype(int), bins - 1)
+    e = 0.0
+    for b in range(bins):
+        m = k == b
+        if m.any():
+            e += m.sum() / len(y) * abs(float(p[m].mean()) - float(y[m].mean()))
+    return float(e)
+
+
+def temperature_if_it_helps(logits, y, T):
+    """The temperature to ship: T (fitted on validation) only where it lowers validation ECE10
+    below that of T = 1, else 1.0. Returns (temperature, ece10 at T = 1, ece10 at T)."""
+    e1, eT = ece10(y, probability(logits, 1.0)), ece10(y, probability(logits, T))
+    return (float(T) if eT < e1 else 1.0), e1, eT
+
+
+def operating_point_table(y, p, thr, band):
+    """Sensitivity, specificity and accuracy on a split at the threshold and at both review band
+    edges (a probability >= the value counts as positive), and the share inside the band."""
+    rows = {}
+    for name, t in (('threshold', thr), ('reviewBandLower', band[0]), ('reviewBandUpper', band[1])):
+        se, sp = sens_spec(y, p, t)
+        rows[name] = {'at': float(t), 'sensitivity': round(se, 4), 'specificity': round(sp, 4),
+                      'accuracy': round(float(((p >= t) == y).mean()), 4)}
+    rows['fractionInReviewBand'] = round(float(((p >= band[0]) & (p <= band[1])).mean()), 4)
+    return rows
