@@ -26,3 +26,5 @@ export type {
   ModalityFrame,
   VoiWindow,
 } from './types.js';
+export { analyseCineSeries } from './cine.js';
+export type { CineGeometry } from './cine.js';

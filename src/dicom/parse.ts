@@ -84,12 +84,15 @@ const T = {
   PatientBirthDate: 0x00100030,
   PatientAge: 0x00101010,
   BodyPartExamined: 0x00180015,
+  TriggerTime: 0x00181060,
   ViewPosition: 0x00185101,
   StudyInstanceUID: 0x0020000d,
   SeriesInstanceUID: 0x0020000e,
   InstanceNumber: 0x00200013,
   ImagePositionPatient: 0x00200032,
   ImageOrientationPatient: 0x00200037,
+  TemporalPositionIdentifier: 0x00200100,
+  NumberOfTemporalPositions: 0x00200105,
   SamplesPerPixel: 0x00280002,
   PhotometricInterpretation: 0x00280004,
   PlanarConfiguration: 0x00280006,
@@ -164,6 +167,10 @@ function readInfo(ds: DataSet, px: PixelModule): DicomImageInfo {
       | [number, number, number, number, number, number]
       | undefined,
     pixelSpacing: fixedNumbers(ds, T.PixelSpacing, 2) as [number, number] | undefined,
+    // Cine MR: where in the cardiac cycle the image lies.
+    triggerTime: firstNumber(ds, T.TriggerTime, 'DS'),
+    temporalPositionIdentifier: firstNumber(ds, T.TemporalPositionIdentifier, 'IS'),
+    numberOfTemporalPositions: firstNumber(ds, T.NumberOfTemporalPositions, 'IS'),
     // For a model's age rule; read as stored and never logged.
     patientAge: optionalString(ds, T.PatientAge, 'AS'),
     patientBirthDate: optionalString(ds, T.PatientBirthDate, 'DA'),

@@ -34,6 +34,12 @@ export interface DicomImageInfo {
   readonly imageOrientationPatient?: readonly [number, number, number, number, number, number] | undefined;
   /** PixelSpacing (0028,0030) in mm: [between rows, between columns]. */
   readonly pixelSpacing?: readonly [number, number] | undefined;
+  /** Trigger Time (0018,1060) in ms after the R wave (cine MR), when present. */
+  readonly triggerTime?: number | undefined;
+  /** Temporal Position Identifier (0020,0100), 1-based (cine MR), when present. */
+  readonly temporalPositionIdentifier?: number | undefined;
+  /** Number of Temporal Positions (0020,0105), when present. */
+  readonly numberOfTemporalPositions?: number | undefined;
   /** Patient's Age (0010,1010) as stored (AS, e.g. `004Y`, `018M`), when present. */
   readonly patientAge?: string | undefined;
   /** Patient's Birth Date (0010,0030) as stored (DA, `YYYYMMDD`), when present. */
