@@ -16,9 +16,8 @@ import { validateCdsResponse } from '../../src/cds-hooks/response-schema.js';
 import type { CdsResponse } from '../../src/cds-hooks/types.js';
 import { parseDicom } from '../../src/dicom/parse.js';
 import { QUEUE_NAME } from '../../src/jobs/redis-store.js';
-import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../src/terminology.js';
 import { buildWorkerEntry, removeWorkerBuild, startRedis, startWorkerProcess, type RedisServer, type WorkerProcess } from '../support/redis.js';
-import { EHR_TOKEN, FIXTURES, PATIENT_BIRTH_DATE, PATIENT_ID, PINNED_MODELS, imagingStudyFor, sampleFiles, startStack, type Stack } from '../support/stack.js';
+import { FIXTURES, PATIENT_BIRTH_DATE, PATIENT_ID, PINNED_MODELS, imagingStudyFor, sampleFiles, startStack, type Stack, resultHookBody } from '../support/stack.js';
 
 const PREFIX = `test-${randomUUID().slice(0, 8)}`;
 
@@ -77,17 +76,7 @@ afterAll(async () => {
   if (entry !== undefined) removeWorkerBuild(entry);
 });
 
-const hook = (app: Express, studyId: string, prefetch?: unknown): request.Test =>
-  request(app)
-    .post('/cds-services/imaging-ai-result')
-    .send({
-      hook: IMAGINGSTUDY_AVAILABLE_HOOK,
-      hookInstance: randomUUID(),
-      fhirServer: stack.fhir.baseUrl,
-      fhirAuthorization: { access_token: EHR_TOKEN, token_type: 'Bearer', expires_in: 300, scope: 'patient/*.read', subject: 'imaging-cds' },
-      context: { patientId: PATIENT_ID, imagingStudyId: studyId },
-      ...(prefetch === undefined ? {} : { prefetch }),
-    });
+const hook = (app: Express, studyId: string, prefetch?: unknown): request.Test => request(app).post('/cds-services/imaging-ai-result').send(resultHookBody(stack.fhir.baseUrl, studyId, prefetch));
 
 function cards(res: request.Response): CdsResponse['cards'] {
   expect(res.status).toBe(200);

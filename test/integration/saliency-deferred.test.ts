@@ -5,15 +5,13 @@
  * results endpoint; write-back writes the result once, complete, with the map) and to the next
  * answer.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import type { Bundle, DiagnosticReport } from 'fhir/r4.js';
 import { validateCdsResponse } from '../../src/cds-hooks/response-schema.js';
 import type { CdsCard, CdsResponse } from '../../src/cds-hooks/types.js';
-import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../src/terminology.js';
-import { EHR_TOKEN, FIXTURES, PATIENT_ID, sampleFiles, startStack, type Stack } from '../support/stack.js';
+import { EHR_TOKEN, FIXTURES, PATIENT_ID, sampleFiles, startStack, type Stack, resultHookBody } from '../support/stack.js';
 
 /** A sample the model evaluation calls clearly positive: its result gets a saliency map. */
 function positiveFile(): string {
@@ -39,15 +37,7 @@ afterAll(async () => {
 const studyId = (): string => stack.samples[0]?.studyId ?? '';
 
 async function card(): Promise<CdsCard> {
-  const res = await request(stack.app)
-    .post('/cds-services/imaging-ai-result')
-    .send({
-      hook: IMAGINGSTUDY_AVAILABLE_HOOK,
-      hookInstance: randomUUID(),
-      fhirServer: stack.fhir.baseUrl,
-      fhirAuthorization: { access_token: EHR_TOKEN, token_type: 'Bearer', expires_in: 300, scope: 'patient/*.read', subject: 'imaging-cds' },
-      context: { patientId: PATIENT_ID, imagingStudyId: studyId() },
-    });
+  const res = await request(stack.app).post('/cds-services/imaging-ai-result').send(resultHookBody(stack.fhir.baseUrl, studyId()));
   expect(res.status).toBe(200);
   expect(validateCdsResponse(res.body)).toEqual([]);
   const cards = (res.body as CdsResponse).cards;

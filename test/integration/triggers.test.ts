@@ -16,9 +16,9 @@ import { createOpsApp } from '../../src/app.js';
 import { validateCdsResponse } from '../../src/cds-hooks/response-schema.js';
 import type { CdsResponse } from '../../src/cds-hooks/types.js';
 import { parseDicom } from '../../src/dicom/parse.js';
-import { IMAGINGSTUDY_AVAILABLE_HOOK, IMAGINGSTUDY_AVAILABLE_TOPIC } from '../../src/terminology.js';
+import { IMAGINGSTUDY_AVAILABLE_TOPIC } from '../../src/terminology.js';
 import { freePort } from '../support/free-port.js';
-import { EHR_TOKEN, FIXTURES, PATIENT_ID, imagingStudyFor, sampleFiles, startStack, type Stack } from '../support/stack.js';
+import { EHR_TOKEN, FIXTURES, PATIENT_ID, imagingStudyFor, sampleFiles, startStack, type Stack, resultHookBody } from '../support/stack.js';
 
 const PACS_SECRET = randomBytes(24).toString('hex');
 const SUBSCRIPTION_SECRET = randomBytes(24).toString('hex');
@@ -100,16 +100,7 @@ async function until(done: (text: string) => boolean): Promise<string> {
 const jobsDone = (text: string): number => total(text, 'analysis_job_run_seconds_count', 'outcome="done"');
 const modelRuns = (text: string): number => total(text, 'inference_duration_seconds_count');
 
-const hook = (studyId: string): request.Test =>
-  request(stack.app)
-    .post('/cds-services/imaging-ai-result')
-    .send({
-      hook: IMAGINGSTUDY_AVAILABLE_HOOK,
-      hookInstance: randomUUID(),
-      fhirServer: stack.fhir.baseUrl,
-      fhirAuthorization: { access_token: EHR_TOKEN, token_type: 'Bearer', expires_in: 300, scope: 'patient/*.read', subject: 'imaging-cds' },
-      context: { patientId: PATIENT_ID, imagingStudyId: studyId },
-    });
+const hook = (studyId: string): request.Test => request(stack.app).post('/cds-services/imaging-ai-result').send(resultHookBody(stack.fhir.baseUrl, studyId));
 
 function summaries(res: request.Response): string[] {
   expect(res.status).toBe(200);

@@ -14,6 +14,8 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logging.js';
 import { createApp } from '../../src/app.js';
 import { buildDependencies, type RunningDeps } from '../../src/wiring.js';
+import { randomUUID } from 'node:crypto';
+import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../src/terminology.js';
 import { parseDicom } from '../../src/dicom/parse.js';
 import { sampleImagingStudy, wadoRsEndpoint } from '../../src/cli/sample-fhir.js';
 import type { DicomImageInfo } from '../../src/dicom/types.js';
@@ -159,4 +161,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await Promise.all([orthanc.stop(), fhir.stop()]);
     throw err;
   }
+}
+
+/**
+ * A result-hook request for a study of the stack: the service reads the ImagingStudy (and what
+ * `prefetch` does not carry) from the stack's FHIR server with the EHR's token.
+ */
+export function resultHookBody(fhirBaseUrl: string, imagingStudyId: string, prefetch?: unknown, patientId = PATIENT_ID): Record<string, unknown> {
+  return {
+    hook: IMAGINGSTUDY_AVAILABLE_HOOK,
+    hookInstance: randomUUID(),
+    fhirServer: fhirBaseUrl,
+    fhirAuthorization: { access_token: EHR_TOKEN, token_type: 'Bearer', expires_in: 300, scope: 'patient/*.read', subject: 'imaging-cds' },
+    context: { patientId, imagingStudyId },
+    ...(prefetch === undefined ? {} : { prefetch }),
+  };
 }
