@@ -132,7 +132,14 @@ export interface OodEvaluation {
   readonly threshold: number;
   readonly thresholdRule: string;
   readonly bootstrap: string;
-  readonly inDistribution: { readonly description: string; readonly n: number; readonly falseAlarms: Share; readonly medianDistance: number };
+  readonly inDistribution: {
+    readonly description: string;
+    readonly n: number;
+    readonly falseAlarms: Share;
+    /** False alarms among the test images without and with the reported finding. */
+    readonly falseAlarmsByReference: { readonly findingAbsent: Share; readonly findingPresent: Share };
+    readonly medianDistance: number;
+  };
   readonly sets: readonly OodSetResult[];
   /** The TypeScript distances of the first test images against ood_fit.py's (Python, onnxruntime). */
   readonly pythonAgreement: { readonly images: number; readonly maxAbsDifference: number; readonly maxRelativeDifference: number; readonly pythonFlaggedShare: number };
@@ -275,7 +282,16 @@ export async function evaluateOod(options: OodOptions): Promise<OodEvaluation[]>
         threshold: ood.threshold,
         thresholdRule: ood.thresholdRule,
         bootstrap: `95% percentile bootstrap, ${resamples} resamples, each group resampled on its own, mulberry32 seed ${seed} restarted per set`,
-        inDistribution: { description: test.description, n: inDist.length, falseAlarms: roundShare(shareWithInterval(inDist.map((d) => d > ood.threshold), boot)), medianDistance: r4(median(inDist)) },
+        inDistribution: {
+          description: test.description,
+          n: inDist.length,
+          falseAlarms: roundShare(shareWithInterval(inDist.map((d) => d > ood.threshold), boot)),
+          falseAlarmsByReference: {
+            findingAbsent: roundShare(shareWithInterval(inDist.filter((_, i) => test.labels[i] === 0).map((d) => d > ood.threshold), boot)),
+            findingPresent: roundShare(shareWithInterval(inDist.filter((_, i) => test.labels[i] === 1).map((d) => d > ood.threshold), boot)),
+          },
+          medianDistance: r4(median(inDist)),
+        },
         sets,
         pythonAgreement: {
           images: py.length,
@@ -300,7 +316,8 @@ export function formatOod(results: readonly OodEvaluation[]): string {
   const lines: string[] = [];
   for (const r of results) {
     lines.push(`${r.model} ${r.version}: threshold ${r.threshold} (${r.thresholdRule})`);
-    lines.push(`  in distribution: ${r.inDistribution.description}: flagged (false alarms) ${r.inDistribution.falseAlarms.count}/${r.inDistribution.n} = ${pct(r.inDistribution.falseAlarms)}, median distance ${r.inDistribution.medianDistance}`);
+    const { falseAlarms, falseAlarmsByReference: by } = r.inDistribution;
+    lines.push(`  in distribution: ${r.inDistribution.description}: flagged (false alarms) ${falseAlarms.count}/${r.inDistribution.n} = ${pct(falseAlarms)}; finding absent ${by.findingAbsent.count}/${by.findingAbsent.n} = ${pct(by.findingAbsent)}, present ${by.findingPresent.count}/${by.findingPresent.n} = ${pct(by.findingPresent)}; median distance ${r.inDistribution.medianDistance}`);
     for (const s of r.sets) {
       lines.push(`  ${s.set.padEnd(20)} ${s.role.padEnd(22)} n=${String(s.n).padStart(3)}  AUROC ${s.auroc.toFixed(3)} (${s.auroc95[0].toFixed(3)}–${s.auroc95[1].toFixed(3)})  flagged ${pct(s.flagged)}  median ${s.medianDistance}`);
     }
