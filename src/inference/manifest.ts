@@ -8,6 +8,8 @@ import { z } from 'zod';
 import type { Coding, ModelAccepts, ModelMetrics } from './types.js';
 import type { WindowingSpec } from '../image/index.js';
 import { AcceptsSchema } from './manifest-accepts.js';
+import type { FovResizeSpec } from './fov-geometry.js';
+import { FovResizeSchema, fovResizeIssues, MeasurementErrorSchema, type MeasurementError } from './manifest-segmentation.js';
 
 /** A label whose probability becomes a {@link Finding}. */
 export interface ReportedLabel {
@@ -51,8 +53,10 @@ export interface ManifestInput {
   readonly height: number;
   readonly channels: 1 | 3;
   readonly windowing: WindowingSpec;
-  /** `area`: box averaging when shrinking, bilinear when enlarging. */
-  readonly resize: 'area';
+  /** `area`: stretched to width×height (box averaging when shrinking, bilinear when enlarging); `fov-diameter`: fov-geometry.ts. */
+  readonly resize: 'area' | 'fov-diameter';
+  /** Present exactly when resize is `fov-diameter`: how the field of view is found and sized. */
+  readonly fieldOfView?: FovResizeSpec | undefined;
   /** Per channel: the model sees `(v - mean[c]) / std[c]`. */
   readonly normalization: { readonly mean: readonly number[]; readonly std: readonly number[] };
 }
@@ -75,6 +79,8 @@ export interface SegmentationClass {
   readonly codes: readonly Coding[];
   /** A pixel belongs to the class when its probability is ≥ this. */
   readonly threshold: number;
+  /** How far the measured share was from a manual annotation (reports state it). */
+  readonly measurementError?: MeasurementError | undefined;
 }
 
 export interface SegmentationOutput {
@@ -220,7 +226,8 @@ const common = {
     height: dimension,
     channels,
     windowing: WindowingSchema,
-    resize: z.literal('area', 'must be "area"'),
+    resize: z.enum(['area', 'fov-diameter'], 'must be "area" or "fov-diameter"'),
+    fieldOfView: FovResizeSchema.optional(),
     normalization: z.strictObject({
       mean: z.array(z.number()).min(1, 'must list one value per channel'),
       std: z.array(z.number().positive('must be > 0')).min(1, 'must list one value per channel'),
@@ -271,6 +278,7 @@ const SegmentationSchema = z.strictObject({
           ...labelBase,
           codes: z.array(CodingSchema).min(1, 'a class needs at least one code'),
           threshold: probability,
+          measurementError: MeasurementErrorSchema.optional(),
         }),
       )
       .min(1, 'must list at least one class'),
@@ -330,6 +338,7 @@ function classificationIssues(output: ManifestOutput): Issue[] {
 /** The rules between fields. Runs only on a structurally valid manifest. */
 function crossFieldIssues(m: ManifestBody): Issue[] {
   const issues = m.task === 'classification' ? classificationIssues(m.output) : indexIssues(m.output.classes, 'classes', 'classes');
+  issues.push(...fovResizeIssues(m.input, m.task));
   const { mean, std } = m.input.normalization;
   for (const [name, values] of [['mean', mean], ['std', std]] as const) {
     if (values.length !== m.input.channels) {

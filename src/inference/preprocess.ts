@@ -1,9 +1,11 @@
 /**
  * Image → model tensor, exactly as models/MANIFEST.md specifies and training fed the model:
- * [0, 1] interleaved pixels → resize to width×height → channel conversion → `(v − mean) / std`
- * → float32 planar CHW (one batch item of the NCHW tensor).
+ * [0, 1] interleaved pixels → resize to width×height (`area`: stretched; `fov-diameter`: scaled
+ * to the training field-of-view size and padded or cropped, fov-geometry.ts) → channel
+ * conversion → `(v − mean) / std` → float32 planar CHW (one batch item of the NCHW tensor).
  */
 import { AppError } from '../errors.js';
+import { placementFor, toModelGeometry } from './fov-geometry.js';
 import type { ManifestInput } from './manifest.js';
 import { resizeArea } from '../image/index.js';
 import type { Image } from '../image/index.js';
@@ -12,7 +14,7 @@ import type { Image } from '../image/index.js';
 export const BT601 = [0.299, 0.587, 0.114] as const;
 
 /** What preprocessing needs from the manifest's `input`. */
-export type PreprocessSpec = Pick<ManifestInput, 'width' | 'height' | 'channels' | 'normalization'>;
+export type PreprocessSpec = Pick<ManifestInput, 'width' | 'height' | 'channels' | 'normalization'> & Partial<Pick<ManifestInput, 'resize' | 'fieldOfView'>>;
 
 function checkImage(image: Image): void {
   const { width, height, channels, data } = image;
@@ -41,7 +43,7 @@ function checkImage(image: Image): void {
 export function preprocess(image: Image, spec: PreprocessSpec): Float32Array {
   checkImage(image);
   const { width, height, channels, normalization } = spec;
-  const resized = resizeArea(image, width, height).data;
+  const resized = (spec.resize === 'fov-diameter' ? toModelGeometry(image, placementFor(image, spec), spec) : resizeArea(image, width, height)).data;
   const plane = width * height;
   const out = new Float32Array(channels * plane);
   const src = image.channels;

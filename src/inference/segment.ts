@@ -1,10 +1,13 @@
 /**
  * Segmentation: per-pixel class probabilities from the model's logits, thresholded masks and
  * the measurements a report states (share of the field of view, area in mm² when the image
- * states its pixel spacing). Everything is computed at the model's input resolution; areas are
- * scaled back to the source image by the resize ratio.
+ * states its pixel spacing). Masks are thresholded and counted at the model's input
+ * resolution — with `resize: "fov-diameter"` that is the training images' scale, so the share
+ * does not depend on the camera's pixel count — over the part of the input the image covers;
+ * areas are scaled back to the source image, and the probability map is mapped back onto it.
  */
 import { AppError } from '../errors.js';
+import { placementFor, toSourceGeometry, visibleRegion } from './fov-geometry.js';
 import type { SegmentationManifest } from './manifest.js';
 import type { ImageMap, Measurement } from './types.js';
 import type { Image } from '../image/index.js';
@@ -58,13 +61,17 @@ export function classProbabilities(manifest: SegmentationManifest, logits: Float
   });
 }
 
+/** The source image: its size and spacing; its pixels too when the manifest resizes by field of view. */
+export type SegmentationSource = Pick<Image, 'width' | 'height' | 'pixelSpacingMm'> & Partial<Pick<Image, 'channels' | 'data'>>;
+
 /**
  * Measurements per class and the first class's probability map (unmasked) for the overlay.
  *
  * @param manifest - the segmentation model's manifest
  * @param tensor - the preprocessed input (for the field of view)
  * @param logits - the model's output for this image
- * @param image - the source image (its size and pixel spacing scale areas back)
+ * @param image - the source image (its size and pixel spacing scale areas back; with
+ *   `resize: "fov-diameter"` its pixels give the placement preprocessing used)
  * @throws AppError IMAGE_UNSUITABLE when the field of view is (nearly) empty, so a share of it
  *   would be meaningless; INFERENCE_FAILED on non-finite output
  */
@@ -72,46 +79,79 @@ export function segmentationResult(
   manifest: SegmentationManifest,
   tensor: Float32Array,
   logits: Float32Array,
-  image: Pick<Image, 'width' | 'height' | 'pixelSpacingMm'>,
+  image: SegmentationSource,
 ): { measurements: Measurement[]; map: ImageMap } {
-  const { width, height } = manifest.input;
-  const plane = width * height;
+  const { input } = manifest;
+  const { width, height } = input;
+  const byFov = input.resize === 'fov-diameter';
+  if (byFov && (image.data === undefined || image.channels === undefined)) throw new Error(`${manifest.id} resizes by field of view: segmentationResult needs the source pixels`);
+  const placement = byFov ? placementFor(image as Image, input) : undefined;
+  // Only the part of the input the image covers counts; padding is not image.
+  const region = placement === undefined ? { x0: 0, x1: width, y0: 0, y1: height } : visibleRegion(placement, input);
+  const visible = (region.x1 - region.x0) * (region.y1 - region.y0);
   const fov = fieldOfView(manifest, tensor);
   let fovPixels = 0;
-  for (const v of fov) fovPixels += v;
-  if (fovPixels < MIN_FIELD_OF_VIEW * plane) {
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      if (x < region.x0 || x >= region.x1 || y < region.y0 || y >= region.y1) fov[i] = 0;
+      else fovPixels += fov[i] as number;
+    }
+  }
+  if (fovPixels < MIN_FIELD_OF_VIEW * visible) {
     throw new AppError(
       'IMAGE_UNSUITABLE',
-      `The image shows no field of view for ${manifest.id} (${((100 * fovPixels) / plane).toFixed(1)}% of pixels reach the manifest's minimum intensity ${manifest.output.fieldOfView?.minIntensity ?? 0}).`,
+      `The image shows no field of view for ${manifest.id} (${((100 * fovPixels) / visible).toFixed(1)}% of pixels reach the manifest's minimum intensity ${manifest.output.fieldOfView?.minIntensity ?? 0}).`,
     );
   }
   const probabilities = classProbabilities(manifest, logits);
-  // One model pixel stands for (source/model) source pixels along each axis.
+  // One model pixel stands for 1/scale source pixels along each axis.
+  const scaleX = placement?.scaleX ?? width / image.width;
+  const scaleY = placement?.scaleY ?? height / image.height;
   const spacing = image.pixelSpacingMm;
-  const pixelAreaMm2 = spacing === undefined ? undefined : ((spacing[0] * image.height) / height) * ((spacing[1] * image.width) / width);
+  const pixelAreaMm2 = spacing === undefined ? undefined : (spacing[0] / scaleY) * (spacing[1] / scaleX);
   const measurements = manifest.output.classes.map((cls, c) => {
     const p = probabilities[c] as Float32Array;
     let count = 0;
     // Only inside the field of view: outside it there is no tissue to classify.
-    for (let i = 0; i < plane; i++) if (fov[i] === 1 && (p[i] as number) >= cls.threshold) count++;
+    for (let i = 0; i < width * height; i++) if (fov[i] === 1 && (p[i] as number) >= cls.threshold) count++;
     return {
       key: cls.key,
       display: cls.display,
       codes: cls.codes,
       threshold: cls.threshold,
       fractionOfFieldOfView: count / fovPixels,
-      fieldOfViewFraction: fovPixels / plane,
+      fieldOfViewFraction: fovPixels / visible,
       ...(pixelAreaMm2 === undefined ? {} : { areaMm2: count * pixelAreaMm2 }),
+      ...(cls.measurementError === undefined ? {} : { error: cls.measurementError }),
     };
   });
   const first = manifest.output.classes[0];
   const firstPlane = probabilities[0];
   if (first === undefined || firstPlane === undefined) throw new AppError('INFERENCE_FAILED', `Model ${manifest.id} has no class.`);
+  const percent = Math.round(first.threshold * 100);
+  if (placement !== undefined) {
+    const how =
+      placement.basis === 'pixel-spacing'
+        ? `the image brought to the training pixel spacing (${input.fieldOfView?.pixelSpacingMm ?? ''} mm)`
+        : `the image scaled so its field of view is ${input.fieldOfView?.diameter ?? ''} pixels across, as in the training images`;
+    return {
+      measurements,
+      map: {
+        kind: 'mask',
+        method: `Pixels the model labels ${first.display.toLowerCase()} (probability ≥ ${percent}%), found on ${how} and mapped back onto the image; measurements count only those inside the field of view, at that scale.`,
+        width: image.width,
+        height: image.height,
+        values: toSourceGeometry(firstPlane, placement, input, image.width, image.height),
+        threshold: first.threshold,
+      },
+    };
+  }
   return {
     measurements,
     map: {
       kind: 'mask',
-      method: `Pixels the model labels ${first.display.toLowerCase()} (probability ≥ ${Math.round(first.threshold * 100)}%), at the model's ${width}×${height} input resolution; measurements count only those inside the field of view.`,
+      method: `Pixels the model labels ${first.display.toLowerCase()} (probability ≥ ${percent}%), at the model's ${width}×${height} input resolution; measurements count only those inside the field of view.`,
       width,
       height,
       // The model's own probabilities, everywhere: evaluation and overlays see what it said.

@@ -53,6 +53,8 @@ export interface Measurement extends CodedKey {
   readonly fieldOfViewFraction: number;
   /** Mask area in mm², present only when the image states its pixel spacing. */
   readonly areaMm2?: number | undefined;
+  /** The manifest's statement of the share's error against a manual annotation, when it has one. */
+  readonly error?: { readonly meanAbsolute: number; readonly bias: number; readonly basis: string } | undefined;
 }
 
 /**
@@ -138,7 +140,7 @@ export interface ModelInputSummary {
   readonly height: number;
   readonly channels: 1 | 3;
   readonly windowing: WindowingSpec;
-  readonly resize: 'area';
+  readonly resize: 'area' | 'fov-diameter';
 }
 
 /** Test-split metrics copied from the model's metrics.json (the model card states the same). */

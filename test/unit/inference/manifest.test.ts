@@ -89,7 +89,7 @@ describe('parseManifest', () => {
     ['a non-integer width', edit(valid, 'input.width', 7.5), { path: 'input.width', message: 'must be an integer' }],
     ['an unknown windowing kind', edit(valid, 'input.windowing', { kind: 'auto' }), { path: 'input.windowing.kind', message: 'kind must be dicom, fixed or minmax' }],
     ['a fixed window without a positive width', edit(valid, 'input.windowing', { kind: 'fixed', center: 40, width: 0 }), { path: 'input.windowing.width', message: 'must be > 0' }],
-    ['an unknown resize method', edit(valid, 'input.resize', 'nearest'), { path: 'input.resize', message: 'must be "area"' }],
+    ['an unknown resize method', edit(valid, 'input.resize', 'nearest'), { path: 'input.resize', message: 'must be "area" or "fov-diameter"' }],
     ['a zero std (division by zero)', edit(valid, 'input.normalization.std', [0]), { path: 'input.normalization.std[0]', message: 'must be > 0' }],
     ['normalisation values not one per channel', edit(valid, 'input.normalization.mean', [0.5, 0.5]), { path: 'input.normalization.mean', message: 'has 2 values but input.channels is 1' }],
     ['an unknown activation', edit(valid, 'output.activation', 'relu'), { path: 'output.activation', message: 'must be softmax or sigmoid' }],
