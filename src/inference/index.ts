@@ -27,6 +27,7 @@ export type {
   ModelResult,
   ModelStatus,
   ModelTask,
+  UnfamiliarVerdict,
 } from './types.js';
 // The image type every model takes; tools outside src/ meet it here under this name.
 export type { Image as InputImage } from '../image/index.js';

@@ -10,13 +10,17 @@ import { createBatcher } from './batcher.js';
 import type { BatchEvent, Batcher } from './batcher.js';
 import { parseManifest } from './manifest.js';
 import type { ModelManifest } from './manifest.js';
+import { OOD_FILE, parseOodSpec } from './ood.js';
+import type { OodCheck } from './ood.js';
 import { createModelSession } from './session.js';
 import type { ModelSession, SessionOptions } from './session.js';
 import type { ModelDescription, ModelStatus } from './types.js';
 
-/** What one batch item yields: its logits and the wall time of the run it was part of. */
+/** What one batch item yields: its logits (and features, when checked) and the wall time of the run it was part of. */
 export interface ItemOutput {
   readonly logits: Float32Array;
+  /** The unfamiliar-image check's features, when the model has the check. */
+  readonly features?: Float32Array | undefined;
   readonly inferenceMs: number;
 }
 
@@ -45,6 +49,8 @@ export interface LoadedModel {
   readonly description: ModelDescription;
   readonly session: ModelSession;
   readonly batcher: Batcher<Float32Array, ItemOutput>;
+  /** The unfamiliar-image check (a classifier with an ood.json whose graph has its features output). */
+  readonly ood?: OodCheck | undefined;
 }
 
 export interface ModelRegistry {
@@ -88,7 +94,9 @@ async function loadOne(dir: string, options: RegistryOptions): Promise<LoadedMod
   if (wanted !== undefined ? !wanted.includes(manifest.id) : !manifest.enabled) {
     throw new ModelDisabled(wanted !== undefined ? 'not in the configured model list (MODELS)' : 'disabled by its manifest ("enabled": false)');
   }
-  const session = await createModelSession(manifest, options);
+  const check = manifest.task === 'classification' ? await readOodCheck(dir) : undefined;
+  const session = await createModelSession(manifest, options, check === undefined ? undefined : { name: check.output, dimension: check.dimension });
+  const ood = session.featuresOutput === undefined ? undefined : check;
   const batcher = createBatcher<Float32Array, ItemOutput>({
     name: manifest.id,
     maxBatch: Math.min(options.maxBatch, session.maxBatch),
@@ -96,12 +104,27 @@ async function loadOne(dir: string, options: RegistryOptions): Promise<LoadedMod
     capacity: options.queueCapacity,
     timeoutMs: options.timeoutMs,
     run: async (items) => {
-      const { logits, ms } = await session.run(items);
-      return logits.map((l) => ({ logits: l, inferenceMs: ms }));
+      const { logits, features, ms } = await session.run(items);
+      return logits.map((l, i) => ({ logits: l, features: features?.[i], inferenceMs: ms }));
     },
     onBatch: options.onBatch && ((event) => options.onBatch?.({ ...event, modelId: manifest.id })),
   });
-  return { manifest, description: describe(manifest), session, batcher };
+  return { manifest, description: describe(manifest), session, batcher, ...(ood === undefined ? {} : { ood }) };
+}
+
+/**
+ * The model folder's unfamiliar-image check: undefined when there is no ood.json; a file that is
+ * there but unusable makes the model unavailable (a safety check must not vanish silently).
+ */
+async function readOodCheck(dir: string): Promise<OodCheck | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path.join(dir, OOD_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`cannot read ${OOD_FILE}: ${reasonOf(err)}`, { cause: err });
+  }
+  return parseOodSpec(text);
 }
 
 /**

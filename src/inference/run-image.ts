@@ -5,10 +5,11 @@
 import { isAppError } from '../errors.js';
 import { toFindings } from './classify.js';
 import { occlusionSaliency } from './explain.js';
+import { unfamiliarVerdict } from './ood.js';
 import { preprocess } from './preprocess.js';
 import type { LoadedModel } from './registry.js';
 import { segmentationResult } from './segment.js';
-import type { Finding, ImageMap, InferenceLog, ModelResult } from './types.js';
+import type { Finding, ImageMap, InferenceLog, ModelResult, UnfamiliarVerdict } from './types.js';
 import type { Image } from '../image/index.js';
 
 /**
@@ -54,10 +55,14 @@ export async function runImage(model: LoadedModel, image: Image, saliency: Salie
     return { model: model.description, findings: [], measurements, map, inferenceMs: output.inferenceMs };
   }
 
-  const findings = toFindings(manifest.output, output.logits);
+  // The unfamiliar-image verdict goes on the result and on each finding (which every layer passes on).
+  const unfamiliar: UnfamiliarVerdict | undefined =
+    model.ood !== undefined && output.features !== undefined ? unfamiliarVerdict(model.ood, output.features) : undefined;
+  const findings = toFindings(manifest.output, output.logits).map((f) => (unfamiliar === undefined ? f : { ...f, unfamiliar }));
+  const verdict = unfamiliar === undefined ? {} : { unfamiliar };
   let map: ImageMap | undefined;
   const target = wantsSaliency(saliency, findings) ? findingToExplain(findings) : undefined;
-  if (target !== undefined && deferMap) return { model: model.description, findings, measurements: [], mapDeferred: true, inferenceMs: output.inferenceMs };
+  if (target !== undefined && deferMap) return { model: model.description, findings, measurements: [], mapDeferred: true, ...verdict, inferenceMs: output.inferenceMs };
   if (target !== undefined) {
     const label = manifest.output.labels.find((l) => l.key === target.key);
     try {
@@ -68,7 +73,7 @@ export async function runImage(model: LoadedModel, image: Image, saliency: Salie
       log('warn', 'saliency map skipped', { modelId: manifest.id, code: err.code });
     }
   }
-  return { model: model.description, findings, measurements: [], ...(map === undefined ? {} : { map }), inferenceMs: output.inferenceMs };
+  return { model: model.description, findings, measurements: [], ...(map === undefined ? {} : { map }), ...verdict, inferenceMs: output.inferenceMs };
 }
 
 /**

@@ -28,12 +28,15 @@ export interface ModelSession {
   readonly provider: ExecutionProvider;
   /** Largest batch the graph accepts: 1 when its batch axis is fixed, else unbounded. */
   readonly maxBatch: number;
+  /** The features output `run` returns, when one was asked for and the graph has it. */
+  readonly featuresOutput: string | undefined;
   /**
    * Runs one batch.
    * @param items - preprocessed CHW images, each `channels × height × width` long
-   * @returns one logits array per item (one per label, or per class and pixel for segmentation) and the run's wall time
+   * @returns one logits array per item (one per label, or per class and pixel for segmentation),
+   *   one features array per item when the session has a features output, and the run's wall time
    */
-  run(items: readonly Float32Array[]): Promise<{ readonly logits: Float32Array[]; readonly ms: number }>;
+  run(items: readonly Float32Array[]): Promise<{ readonly logits: Float32Array[]; readonly features?: Float32Array[] | undefined; readonly ms: number }>;
   close(): Promise<void>;
 }
 
@@ -46,6 +49,13 @@ export class ModelLoadError extends Error {
 }
 
 type BatchAxis = { kind: 'dynamic' } | { kind: 'fixed1' } | { kind: 'unknown' };
+
+/** A second graph output to read with the logits: the features of the unfamiliar-image check. */
+export interface FeaturesOutput {
+  readonly name: string;
+  /** Values per image. */
+  readonly dimension: number;
+}
 
 function message(err: unknown): string {
   return err instanceof Error ? (err.message.split('\n')[0] ?? '').trim() : String(err);
@@ -94,10 +104,15 @@ function checkSignature(session: InferenceSession, manifest: ModelManifest): Bat
   throw new ModelLoadError(`model input "${input.name}" has its batch axis fixed at ${batch}; export it with a dynamic batch axis or batch 1`);
 }
 
-async function runRaw(session: InferenceSession, manifest: ModelManifest, batch: Float32Array, n: number): Promise<Float32Array> {
+interface RawOutput {
+  readonly logits: Float32Array;
+  readonly features: Float32Array | undefined;
+}
+
+async function runRaw(session: InferenceSession, manifest: ModelManifest, batch: Float32Array, n: number, features?: FeaturesOutput): Promise<RawOutput> {
   const { input, output } = manifest;
   const tensor = new ort.Tensor('float32', batch, [n, input.channels, input.height, input.width]);
-  const result = await session.run({ [input.name]: tensor }, [output.name]);
+  const result = await session.run({ [input.name]: tensor }, features === undefined ? [output.name] : [output.name, features.name]);
   const out = result[output.name];
   if (out === undefined || out.type !== 'float32') throw new ModelLoadError(`model output "${output.name}" is missing or not float32`);
   const per = outputValuesPerImage(manifest);
@@ -109,22 +124,29 @@ async function runRaw(session: InferenceSession, manifest: ModelManifest, batch:
         : `the manifest expects ${manifest.output.classes.length} class(es) × ${manifest.input.height} × ${manifest.input.width} = ${per}`;
     throw new ModelLoadError(`model output "${output.name}" has ${data.length / n} values per image but ${expected}`);
   }
-  return data;
+  if (features === undefined) return { logits: data, features: undefined };
+  const f = result[features.name];
+  if (f === undefined || f.type !== 'float32') throw new ModelLoadError(`model output "${features.name}" is missing or not float32`);
+  const fdata = f.data as Float32Array;
+  if (fdata.length !== n * features.dimension) {
+    throw new ModelLoadError(`model output "${features.name}" has ${fdata.length / n} values per image but ood.json says ${features.dimension}`);
+  }
+  return { logits: data, features: fdata };
 }
 
 /** Runs zeros through the graph; resolves the batch axis when metadata could not. */
-async function warmUp(session: InferenceSession, manifest: ModelManifest, axis: BatchAxis): Promise<number> {
+async function warmUp(session: InferenceSession, manifest: ModelManifest, axis: BatchAxis, features: FeaturesOutput | undefined): Promise<number> {
   const per = manifest.input.channels * manifest.input.height * manifest.input.width;
   if (axis.kind === 'unknown') {
     try {
-      await runRaw(session, manifest, new Float32Array(2 * per), 2);
+      await runRaw(session, manifest, new Float32Array(2 * per), 2, features);
       return Number.POSITIVE_INFINITY;
     } catch (err) {
       if (err instanceof ModelLoadError) throw err;
       // Batch 2 refused: treat the axis as fixed at 1 and let the batch-1 run below decide.
     }
   }
-  await runRaw(session, manifest, new Float32Array(per), 1);
+  await runRaw(session, manifest, new Float32Array(per), 1, features);
   return axis.kind === 'dynamic' ? Number.POSITIVE_INFINITY : 1;
 }
 
@@ -145,9 +167,11 @@ async function fileExists(file: string): Promise<boolean> {
  *
  * @param manifest - the validated manifest; names and sizes are checked against the graph
  * @param options - providers, threads and the log callback
+ * @param features - a second output to read with the logits (the unfamiliar-image check's);
+ *   a graph without it still loads, without it (`featuresOutput` undefined, logged)
  * @throws ModelLoadError with a one-line reason for /readyz
  */
-export async function createModelSession(manifest: ModelManifest, options: SessionOptions): Promise<ModelSession> {
+export async function createModelSession(manifest: ModelManifest, options: SessionOptions, features?: FeaturesOutput): Promise<ModelSession> {
   if (!(await fileExists(manifest.modelPath))) throw new ModelLoadError(`model file ${manifest.file} not found in ${manifest.dir}`);
   const requested = options.executionProviders ?? ['cpu'];
   const candidates = [...new Set<ExecutionProvider>([...requested, 'cpu'])];
@@ -174,27 +198,32 @@ export async function createModelSession(manifest: ModelManifest, options: Sessi
       continue;
     }
     let maxBatch: number;
+    const extra = features !== undefined && session.outputNames.includes(features.name) ? features : undefined;
+    if (features !== undefined && extra === undefined) {
+      options.log('warn', `model has no output "${features.name}": no unfamiliar-image check`, { modelId: manifest.id });
+    }
     try {
       // A signature mismatch is the manifest's or the file's fault: no provider can fix it.
-      maxBatch = await warmUp(session, manifest, checkSignature(session, manifest));
+      maxBatch = await warmUp(session, manifest, checkSignature(session, manifest), extra);
     } catch (err) {
       await session.release();
       if (err instanceof ModelLoadError) throw err;
       fail('run the warm-up', err);
       continue;
     }
-    return wrap(session, manifest, provider, maxBatch);
+    return wrap(session, manifest, provider, maxBatch, extra);
   }
   throw new ModelLoadError(`onnxruntime could not load ${manifest.file}: ${message(lastError)}`, { cause: lastError });
 }
 
-function wrap(session: InferenceSession, manifest: ModelManifest, provider: ExecutionProvider, maxBatch: number): ModelSession {
+function wrap(session: InferenceSession, manifest: ModelManifest, provider: ExecutionProvider, maxBatch: number, features: FeaturesOutput | undefined): ModelSession {
   const { channels, height, width } = manifest.input;
   const per = channels * height * width;
   const outPer = outputValuesPerImage(manifest);
   return {
     provider,
     maxBatch,
+    featuresOutput: features?.name,
     async run(items) {
       const n = items.length;
       if (n < 1 || n > maxBatch) throw new RangeError(`batch of ${n} for a model that accepts 1..${maxBatch}`);
@@ -204,10 +233,13 @@ function wrap(session: InferenceSession, manifest: ModelManifest, provider: Exec
         batch.set(item, i * per);
       });
       const started = performance.now();
-      const data = await runRaw(session, manifest, batch, n);
+      const raw = await runRaw(session, manifest, batch, n, features);
       const ms = performance.now() - started;
-      const logits = Array.from({ length: n }, (_, i) => data.subarray(i * outPer, (i + 1) * outPer));
-      return { logits, ms };
+      const logits = Array.from({ length: n }, (_, i) => raw.logits.subarray(i * outPer, (i + 1) * outPer));
+      const f = raw.features;
+      if (f === undefined || features === undefined) return { logits, ms };
+      const dim = features.dimension;
+      return { logits, features: Array.from({ length: n }, (_, i) => f.subarray(i * dim, (i + 1) * dim)), ms };
     },
     async close() {
       await session.release();

@@ -35,6 +35,24 @@ export interface Finding extends CodedKey {
   readonly urgency: 'info' | 'warning' | 'critical';
   /** Present when the manifest recommends a follow-up order for this finding in its current state. */
   readonly followUp?: { readonly code: Coding; readonly text: string } | undefined;
+  /**
+   * The unfamiliar-image check of the image this finding was made on (the same verdict as the
+   * result's {@link ModelResult.unfamiliar}, carried on each finding so that every layer that
+   * passes findings on passes it too); absent when the model has no check.
+   */
+  readonly unfamiliar?: UnfamiliarVerdict | undefined;
+}
+
+/**
+ * Whether an image is unlike the images a classifier was validated on: the Mahalanobis distance
+ * of its features (the input of the model's final layer) to the training images' class means,
+ * against a threshold chosen on the validation split (models/<id>/ood.json).
+ */
+export interface UnfamiliarVerdict {
+  readonly distance: number;
+  readonly threshold: number;
+  /** distance > threshold: the result is shown with "unlike the images this model was validated on: review required". */
+  readonly flagged: boolean;
 }
 
 /** What a model does with an image: name classes of the whole image, or outline them per pixel. */
@@ -95,6 +113,8 @@ export interface ModelResult {
   readonly map?: ImageMap | undefined;
   /** True when a saliency map is wanted but was left for later (run with `deferMap`). */
   readonly mapDeferred?: boolean | undefined;
+  /** A classifier's unfamiliar-image verdict, when its folder has an ood.json and its graph a `features` output. */
+  readonly unfamiliar?: UnfamiliarVerdict | undefined;
   /** Wall time spent inside onnxruntime, for metrics. */
   readonly inferenceMs: number;
 }

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Attachment, DiagnosticReport } from 'fhir/r4.js';
 import { PROFILES } from '../terminology.js';
 import type { TemplateSet } from './engine.js';
-import { stateOf } from './finding-text.js';
+import { flaggedUnfamiliar, stateOf } from './finding-text.js';
 import { renderJson } from './render-json.js';
 import type { ResultContext } from './result-context.js';
 import type { Finding, RenderInput, ReportOverlay } from './types.js';
@@ -37,7 +37,8 @@ function presentedForms(html: Buffer, overlay: ReportOverlay | undefined): Attac
 export function buildDiagnosticReport(templates: TemplateSet, input: RenderInput, ctx: ResultContext, view: object, conclusion: string): DiagnosticReport {
   const narrative = templates.render(`${input.model.templates.report}.html`, view).trim();
   const html = Buffer.from(`<!DOCTYPE html><html xmlns="http://www.w3.org/1999/xhtml"><head><meta charset="utf-8"/><title>Preliminary AI image analysis</title></head><body>${narrative}</body></html>`, 'utf8');
-  const positives = input.findings.filter((f: Finding) => stateOf(f) === 'positive');
+  // An image unlike the validation images gets no coded conclusion: the text says why.
+  const positives = flaggedUnfamiliar(input.findings) === undefined ? input.findings.filter((f: Finding) => stateOf(f) === 'positive') : [];
   return renderJson<DiagnosticReport>(templates, 'diagnostic-report.json', {
     ids: { report: ctx.reportId },
     identifiers: { report: ctx.resultKey },

@@ -5,7 +5,7 @@
 import type { Observation } from 'fhir/r4.js';
 import { PROFILES, PROJECT_CODES, SNOMED, V3_OBSERVATION_INTERPRETATION } from '../terminology.js';
 import type { TemplateSet } from './engine.js';
-import { findingNote, stateOf, toPercent } from './finding-text.js';
+import { UNFAMILIAR_TEXT, findingNote, stateOf, toPercent } from './finding-text.js';
 import type { ObservationContext } from './measurements.js';
 import { renderJson } from './render-json.js';
 import type { Finding } from './types.js';
@@ -22,6 +22,19 @@ const INTERPRETATION = {
   negative: { system: V3_OBSERVATION_INTERPRETATION, code: 'NEG', display: 'Negative' },
   review: { system: V3_OBSERVATION_INTERPRETATION, code: 'IND', display: 'Indeterminate' },
 } as const;
+
+/**
+ * Observation.interpretation: the finding's state; for an image the unfamiliar-image check flagged,
+ * also Indeterminate (v3 ObservationInterpretation IND: "could neither be declared positive /
+ * negative … e.g. if the specimen … was missing the required anatomic structures") with the
+ * reason as text. A finding already in the review band is IND: its one entry gets the text.
+ */
+function interpretations(f: Finding): { coding: object[]; text?: string }[] {
+  const state = stateOf(f);
+  if (f.unfamiliar?.flagged !== true) return [{ coding: [INTERPRETATION[state]] }];
+  const unfamiliar = { coding: [INTERPRETATION.review], text: UNFAMILIAR_TEXT };
+  return state === 'review' ? [unfamiliar] : [{ coding: [INTERPRETATION[state]] }, unfamiliar];
+}
 
 /**
  * @param templates - compiled templates
@@ -42,7 +55,7 @@ export function findingObservations(templates: TemplateSet, findings: readonly F
       effective: ctx.effective,
       issued: ctx.issued,
       value: { coding: [VALUE[state]] },
-      interpretation: INTERPRETATION[state],
+      interpretation: interpretations(f),
       note: findingNote(f),
       bodySite: ctx.bodySite,
       methodCoding: PROJECT_CODES.aiAlgorithm,

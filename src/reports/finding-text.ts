@@ -4,7 +4,20 @@
  */
 import type { CdsCard } from '../cds-hooks/index.js';
 import { percent } from './engine.js';
-import type { Finding } from './types.js';
+import type { Finding, UnfamiliarVerdict } from './types.js';
+
+/** What a card, a report and an Observation say of an image the unfamiliar-image check flagged. */
+export const UNFAMILIAR_TEXT = 'Unlike the images this model was validated on: review required';
+
+/** The verdict of a flagged image (carried on each finding), or undefined when not flagged or not checked. */
+export function flaggedUnfamiliar(findings: readonly Finding[]): UnfamiliarVerdict | undefined {
+  return findings.find((f) => f.unfamiliar?.flagged === true)?.unfamiliar;
+}
+
+/** One sentence on a flagged image: the statement, the numbers, and what follows for the result. */
+export function unfamiliarSentence(v: UnfamiliarVerdict): string {
+  return `${UNFAMILIAR_TEXT}. The image's features are farther from the model's training images than the model's validated limit (Mahalanobis distance ${v.distance.toFixed(1)}, limit ${v.threshold.toFixed(1)}), so the AI probability may not mean for this image what it meant in validation.`;
+}
 
 export type FindingState = 'positive' | 'negative' | 'review';
 
@@ -38,7 +51,8 @@ const MAX_SUMMARY = 139;
  * @param findings - the reportable findings
  */
 export function composeSummary(findings: readonly Finding[]): string {
-  const prefix = 'Preliminary AI: ';
+  // An unfamiliar image's result is not a confident finding: the card says so first.
+  const prefix = flaggedUnfamiliar(findings) === undefined ? 'Preliminary AI: ' : `${UNFAMILIAR_TEXT}. Preliminary AI: `;
   const positives = findings.filter((f) => stateOf(f) === 'positive');
   const reviews = findings.filter((f) => stateOf(f) === 'review');
   const parts: string[] = [];
@@ -54,10 +68,13 @@ export function composeSummary(findings: readonly Finding[]): string {
   return sentence.length <= MAX_SUMMARY ? sentence : `${sentence.slice(0, MAX_SUMMARY - 1)}…`;
 }
 
-/** The most urgent indicator among the findings: a positive finding's urgency, review = warning. */
+/**
+ * The most urgent indicator among the findings: a positive finding's urgency, review = warning;
+ * at least warning when the image is unlike the images the model was validated on.
+ */
 export function indicatorOf(findings: readonly Finding[]): CdsCard['indicator'] {
   const rank = { info: 0, warning: 1, critical: 2 } as const;
-  let best: CdsCard['indicator'] = 'info';
+  let best: CdsCard['indicator'] = flaggedUnfamiliar(findings) === undefined ? 'info' : 'warning';
   for (const f of findings) {
     const state = stateOf(f);
     const level = state === 'positive' ? f.urgency : state === 'review' ? 'warning' : 'info';
@@ -76,10 +93,13 @@ export function findingLine(f: Finding): string {
 
 /** The DiagnosticReport conclusion of a classifier result. */
 export function findingsConclusion(findings: readonly Finding[]): string {
-  return `Preliminary AI result, not a diagnosis; requires confirmation by a qualified clinician. ${findings.map(findingLine).join('. ')}.`;
+  const unfamiliar = flaggedUnfamiliar(findings);
+  const first = unfamiliar === undefined ? '' : `${unfamiliarSentence(unfamiliar)} `;
+  return `${first}Preliminary AI result, not a diagnosis; requires confirmation by a qualified clinician. ${findings.map(findingLine).join('. ')}.`;
 }
 
 /** The note on a finding's Observation: the same words as the conclusion's line for it. */
 export function findingNote(f: Finding): string {
-  return `Preliminary AI result; requires confirmation by a qualified clinician. ${findingLine(f)}.`;
+  const first = f.unfamiliar?.flagged === true ? `${unfamiliarSentence(f.unfamiliar)} ` : '';
+  return `${first}Preliminary AI result; requires confirmation by a qualified clinician. ${findingLine(f)}.`;
 }

@@ -8,7 +8,7 @@ import { buildDevice } from './device.js';
 import { buildDiagnosticReport } from './diagnostic-report.js';
 import type { TemplateSet } from './engine.js';
 import { findingObservations } from './finding-observations.js';
-import { findingResultText, findingsConclusion } from './finding-text.js';
+import { findingResultText, findingsConclusion, flaggedUnfamiliar, unfamiliarSentence } from './finding-text.js';
 import { fractionText, measurementConclusion, measurementObservations, measurementViews } from './measurements.js';
 import { buildProvenance } from './provenance.js';
 import { buildResultCard } from './result-card.js';
@@ -37,8 +37,15 @@ function sharedView(input: RenderInput, conclusion: string): object {
     overlay: input.overlay ?? null,
     overlayPending: input.overlayStatus?.pending === true,
     overlayUnavailable: input.overlayStatus !== undefined && !input.overlayStatus.pending ? input.overlayStatus.unavailable : null,
+    unfamiliar: unfamiliarView(input),
     conclusion,
   };
+}
+
+/** The flagged unfamiliar-image verdict in words, for the card and report templates; null when not flagged. */
+function unfamiliarView(input: RenderInput): { text: string } | null {
+  const verdict = input.model.task === 'classification' ? flaggedUnfamiliar(input.findings) : undefined;
+  return verdict === undefined ? null : { text: unfamiliarSentence(verdict) };
 }
 
 /**

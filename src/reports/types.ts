@@ -1,7 +1,7 @@
 /**
  * Plain data in and out of the reports layer.
  */
-import type { Coding, Finding, Measurement, ModelDescription } from '../inference/index.js';
+import type { Coding, Finding, Measurement, ModelDescription, UnfamiliarVerdict } from '../inference/index.js';
 import type { CdsCard } from '../cds-hooks/index.js';
 import type { Device, DiagnosticReport, Observation, Provenance } from 'fhir/r4.js';
 
@@ -76,4 +76,4 @@ export interface RenderedResult {
   readonly provenance: Provenance;
 }
 
-export type { Coding, Finding, Measurement };
+export type { Coding, Finding, Measurement, UnfamiliarVerdict };
