@@ -21,9 +21,28 @@ export function areaText(mm2: number): string {
   return `${Math.round(mm2).toLocaleString('en-GB')} mm²`;
 }
 
+/** Percentage points with one decimal: 0.0123 → "1.2". */
+function points(f: number): string {
+  return (Math.round(Math.abs(f) * 1000) / 10).toFixed(1);
+}
+
+/**
+ * The share's stated error, one sentence, e.g. "±1.2 percentage points (mean absolute error
+ * against a manual annotation; on average 0.8 points lower; DRIVE validation images …)".
+ */
+export function errorText(error: NonNullable<Measurement['error']>): string {
+  const bias = Math.round(error.bias * 1000) === 0 ? 'no average bias' : `on average ${points(error.bias)} points ${error.bias < 0 ? 'lower' : 'higher'}`;
+  return `±${points(error.meanAbsolute)} percentage points (mean absolute error against a manual annotation; ${bias}; ${error.basis})`;
+}
+
 /** What the templates show per measurement. */
-export function measurementViews(measurements: readonly Measurement[]): (Measurement & { fractionText: string; areaText: string | null })[] {
-  return measurements.map((m) => ({ ...m, fractionText: fractionText(m.fractionOfFieldOfView), areaText: m.areaMm2 === undefined ? null : areaText(m.areaMm2) }));
+export function measurementViews(measurements: readonly Measurement[]): (Measurement & { fractionText: string; areaText: string | null; errorText: string | null })[] {
+  return measurements.map((m) => ({
+    ...m,
+    fractionText: fractionText(m.fractionOfFieldOfView),
+    areaText: m.areaMm2 === undefined ? null : areaText(m.areaMm2),
+    errorText: m.error === undefined ? null : errorText(m.error),
+  }));
 }
 
 const MAX_SUMMARY = 139;
@@ -85,6 +104,7 @@ export function measurementObservations(templates: TemplateSet, measurements: re
       // A flag, not the value: an area of 0 mm² is a measurement too.
       hasArea: m.areaMm2 !== undefined,
       areaMm2: m.areaMm2 === undefined ? null : round2(m.areaMm2),
+      errorNote: m.error === undefined ? null : `Measurement error of this share: ${errorText(m.error)}.`,
     }),
   );
 }

@@ -94,6 +94,21 @@ describe('segmentation report rendering', () => {
     expect(obs?.interpretation).toBeUndefined();
   });
 
+  it('states the manifest measurement error in the card, the report and the Observation, and nothing when there is none', () => {
+    const error = { meanAbsolute: 0.0187, bias: -0.0176, basis: 'DRIVE test images' };
+    const result = renderResult(templates, input({ measurements: [vessels({ error })] }));
+    expect(validateCdsResponse({ cards: [result.card] })).toEqual([]);
+    const text = '±1.9 percentage points (mean absolute error against a manual annotation; on average 1.8 points lower; DRIVE test images)';
+    expect(result.card.detail).toContain(`\n- Measurement error (Retinal blood vessels): ${text}.\n`);
+    expect(result.diagnosticReport.text?.div).toContain(`Measurement error (Retinal blood vessels): ${text}.`);
+    const [obs] = result.observations;
+    expect(obs?.note?.[1]).toEqual({ text: `Measurement error of this share: ${text}.` });
+    expect(validateR4(obs as NonNullable<typeof obs>)).toEqual([]);
+    const none = renderResult(templates, input());
+    expect(none.card.detail).not.toContain('Measurement error');
+    expect(none.observations[0]?.note).toHaveLength(1);
+  });
+
   it('leaves the area component out when the image stated no pixel spacing, but keeps an area of 0', () => {
     const noSpacing = renderResult(templates, input({ measurements: [vessels({ areaMm2: undefined })] }));
     expect(noSpacing.observations[0]?.component?.map((c) => c.code.coding?.[0]?.code)).toEqual(['ai-decision-threshold', 'ai-field-of-view-fraction']);
