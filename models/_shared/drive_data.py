@@ -60,3 +60,117 @@ def fov_estimate(rgb_uint8, min_intensity):
 
 def iou(a, b):
     return float((a & b).sum() / (a | b).sum())
+
+
+# ----------------------------------------------------------------------------- field-of-view resize
+# The manifest's `input.resize: "fov-diameter"`, as src/inference/fov-geometry.ts does it: scale the
+# image (aspect kept) so its field of view is `diameter` pixels across, pad (black, centred) or crop
+# (around the FOV) to the network input, and map the output back. Same rules, same arithmetic
+# (area averaging when shrinking, bilinear with half-pixel centres when enlarging, per axis).
+
+FOV_CHORD_FRACTION = 0.1
+
+
+def fov_extent(rgb, min_intensity, chord_fraction=FOV_CHORD_FRACTION):
+    """Horizontal FOV extent and centre of an HxWx3 image (uint8, or float in [0,1]):
+    (diameter, centre_x, centre_y) in pixels, or None when no pixel is inside. A pixel is inside
+    when mean(R,G,B) >= min_intensity; a column (row) counts when it holds at least chord_fraction
+    of the fullest column's (row's) inside pixels; diameter = last - first + 1 counted column."""
+    v = rgb.astype(np.float64)
+    if rgb.dtype == np.uint8:
+        v = v / 255.0
+    inside = v.sum(axis=2) >= min_intensity * 3
+    out = []
+    for counts in (inside.sum(axis=0), inside.sum(axis=1)):
+        if counts.max() == 0:
+            return None
+        idx = np.nonzero(counts >= chord_fraction * counts.max())[0]
+        out.append((int(idx[0]), int(idx[-1])))
+    (x0, x1), (y0, y1) = out
+    return x1 - x0 + 1, (x0 + x1 + 1) / 2, (y0 + y1 + 1) / 2
+
+
+def _axis_offset(scaled, size, centre):
+    if scaled <= size:
+        return (size - scaled) // 2
+    start = int(np.floor(centre - size / 2 + 0.5))   # Math.round
+    return -min(max(start, 0), scaled - size)
+
+
+def fov_placement(rgb, net_w, net_h, spec):
+    """Where the image goes in the network input. spec = the manifest's input.fieldOfView
+    (diameter, minIntensity, chordFraction, tolerance). Returns dict(scale, scaled_w, scaled_h,
+    offset_x, offset_y, measured_diameter)."""
+    h, w = rgb.shape[:2]
+    ext = fov_extent(rgb, spec['minIntensity'], spec.get('chordFraction', FOV_CHORD_FRACTION))
+    if ext is None:
+        raise ValueError('no field of view')
+    d, cx, cy = ext
+    s = spec['diameter'] / d
+    if abs(s - 1) <= spec.get('tolerance', 0):
+        s = 1.0
+    sw, sh = max(1, int(np.floor(w * s + 0.5))), max(1, int(np.floor(h * s + 0.5)))
+    return {'scale': s, 'scaled_w': sw, 'scaled_h': sh, 'measured_diameter': d,
+            'offset_x': _axis_offset(sw, net_w, cx * s), 'offset_y': _axis_offset(sh, net_h, cy * s)}
+
+
+def _taps(src, dst):
+    """dst x src weight matrix of one axis, rows summing to 1 (the TS taps divided by their divisor)."""
+    m = np.zeros((dst, src))
+    scale = src / dst
+    if dst == src:
+        return np.eye(src)
+    if dst < src:                      # area
+        for o in range(dst):
+            lo = o * scale
+            hi = src if o == dst - 1 else min((o + 1) * scale, src)
+            s0 = int(np.floor(lo))
+            if min(s0 + 1, hi) - max(s0, lo) <= 0:
+                s0 += 1
+            s = s0
+            while s < hi:
+                m[o, s] = min(s + 1, hi) - max(s, lo)
+                s += 1
+        return m / scale
+    for o in range(dst):               # bilinear, half-pixel centres
+        x = min(max((o + 0.5) * scale - 0.5, 0), src - 1)
+        x0 = int(np.floor(x))
+        f = x - x0
+        m[o, x0] += 1 - f
+        if x0 + 1 < src:
+            m[o, x0 + 1] += f
+    return m
+
+
+def resize_area(img, out_w, out_h):
+    """HxW or HxWxC float -> out_h x out_w (x C) float32, the runtime's resizeArea."""
+    a = np.asarray(img, dtype=np.float64)
+    flat = a.reshape(a.shape[0], a.shape[1], -1)
+    wx, wy = _taps(a.shape[1], out_w), _taps(a.shape[0], out_h)
+    out = np.einsum('ox,yxc->yoc', wx, flat)
+    out = np.einsum('py,yoc->poc', wy, out)
+    return out.reshape((out_h, out_w) + a.shape[2:]).astype(np.float32)
+
+
+def _blit(src, dst, dx, dy):
+    fh, fw = src.shape[:2]
+    th, tw = dst.shape[:2]
+    x0, x1 = max(0, dx), min(tw, dx + fw)
+    y0, y1 = max(0, dy), min(th, dy + fh)
+    if x1 > x0 and y1 > y0:
+        dst[y0:y1, x0:x1] = src[y0 - dy:y1 - dy, x0 - dx:x1 - dx]
+    return dst
+
+
+def to_model_geometry(img01, p, net_w, net_h):
+    """HxWxC float image in [0,1] -> net_h x net_w x C on a black canvas, as placed by fov_placement."""
+    scaled = img01.astype(np.float32) if p['scale'] == 1 and img01.shape[:2] == (p['scaled_h'], p['scaled_w']) \
+        else resize_area(img01, p['scaled_w'], p['scaled_h'])
+    canvas = np.zeros((net_h, net_w) + img01.shape[2:], dtype=np.float32)
+    return _blit(scaled, canvas, p['offset_x'], p['offset_y'])
+
+
+def to_source_geometry(values, p, src_w, src_h):
+    """A net_h x net_w map back on the source image (cropped-away parts 0)."""
+    scaled = _blit(values.astype(np.float32), np.zeros((p['scaled_h'], p['scaled_w']), np.float32), -p['offset_x'], -p['offset_y'])
+    return scaled if scaled.shape == (src_h, src_w) else resize_area(scaled, src_w, src_h)
