@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real servers and fixture sources the tests start and read: Orthanc with DICOMweb
 # + GDCM (PACS), redis-server (the shared job queue), Debian's pydicom and numpy (real DICOM test files and a reference decoder),
-# dcmtk and GDCM tools (independent decoders). Idempotent: does nothing when all are present.
+# dcmtk and GDCM tools (independent decoders), dicom3tools (dciodvfy checks the SEG and SR the service
+# writes). Idempotent: does nothing when all are present.
 # Installs with apt-get as root, or through passwordless sudo; otherwise it stops before the
 # tests with the one command to run.
 set -euo pipefail
@@ -16,6 +17,8 @@ need=()
 /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || need+=(python3-numpy)
 command -v dcmdump >/dev/null 2>&1 || need+=(dcmtk)
 command -v gdcmconv >/dev/null 2>&1 || need+=(libgdcm-tools)
+# dciodvfy validates the DICOM SEG and SR objects (results back to the PACS); dsrdump (dcmtk) reads the SR.
+command -v dciodvfy >/dev/null 2>&1 || need+=(dicom3tools)
 # The job-queue suites start their own redis-server (no service, no persistence).
 [ -x /usr/bin/redis-server ] || command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 

@@ -6,6 +6,7 @@
  * Redirects are refused, never followed. Bodies are read as they stream in and the read stops
  * the moment a limit is crossed: multipart answers are parsed part by part, DICOM JSON (QIDO-RS,
  * metadata) is decoded under its own, smaller limit and time limit.
+ * STOW-RS stores results back (IHE AI Results) under the same rules, with a request body cap.
  * Error messages name the operation, origin and status: never credentials, UIDs or bodies.
  */
 import { AppError } from '../errors.js';
@@ -14,6 +15,8 @@ import type { ByteBudget } from './multipart-stream.js';
 import { createOriginLimiter } from './origin-limiter.js';
 import { assertAllowed, authorizationHeader, checkedRoot, checkedUid, readBodyLimited, readTextLimited } from './outbound.js';
 import type { AllowList, PacsAuth } from './outbound.js';
+import { parseStowResponse, stowRequest } from './stow.js';
+import type { StowResult } from './stow.js';
 import type { DicomJsonDataset } from './types.js';
 
 /** Client configuration; one client per PACS credential set. */
@@ -43,6 +46,8 @@ export interface DicomWebClientOptions {
   readonly acceptTransferSyntax?: string;
   /** Most requests in flight at once per origin (scheme, host, port), across all calls of this client. Default 4. */
   readonly maxConcurrentPerOrigin?: number;
+  /** Most bytes of one STOW-RS request body (all instances together). Default 64 MiB. */
+  readonly maxStoreBytes?: number;
 }
 
 /** Search filters, e.g. `{ Modality: 'CT', includefield: '00200013' }`. */
@@ -65,6 +70,12 @@ export interface DicomWebClient {
   retrieveSeriesInstances(root: string, studyUid: string, seriesUid: string, budget?: ByteBudget): Promise<Uint8Array[]>;
   /** WADO-RS `GET {root}/studies/{study}`: every instance of the study. */
   retrieveStudyInstances(root: string, studyUid: string, budget?: ByteBudget): Promise<Uint8Array[]>;
+  /**
+   * STOW-RS `POST {root}/studies`: stores Part 10 instances (e.g. a SEG and an SR). Retried like
+   * a read on 5xx and connection failures: instances with deterministic UIDs are stored once.
+   * The answer lists what was stored and what failed; a 4xx answer (409: nothing stored) throws.
+   */
+  storeInstances(root: string, parts: readonly Uint8Array[]): Promise<StowResult>;
 }
 
 /** Every option but the allow-list and credentials, resolved. */
@@ -90,6 +101,7 @@ export const DICOMWEB_CLIENT_DEFAULTS: Readonly<ClientSettings> = Object.freeze(
   retryBaseDelayMs: 200,
   acceptTransferSyntax: '*',
   maxConcurrentPerOrigin: 4,
+  maxStoreBytes: 64 * 1024 * 1024,
 });
 const DEFAULTS = DICOMWEB_CLIENT_DEFAULTS;
 const RETRYABLE_STATUS: ReadonlySet<number> = new Set([500, 502, 503, 504]);
@@ -105,6 +117,8 @@ interface AttemptRequest {
   readonly url: string;
   readonly accept: string;
   readonly timeoutMs: number;
+  /** A POST body (STOW-RS) and its Content-Type; absent for a GET. */
+  readonly body?: { readonly bytes: Uint8Array; readonly contentType: string } | undefined;
 }
 
 /** Reads a successful response; runs while the origin slot is held and under the attempt's timeout. */
@@ -124,11 +138,11 @@ export function createDicomWebClient(options: DicomWebClientOptions): DicomWebCl
   const allowList = options.allowList;
   const instanceAccept = `multipart/related; type="application/dicom"; transfer-syntax=${config.acceptTransferSyntax}`;
 
-  async function get<T>(operation: string, url: string, accept: string, timeoutMs: number, consume: Consume<T>): Promise<T> {
+  async function get<T>(operation: string, url: string, accept: string, timeoutMs: number, consume: Consume<T>, body?: AttemptRequest['body']): Promise<T> {
     const origin = new URL(url).origin;
     const attempts = config.retries + 1;
     for (let n = 1; ; n++) {
-      const result = await limiter.run(origin, () => attempt({ operation, origin, url, accept, timeoutMs }, consume));
+      const result = await limiter.run(origin, () => attempt({ operation, origin, url, accept, timeoutMs, body }, consume));
       if (result.ok) return result.value;
       if (!result.retryable || n >= attempts) {
         const suffix = n > 1 ? ` (after ${n} attempts)` : '';
@@ -141,13 +155,15 @@ export function createDicomWebClient(options: DicomWebClientOptions): DicomWebCl
   }
 
   async function attempt<T>(request: AttemptRequest, consume: Consume<T>): Promise<Attempt<T>> {
-    const { operation, origin, url, accept, timeoutMs } = request;
+    const { operation, origin, url, accept, timeoutMs, body } = request;
     const headers: Record<string, string> = { accept };
     if (authorization !== undefined) headers['authorization'] = authorization;
+    if (body !== undefined) headers['content-type'] = body.contentType;
     const where = `${operation} at ${origin}`;
     try {
-      // Redirects are not followed: a Location elsewhere must not receive the PACS credentials.
-      const response = await fetch(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+      // Redirects are not followed: a Location elsewhere must not receive the PACS credentials (or a POST body).
+      const init = body === undefined ? {} : { method: 'POST', body: body.bytes };
+      const response = await fetch(url, { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
       if (response.status >= 300 && response.status < 400) {
         await response.body?.cancel().catch(() => undefined);
         return { ok: false, message: `The PACS answered ${statusLine(response)} (a redirect, not followed) to ${where}`, retryable: false };
@@ -209,13 +225,15 @@ export function createDicomWebClient(options: DicomWebClientOptions): DicomWebCl
     retrieveSeriesInstances: async (root, studyUid, seriesUid, budget) =>
       instances('WADO-RS retrieve series', url(root, [study(studyUid), series(seriesUid)]), budget),
     retrieveStudyInstances: async (root, studyUid, budget) => instances('WADO-RS retrieve study', url(root, [study(studyUid)]), budget),
+    storeInstances: async (root, parts) => // the URL (allow-list) is checked before the body is built
+      parseStowResponse(await get('STOW-RS store instances', url(root, [], '/studies'), 'application/dicom+json', config.timeoutMs, readJsonText, stowRequest(parts, config.maxStoreBytes))),
   };
 }
 
 /** Options over the defaults, checked; the JSON limits never above the general ones. */
 function resolveOptions(options: DicomWebClientOptions): ClientSettings {
   const config = { ...DEFAULTS, ...stripUndefined(options) };
-  const limitsOk = config.timeoutMs > 0 && config.jsonTimeoutMs > 0 && config.maxResponseBytes > 0 && config.maxJsonBytes > 0;
+  const limitsOk = config.timeoutMs > 0 && config.jsonTimeoutMs > 0 && config.maxResponseBytes > 0 && config.maxJsonBytes > 0 && config.maxStoreBytes > 0;
   if (!limitsOk || !Number.isInteger(config.retries) || config.retries < 0 || !(config.retryBaseDelayMs >= 0)) {
     throw new RangeError('DICOMweb client options: timeouts and byte limits must be > 0, retries an integer ≥ 0, retryBaseDelayMs ≥ 0.');
   }

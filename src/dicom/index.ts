@@ -28,3 +28,13 @@ export type {
 } from './types.js';
 export { analyseCineSeries } from './cine.js';
 export type { CineGeometry } from './cine.js';
+// Results back to the PACS (IHE AI Results): SEG and TID 1500 SR builders; the client's storeInstances sends them.
+export { buildSegmentation, packBits, SEGMENTATION_STORAGE } from './seg.js';
+export type { Mask, SegmentationFrame, SegmentationInput, SegmentationObject, SegmentDescription, SegmentInput } from './seg.js';
+export { buildMeasurementReport, COMPREHENSIVE_SR_STORAGE, MEASUREMENT_CODES, PRELIMINARY_AI_TEXT, UNITS } from './sr.js';
+export type { MeasurementReportInput, SegmentMeasurement } from './sr.js';
+export { derivedUid, readSourceHeader } from './derived.js';
+export type { Code, DerivedInstance, ModelIdentity, SourceHeader } from './derived.js';
+export { maskAtSourceResolution } from './mask.js';
+export { SEGMENT_DESCRIPTIONS, segmentDescription } from './segment-codes.js';
+export type { StowInstance, StowResult } from './stow.js';
