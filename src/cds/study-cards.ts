@@ -18,9 +18,12 @@ export interface StudyRefs {
   readonly serviceRequestId: string | undefined;
 }
 
-/** True when a result has a finding above threshold or in the review band. */
+/**
+ * True when a result has a finding above threshold or in the review band, or the image is unlike
+ * those the model was validated on (a physician must review it whatever the finding says).
+ */
 export function isActionable(result: ModelStudyResult): boolean {
-  return result.findings.some((f) => f.interpretation === 'positive' || f.needsReview);
+  return result.findings.some((f) => f.interpretation === 'positive' || f.needsReview || f.unfamiliar?.flagged === true);
 }
 
 /**

@@ -33,8 +33,14 @@ export function answerKey(domain: string, serviceId: string, body: unknown, fing
   if (typeof body !== 'object' || body === null) return undefined;
   const { hook, context, prefetch, fhirServer } = body as Record<string, unknown>;
   if (typeof prefetch !== 'object' || prefetch === null || Object.keys(prefetch).length === 0) return undefined;
-  const digest = createHash('sha256').update(JSON.stringify([domain, serviceId, hook, context, prefetch, fhirServer ?? null, fingerprint])).digest('hex');
-  return `answer-${digest}`;
+  let text: string;
+  try {
+    text = JSON.stringify([domain, serviceId, hook, context, prefetch, fhirServer ?? null, fingerprint]);
+  } catch {
+    // Nested too deep to serialise (a hostile body): no stored answer; validation refuses it.
+    return undefined;
+  }
+  return `answer-${createHash('sha256').update(text).digest('hex')}`;
 }
 
 /**

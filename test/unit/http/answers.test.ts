@@ -36,6 +36,12 @@ describe('answer keys', () => {
     expect(answerKey('local', 'imaging-ai-result', body({ prefetch: {} }), 'm@1')).toBeUndefined();
     expect(answerKey('local', 'imaging-ai-result', 'not an object', 'm@1')).toBeUndefined();
   });
+
+  it('are undefined, never an exception, for a body nested too deep to serialise', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(answerKey('local', 'imaging-ai-result', body({ prefetch: { imagingStudy: deep } }), 'm@1')).toBeUndefined();
+  });
 });
 
 describe('the in-memory answer store', () => {
