@@ -22,7 +22,7 @@ function manifestOf(id: string): { raw: Record<string, unknown>; parsed: ReturnT
 
 describe('shipped manifests: validated use', () => {
   it('covers every model folder', () => {
-    expect(shipped).toEqual(['breast-us-28', 'pneumonia-cxr-224', 'pneumonia-cxr-28', 'retina-dr-28', 'retina-vessels-drive']);
+    expect(shipped).toEqual(['breast-us-28', 'cardiac-mri-sax-seg', 'pneumonia-cxr-224', 'pneumonia-cxr-28', 'retina-dr-28', 'retina-vessels-drive']);
   });
 
   it.each(shipped)('%s writes out every rule, and names the basis of its age rule', (id) => {
