@@ -118,6 +118,9 @@ describeWithData('fundus photograph through the result hook', () => {
       if (f === 1 && manual[i] === 1) vessel += 1;
     });
     expect(Math.abs(measured - vessel / inside)).toBeLessThan(0.03);
+    // The manifest's measurement error travels with the value (retina-vessels-drive: test MAE 1.7 points).
+    expect(obs?.note?.[1]?.text).toMatch(/^Measurement error of this share: ±1\.7 percentage points \(mean absolute error against a manual annotation; on average 1\.6 points lower; /);
+    expect(card?.detail).toContain('- Measurement error (Retinal blood vessels): ±1.7 percentage points');
     // No Pixel Spacing in the file: no area is claimed.
     expect(obs?.component?.map((c) => c.code.coding?.[0]?.code)).toEqual(['ai-decision-threshold', 'ai-field-of-view-fraction']);
   });
