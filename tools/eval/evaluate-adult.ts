@@ -10,22 +10,14 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { evaluateAdults, formatAdult, isChestClassifier, readChestManifest } from './adult.js';
 import { resolveDataDir } from './data-dir.js';
+import { repoRoot, runCommand, UsageError } from './cli.js';
 import { nihPath } from './nih.js';
 
 /** The name of the result file in each model folder. */
 export const ADULT_RESULT_FILE = 'external-nih-adult.json';
-
-class UsageError extends Error {}
-
-function repoRoot(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const up = path.basename(path.resolve(here, '..', '..')) === 'dist' ? 3 : 2;
-  return path.resolve(here, ...Array<string>(up).fill('..'));
-}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -34,7 +26,7 @@ async function main(): Promise<number> {
       resamples: { type: 'string' }, seed: { type: 'string' }, 'no-write': { type: 'boolean' },
     },
   });
-  const root = repoRoot();
+  const root = repoRoot(import.meta.url);
   const modelsDir = path.resolve(values.models ?? path.join(root, 'models'));
   const dataDir = values.data === undefined ? resolveDataDir(root) : path.resolve(values.data);
   if (!existsSync(nihPath(dataDir))) throw new UsageError(`data not found at ${nihPath(dataDir)}`);
@@ -65,12 +57,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`evaluate-adult: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
-  },
-);
+runCommand('evaluate-adult', main);

@@ -11,24 +11,16 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resolveDataDir } from './data-dir.js';
+import { repoRoot, runCommand, UsageError } from './cli.js';
 import { OOD_PLAN, OOD_RESULT_FILE, OOD_SETS, evaluateOod, formatOod } from './ood.js';
-
-class UsageError extends Error {}
-
-function repoRoot(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const up = path.basename(path.resolve(here, '..', '..')) === 'dist' ? 3 : 2;
-  return path.resolve(here, ...Array<string>(up).fill('..'));
-}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: { models: { type: 'string' }, data: { type: 'string' }, only: { type: 'string' }, resamples: { type: 'string' }, seed: { type: 'string' }, 'no-write': { type: 'boolean' } },
   });
-  const root = repoRoot();
+  const root = repoRoot(import.meta.url);
   const modelsDir = path.resolve(values.models ?? path.join(root, 'models'));
   const dataDir = values.data === undefined ? resolveDataDir(root) : path.resolve(values.data);
   const known = Object.keys(OOD_PLAN).filter((id) => existsSync(path.join(modelsDir, id, 'ood.json')));
@@ -57,12 +49,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`evaluate-ood: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
-  },
-);
+runCommand('evaluate-ood', main);

@@ -13,28 +13,18 @@
  * be evaluated, 2 when the data (or a test set in it) is not found or the arguments are wrong.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_TOLERANCE, evaluateModelCards } from './card-check.js';
 import { missingData, resolveDataDir } from './data-dir.js';
+import { repoRoot, runCommand, UsageError } from './cli.js';
 import { discoverEvaluations } from './plan.js';
 import { formatChecks } from './report.js';
-
-/** An error that ends the run with exit status 2 and just its message. */
-class UsageError extends Error {}
-
-/** Repository root: this file is tools/eval/evaluate.ts or dist/tools/eval/evaluate.js. */
-function repoRoot(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const up = path.basename(path.resolve(here, '..', '..')) === 'dist' ? 3 : 2;
-  return path.resolve(here, ...Array<string>(up).fill('..'));
-}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: { models: { type: 'string' }, data: { type: 'string' }, tolerance: { type: 'string' }, only: { type: 'string' } },
   });
-  const root = repoRoot();
+  const root = repoRoot(import.meta.url);
   const tolerance = values.tolerance === undefined ? DEFAULT_TOLERANCE : Number(values.tolerance);
   if (!(tolerance >= 0)) throw new UsageError(`--tolerance must be a number ≥ 0, not ${values.tolerance}`);
   const modelsDir = path.resolve(values.models ?? path.join(root, 'models'));
@@ -52,12 +42,4 @@ async function main(): Promise<number> {
   return checks.every((c) => c.ok) ? 0 : 1;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`evaluate: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
-  },
-);
+runCommand('evaluate', main);
