@@ -1,13 +1,16 @@
 /**
  * Ventricular volumes and function from a segmented cine short-axis series (slice summation):
- * each structure's volume per phase is its voxel count × pixel area × slice spacing. End-diastole
+ * each structure's volume per phase is the sum of its areas over the slices × slice spacing. End-diastole
  * (ED) and end-systole (ES) are the phases of largest and smallest LV-cavity volume over all the
  * phases the series offers. Myocardial mass is the LV myocardium's volume at ED × 1.05 g/mL.
- * Labels: 1 RV cavity, 2 LV myocardium, 3 LV cavity (ACDC's convention, which the model keeps).
  */
 
-/** One phase's label maps, one per slice (values 0–3), all the same size. */
-export type PhaseLabels = readonly Uint8Array[];
+/** One phase's volumes, mL: the three structures summed over the slices. */
+export interface PhaseVolumes {
+  readonly rvMl: number;
+  readonly myoMl: number;
+  readonly lvMl: number;
+}
 
 /** What a cine segmentation measures, in mL, g and %. */
 export interface CardiacMeasures {
@@ -30,55 +33,50 @@ export interface CardiacMeasures {
 /** Myocardial density used for mass, g/mL. */
 export const MYOCARDIAL_DENSITY_G_PER_ML = 1.05;
 
-const RV = 1;
-const MYO = 2;
-const LV = 3;
-
-function counts(phase: PhaseLabels): [number, number, number, number] {
-  const c: [number, number, number, number] = [0, 0, 0, 0];
-  for (const slice of phase) for (const v of slice) if (v <= 3) c[v] = (c[v] as number) + 1;
-  return c;
-}
-
 const ef = (edv: number, esv: number): number | undefined => (edv > 0 ? ((edv - esv) / edv) * 100 : undefined);
 
 /**
- * Measures a segmented cine series.
+ * One phase's volumes by slice summation: each structure's area on every slice (mm²) times the
+ * distance between slice positions.
  *
- * @param phases - label maps per phase, per slice
- * @param pixelSpacingMm - [between rows, between columns]
+ * @param areasMm2 - per slice, the areas of RV cavity, LV myocardium and LV cavity
  * @param sliceSpacingMm - distance between slice positions (not SliceThickness)
- * @throws RangeError for no phases or non-positive spacings
+ * @throws RangeError for a non-positive spacing
  */
-export function cardiacMeasures(phases: readonly PhaseLabels[], pixelSpacingMm: readonly [number, number], sliceSpacingMm: number): CardiacMeasures {
+export function phaseVolumes(areasMm2: readonly { readonly rv: number; readonly myo: number; readonly lv: number }[], sliceSpacingMm: number): PhaseVolumes {
+  if (!(sliceSpacingMm > 0)) throw new RangeError('the slice spacing must be positive');
+  const sum = (pick: (a: { rv: number; myo: number; lv: number }) => number): number => (areasMm2.reduce((t, a) => t + pick(a), 0) * sliceSpacingMm) / 1000;
+  return { rvMl: sum((a) => a.rv), myoMl: sum((a) => a.myo), lvMl: sum((a) => a.lv) };
+}
+
+/**
+ * Measures a segmented cine series from its phases' volumes.
+ *
+ * @param phases - volumes per phase, in the series' order
+ * @throws RangeError for no phases
+ */
+export function cardiacMeasures(phases: readonly PhaseVolumes[]): CardiacMeasures {
   if (phases.length === 0) throw new RangeError('no phases to measure');
-  if (!(pixelSpacingMm[0] > 0 && pixelSpacingMm[1] > 0 && sliceSpacingMm > 0)) throw new RangeError('spacings must be positive');
-  const voxelMl = (pixelSpacingMm[0] * pixelSpacingMm[1] * sliceSpacingMm) / 1000;
-  const perPhase = phases.map(counts);
-  const lvCurve = perPhase.map((c) => c[LV] * voxelMl);
+  const lvCurve = phases.map((p) => p.lvMl);
   let edPhase = 0;
   let esPhase = 0;
   lvCurve.forEach((v, i) => {
     if (v > (lvCurve[edPhase] as number)) edPhase = i;
     if (v < (lvCurve[esPhase] as number)) esPhase = i;
   });
-  const ed = perPhase[edPhase] as [number, number, number, number];
-  const es = perPhase[esPhase] as [number, number, number, number];
-  const lvEdvMl = ed[LV] * voxelMl;
-  const lvEsvMl = es[LV] * voxelMl;
-  const rvEdvMl = ed[RV] * voxelMl;
-  const rvEsvMl = es[RV] * voxelMl;
+  const ed = phases[edPhase] as PhaseVolumes;
+  const es = phases[esPhase] as PhaseVolumes;
   return {
     edPhase,
     esPhase,
-    lvEdvMl,
-    lvEsvMl,
-    lvSvMl: lvEdvMl - lvEsvMl,
-    lvEfPercent: ef(lvEdvMl, lvEsvMl),
-    lvMassG: ed[MYO] * voxelMl * MYOCARDIAL_DENSITY_G_PER_ML,
-    rvEdvMl,
-    rvEsvMl,
-    rvEfPercent: ef(rvEdvMl, rvEsvMl),
+    lvEdvMl: ed.lvMl,
+    lvEsvMl: es.lvMl,
+    lvSvMl: ed.lvMl - es.lvMl,
+    lvEfPercent: ef(ed.lvMl, es.lvMl),
+    lvMassG: ed.myoMl * MYOCARDIAL_DENSITY_G_PER_ML,
+    rvEdvMl: ed.rvMl,
+    rvEsvMl: es.rvMl,
+    rvEfPercent: ef(ed.rvMl, es.rvMl),
     lvVolumeCurveMl: lvCurve,
   };
 }

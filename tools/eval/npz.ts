@@ -1,12 +1,12 @@
 /**
  * A minimal reader for NumPy `.npz` files (a zip archive of `.npy` arrays), enough for the
- * MedMNIST and NIH sample data sets: stored or deflated entries (node:zlib), ZIP64 size fields
+ * MedMNIST, NIH and ACDC data sets: stored, deflated (node:zlib) or bzip2 (seek-bzip) entries, ZIP64 size fields
  * (NumPy writes them), `.npy` format 1.0–3.0 with little-endian or byte-sized dtypes in C order,
  * and fixed-width Unicode strings (`<U16`: UTF-32LE, NUL-padded) as JavaScript strings.
- * No dependency beyond node's standard library.
  */
 import { readFile } from 'node:fs/promises';
 import { inflateRawSync } from 'node:zlib';
+import Bunzip from 'seek-bzip';
 
 /** One array: its dtype (`u1`, `f4`, `U16` …), shape, and values in C order (strings for `U` dtypes). */
 export interface NpyArray {
@@ -75,7 +75,9 @@ export function readZip(buf: Buffer): Map<string, Buffer> {
     let bytes: Buffer;
     if (method === 0) bytes = raw;
     else if (method === 8) bytes = inflateRawSync(raw);
-    else fail(`${name}: compression method ${method} is not supported (stored and deflate are)`);
+    // bzip2 (method 12): Python's zipfile.ZIP_BZIP2, used by the ACDC copy.
+    else if (method === 12) bytes = Bunzip.decode(raw, Buffer.alloc(size));
+    else fail(`${name}: compression method ${method} is not supported (stored, deflate and bzip2 are)`);
     if (bytes.length !== size) fail(`${name}: ${bytes.length} bytes after decompression, expected ${size}`);
     out.set(name, bytes);
     p += 46 + nameLen + extraLen + commentLen;

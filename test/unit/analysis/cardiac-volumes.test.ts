@@ -1,36 +1,28 @@
-import { cardiacMeasures, efBand } from '../../../src/analysis/cardiac-volumes.js';
+import { cardiacMeasures, efBand, phaseVolumes } from '../../../src/analysis/cardiac-volumes.js';
 
-/** A phase of `slices` 10×10 slices with `lv`, `myo` and `rv` voxels per slice. */
-function phase(slices: number, lv: number, myo: number, rv: number): Uint8Array[] {
-  return Array.from({ length: slices }, () => {
-    const m = new Uint8Array(100);
-    m.fill(3, 0, lv);
-    m.fill(2, lv, lv + myo);
-    m.fill(1, lv + myo, lv + myo + rv);
-    return m;
-  });
-}
+/** A phase of `slices` slices with these areas (mm²) on each, 10 mm apart. */
+const phase = (slices: number, lv: number, myo: number, rv: number): ReturnType<typeof phaseVolumes> => phaseVolumes(Array.from({ length: slices }, () => ({ lv, myo, rv })), 10);
 
 describe('cardiacMeasures', () => {
-  it('finds ED and ES on the LV volume curve and measures volumes in mL from pixel area and slice spacing', () => {
-    // 2 × 1.5 mm pixels, 10 mm slices: one voxel = 0.03 mL; 4 slices.
-    const phases = [phase(4, 30, 20, 20), phase(4, 50, 20, 25), phase(4, 20, 22, 15), phase(4, 40, 20, 22)];
-    const m = cardiacMeasures(phases, [2, 1.5], 10);
+  it('finds ED and ES on the LV volume curve and measures volumes in mL by slice summation', () => {
+    // 4 slices 10 mm apart: 1 mm² on every slice is 0.04 mL.
+    const phases = [phase(4, 300, 200, 200), phase(4, 500, 200, 250), phase(4, 200, 220, 150), phase(4, 400, 200, 220)];
+    const m = cardiacMeasures(phases);
     expect([m.edPhase, m.esPhase]).toEqual([1, 2]);
-    expect(m.lvEdvMl).toBeCloseTo(50 * 4 * 0.03, 9);
-    expect(m.lvEsvMl).toBeCloseTo(20 * 4 * 0.03, 9);
-    expect(m.lvSvMl).toBeCloseTo(30 * 4 * 0.03, 9);
+    expect(m.lvEdvMl).toBeCloseTo(20, 9);
+    expect(m.lvEsvMl).toBeCloseTo(8, 9);
+    expect(m.lvSvMl).toBeCloseTo(12, 9);
     expect(m.lvEfPercent).toBeCloseTo(60, 9);
-    expect(m.lvMassG).toBeCloseTo(20 * 4 * 0.03 * 1.05, 9);
-    expect(m.rvEdvMl).toBeCloseTo(25 * 4 * 0.03, 9);
+    expect(m.lvMassG).toBeCloseTo(8 * 1.05, 9);
+    expect(m.rvEdvMl).toBeCloseTo(10, 9);
     expect(m.rvEfPercent).toBeCloseTo(40, 9);
     expect(m.lvVolumeCurveMl).toHaveLength(4);
   });
 
-  it('says nothing about EF when nothing was segmented, and refuses bad spacing', () => {
-    expect(cardiacMeasures([phase(2, 0, 0, 0), phase(2, 0, 0, 0)], [1, 1], 8).lvEfPercent).toBeUndefined();
-    expect(() => cardiacMeasures([], [1, 1], 8)).toThrow(RangeError);
-    expect(() => cardiacMeasures([phase(1, 1, 1, 1)], [1, 1], 0)).toThrow(RangeError);
+  it('says nothing about EF when nothing was segmented, and refuses no phases or a bad spacing', () => {
+    expect(cardiacMeasures([phase(2, 0, 0, 0), phase(2, 0, 0, 0)]).lvEfPercent).toBeUndefined();
+    expect(() => cardiacMeasures([])).toThrow(RangeError);
+    expect(() => phaseVolumes([{ lv: 1, myo: 1, rv: 1 }], 0)).toThrow(RangeError);
   });
 });
 
