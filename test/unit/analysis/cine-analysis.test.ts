@@ -1,0 +1,73 @@
+/**
+ * The cine use case with fakes of its two ports: volumes from per-slice areas, and a series that
+ * cannot be measured refused with its reasons (the real DICOMweb source and model run in
+ * test/integration/cardiac-cine.test.ts).
+ */
+import { analyseCine } from '../../../src/analysis/cine-analysis.js';
+import type { ImageSource, ModelProfile, ModelRunner } from '../../../src/analysis/types.js';
+import type { DicomImageInfo, ModalityFrame } from '../../../src/dicom/types.js';
+
+const profile: ModelProfile = {
+  model: { id: 'cardiac', version: '1', name: 'Cardiac', manufacturer: 'x', task: 'segmentation', intendedUse: 'u', templates: { card: 'c', report: 'r' }, performance: 'p' },
+  accepts: { modalities: ['MR'], bodyParts: [], viewPositions: [], missingViewPosition: 'accept', photometricInterpretations: [], minRows: 1, minColumns: 1 },
+  windowing: { kind: 'minmax' },
+};
+
+function header(slice: number, phase: number): DicomImageInfo {
+  return {
+    studyInstanceUid: '1.2', seriesInstanceUid: '1.2.3', sopInstanceUid: `1.2.3.${phase}.${slice}`, sopClassUid: '1.2.840.10008.5.1.4.1.1.4',
+    transferSyntaxUid: '1.2.840.10008.1.2.1', modality: 'MR', bodyPartExamined: 'HEART', viewPosition: undefined, imageType: ['ORIGINAL', 'PRIMARY'],
+    rows: 2, columns: 2, numberOfFrames: 1, photometricInterpretation: 'MONOCHROME2', samplesPerPixel: 1, bitsAllocated: 16, bitsStored: 12, pixelRepresentation: 0,
+    imagePositionPatient: [0, 0, slice * 8], imageOrientationPatient: [1, 0, 0, 0, 1, 0], pixelSpacing: [1.25, 1.25], triggerTime: phase * 300, temporalPositionIdentifier: phase + 1,
+  };
+}
+
+/** A series of `slices` × 2 phases (one slice left out when `gapAt` is given). */
+function source(slices: number, gapAt?: number): ImageSource {
+  const uids: string[] = [];
+  for (let p = 0; p < 2; p++) for (let s = 0; s < slices; s++) if (s !== gapAt) uids.push(`1.2.3.${p}.${s}`);
+  return {
+    listInstances: () => Promise.resolve(uids),
+    loadInstance: (_root, _study, _series, sop) => {
+      const [, , , p, s] = sop.split('.').map(Number);
+      const info = header(s as number, p as number);
+      return Promise.resolve({ info, frames: [{ info, frameIndex: 0, rows: 2, columns: 2, samplesPerPixel: 1, values: Float32Array.from([p as number, s as number, 0, 0]), window: undefined, invert: false }] });
+    },
+    // The display image carries the phase and slice so the fake model can answer per image.
+    toDisplay: (frame) => ({ width: 2, height: 2, channels: 1, data: frame.values }),
+  };
+}
+
+/** LV area 400 mm² at ED and 200 at ES on every slice; myocardium 100; RV 300 / 150. */
+const models: ModelRunner = {
+  profiles: () => [profile],
+  explain: () => Promise.resolve(undefined),
+  run: (_id, image) => {
+    const es = (image.data[0] as number) === 1;
+    const m = (key: string, areaMm2: number) => ({ key, display: key, codes: [], threshold: 0.5, fractionOfFieldOfView: 0, fieldOfViewFraction: 1, areaMm2 });
+    return Promise.resolve({ model: profile.model, inferenceMs: 1, findings: [], measurements: [m('rv_cavity', es ? 150 : 300), m('lv_myocardium', 100), m('lv_cavity', es ? 200 : 400)] });
+  },
+};
+
+const at = { root: 'http://pacs', studyUid: '1.2', seriesUid: '1.2.3' };
+
+describe('analyseCine', () => {
+  it('sums areas over the slices into volumes per phase and measures function', async () => {
+    const r = await analyseCine({ images: source(5), models }, profile, at);
+    expect([r.phaseCount, r.sliceCount, r.sliceSpacingMm]).toEqual([2, 5, 8]);
+    // 5 slices × 400 mm² × 8 mm = 16 mL at ED; 8 mL at ES.
+    expect(r.measures.lvEdvMl).toBeCloseTo(16, 9);
+    expect(r.measures.lvEsvMl).toBeCloseTo(8, 9);
+    expect(r.measures.lvEfPercent).toBeCloseTo(50, 9);
+    expect(r.measures.rvEfPercent).toBeCloseTo(50, 9);
+    expect(r.measures.lvMassG).toBeCloseTo(4 * 1.05, 9);
+    expect(r.edInstances).toEqual(['1.2.3.0.0', '1.2.3.0.1', '1.2.3.0.2', '1.2.3.0.3', '1.2.3.0.4']);
+  });
+
+  it('refuses a series with a missing slice, saying why, and runs no model on it', async () => {
+    let runs = 0;
+    const counting: ModelRunner = { ...models, run: (id, image) => { runs++; return models.run(id, image); } };
+    await expect(analyseCine({ images: source(6, 3), models: counting }, profile, at)).rejects.toMatchObject({ code: 'IMAGE_UNSUITABLE', message: expect.stringMatching(/gap of 16 mm between slices 3 and 4/) as string });
+    expect(runs).toBe(0);
+  });
+});
