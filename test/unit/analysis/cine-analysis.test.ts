@@ -5,7 +5,7 @@
  */
 import { analyseCine } from '../../../src/analysis/cine-analysis.js';
 import type { ImageSource, ModelProfile, ModelRunner } from '../../../src/analysis/types.js';
-import type { DicomImageInfo, ModalityFrame } from '../../../src/dicom/types.js';
+import type { DicomImageInfo } from '../../../src/dicom/types.js';
 
 const profile: ModelProfile = {
   model: { id: 'cardiac', version: '1', name: 'Cardiac', manufacturer: 'x', task: 'segmentation', intendedUse: 'u', templates: { card: 'c', report: 'r' }, performance: 'p' },
