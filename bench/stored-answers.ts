@@ -49,7 +49,7 @@ import { machineLines } from './support/machine.js';
 import { freePort, sleep } from './support/processes.js';
 import { metricSum, scrape } from './support/service-processes.js';
 import { BARE_ROLES, runBareServer, type BareRole } from './support/stored-answer-servers.js';
-import { requireWrk, runWrk, type WrkResult } from './support/wrk.js';
+import { requireWrk, runWrk, writeTokenScript, type WrkResult } from './support/wrk.js';
 import { formatSpread, median, spread } from './stats.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -186,42 +186,6 @@ async function signHookTokens(keys: BenchKeys, count: number): Promise<string[]>
 async function tokenFile(keys: BenchKeys, dir: string, name: string, count: number): Promise<string> {
   const file = path.join(dir, `tokens-${name}.txt`);
   writeFileSync(file, `${(await signHookTokens(keys, count)).join('\n')}\n`);
-  return file;
-}
-
-/**
- * The wrk script: POST the body file with the next token of the token file (each wrk thread
- * takes every n-th), cycling when the tokens run out (B then answers 401: the round fails).
- */
-function writePostScript(dir: string, bodyFile: string): string {
-  const file = path.join(dir, 'post.lua');
-  writeFileSync(
-    file,
-    `local counter = 0
-function setup(thread)
-  thread:set("id", counter)
-  counter = counter + 1
-end
-function init(args)
-  local threads = tonumber(args[2])
-  tokens = {}
-  local i = 0
-  for line in io.lines(args[1]) do
-    if i % threads == id then tokens[#tokens + 1] = line end
-    i = i + 1
-  end
-  local f = assert(io.open(${JSON.stringify(bodyFile)}, "rb"))
-  body = f:read("*a")
-  f:close()
-  next_token = 0
-end
-function request()
-  local token = tokens[next_token % #tokens + 1]
-  next_token = next_token + 1
-  return wrk.format("POST", ${JSON.stringify(HOOK_PATH)}, { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json" }, body)
-end
-`,
-  );
   return file;
 }
 
@@ -431,7 +395,7 @@ async function main(): Promise<void> {
     }
     console.log(`A, A' and B (as the first issuer) answer the same ${Buffer.byteLength(warm.answer)} bytes; tokens: ES384, aud ${AUDIENCE}, 5-minute lifetime, fresh jti each`);
 
-    const script = writePostScript(dir, bodyFile);
+    const script = writeTokenScript(dir, { path: HOOK_PATH, bodyFile });
     // Warm-up (JIT, connections) and how many tokens a B round needs.
     const warmTokens = await tokenFile(keys, dir, 'warm', 12_000);
     await measure(bare, script, warmTokens, 2);

@@ -21,14 +21,26 @@ export function requireWrk(): string {
   }
 }
 
+/** What each request is: `GET /cds-services` (discovery) by default, or a POST of a body file. */
+export interface TokenScriptRequest {
+  readonly path: string;
+  readonly bodyFile: string;
+}
+
 /**
  * Writes the Lua script: each wrk thread takes every n-th token (n = thread count) and sends
  * each once; past the end it sends its last token again, which the authenticating service answers
  * 401 (replayed), so running out of tokens shows as non-2xx answers. A server that ignores the
- * token gets requests of the same size.
+ * token gets requests of the same size. Without `post` each request is `GET /cds-services`; with
+ * it, a JSON POST of the body file to its path.
  */
-export function writeTokenScript(dir: string): string {
-  const file = path.join(dir, 'tokens.lua');
+export function writeTokenScript(dir: string, post?: TokenScriptRequest): string {
+  const file = path.join(dir, post === undefined ? 'tokens.lua' : 'post.lua');
+  const readBody = post === undefined ? '' : `  local f = assert(io.open(${JSON.stringify(post.bodyFile)}, "rb"))\n  body = f:read("*a")\n  f:close()\n`;
+  const send =
+    post === undefined
+      ? 'wrk.format("GET", "/cds-services", { ["Authorization"] = "Bearer " .. token })'
+      : `wrk.format("POST", ${JSON.stringify(post.path)}, { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json" }, body)`;
   writeFileSync(
     file,
     `local counter = 0
@@ -44,12 +56,12 @@ function init(args)
     if i % threads == id then tokens[#tokens + 1] = line end
     i = i + 1
   end
-  next_token = 0
+${readBody}  next_token = 0
 end
 function request()
   next_token = next_token + 1
   local token = tokens[next_token] or tokens[#tokens]
-  return wrk.format("GET", "/cds-services", { ["Authorization"] = "Bearer " .. token })
+  return ${send}
 end
 `,
   );
