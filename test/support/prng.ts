@@ -1,15 +1,8 @@
 /**
- * Deterministic pseudo-random numbers (mulberry32), so a failing generated case can be replayed
- * from its seed.
+ * Deterministic pseudo-random numbers (the tools' mulberry32), so a failing generated case can be
+ * replayed from its seed.
  */
+import { mulberry32 } from '../../tools/prng.js';
 
 /** A generator of numbers in [0, 1) from `seed`. */
-export function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;

@@ -4,17 +4,7 @@
  * reliability table (equal-width bins of the finding's probability).
  */
 import { rocAuc } from './binary-metrics.js';
-
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../prng.js';
 
 /** The q-quantile (0…1) of sorted values, linear between order statistics (NumPy's default). */
 export function quantileSorted(sorted: readonly number[], q: number): number {

@@ -2,6 +2,7 @@
  * Seeded randomness. Every case gets its own generator, derived from the run's seed and the
  * case's number, so any single case can be replayed without running the ones before it.
  */
+import { mulberry32 } from '../prng.js';
 
 /** A seeded source of numbers and choices. */
 export interface Random {
@@ -17,17 +18,6 @@ export interface Random {
   pick<T>(items: readonly T[]): T;
   /** `n` random bytes. */
   bytes(n: number): Uint8Array;
-}
-
-/** mulberry32: small, fast, seedable; good enough to spread mutations. */
-function mulberry32(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Mixes the run seed, a stream number and a case number into one 32-bit seed (murmur3 finaliser). */

@@ -1,0 +1,13 @@
+/**
+ * mulberry32: a small, fast, seeded generator, uniform in [0, 1). One copy for the tools (fuzzer,
+ * bootstrap intervals) and the tests, so a seed means the same numbers everywhere.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed | 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
