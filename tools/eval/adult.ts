@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { createInferenceEngine } from '../../src/inference/index.js';
+import { evaluationEngine } from './engine.js';
 import type { InferenceEngine, InputImage } from '../../src/inference/index.js';
 import { reliability, shareWithInterval, summariseBinary } from './calibration-metrics.js';
 import type { BinarySummary, BootstrapOptions, ReliabilityBin, Share } from './calibration-metrics.js';
@@ -269,15 +269,7 @@ export async function evaluateAdults(options: AdultOptions): Promise<AdultEvalua
   const sha256 = createHash('sha256').update(await readFile(file)).digest('hex');
   const sample = options.sample ?? (await readNih(options.dataDir));
   const manifests = await Promise.all(options.modelIds.map((id) => readChestManifest(options.modelsDir, id)));
-  const engine = await createInferenceEngine({
-    modelsDir: options.modelsDir,
-    enabledModels: [...options.modelIds],
-    maxBatch: 32,
-    maxWaitMs: 1,
-    queueCapacity: CHUNK * 2,
-    intraOpNumThreads: 1,
-    saliency: 'never',
-  });
+  const engine = await evaluationEngine(options.modelsDir, options.modelIds, { maxBatch: 32, chunk: CHUNK });
   const out: AdultEvaluation[] = [];
   try {
     for (const m of manifests) {

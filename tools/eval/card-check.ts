@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { createInferenceEngine } from '../../src/inference/index.js';
+import { evaluationEngine } from './engine.js';
 import type { InferenceEngine, InputImage } from '../../src/inference/index.js';
 import { binaryMetrics } from './binary-metrics.js';
 import { discoverEvaluations, formatIssues } from './plan.js';
@@ -221,17 +221,8 @@ export async function evaluateModelCards(options: EvaluateOptions): Promise<Card
   const checks = discovered.problems.filter((p) => wanted(p.modelId)).map((p) => failed(p.modelId, 'evaluation', p.message));
   const targets = discovered.targets.filter((t) => wanted(t.modelId));
   if (targets.length === 0) return checks;
-  const engine = await createInferenceEngine({
-    modelsDir: options.modelsDir,
-    // Every card is checked, also those of models shipped switched off.
-    enabledModels: [...new Set(targets.map((t) => t.modelId))],
-    maxBatch: 64,
-    maxWaitMs: 1,
-    queueCapacity: CHUNK * 2,
-    intraOpNumThreads: 1,
-    // The cards state the findings' numbers; explanations would only cost time.
-    saliency: 'never',
-  });
+  // Every card is checked, also those of models shipped switched off.
+  const engine = await evaluationEngine(options.modelsDir, targets.map((t) => t.modelId), { maxBatch: 64, chunk: CHUNK });
   try {
     for (const target of targets) checks.push(await checkTarget(engine, target, options, tolerance));
   } finally {

@@ -13,7 +13,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInferenceEngine } from '../../src/inference/index.js';
+import { evaluationEngine } from './engine.js';
 import type { InferenceEngine, InputImage } from '../../src/inference/index.js';
 import { rocAuc } from './binary-metrics.js';
 import { quantileSorted, shareWithInterval } from './calibration-metrics.js';
@@ -221,15 +221,7 @@ function hardware(): string {
 export async function evaluateOod(options: OodOptions): Promise<OodEvaluation[]> {
   const resamples = options.resamples ?? 2000;
   const seed = options.seed ?? 12345;
-  const engine = await createInferenceEngine({
-    modelsDir: options.modelsDir,
-    enabledModels: [...options.modelIds],
-    maxBatch: 32,
-    maxWaitMs: 1,
-    queueCapacity: CHUNK * 2,
-    intraOpNumThreads: 1,
-    saliency: 'never',
-  });
+  const engine = await evaluationEngine(options.modelsDir, options.modelIds, { maxBatch: 32, chunk: CHUNK });
   const cache = new Map<string, InputImage[]>();
   const imagesOf = async (key: string): Promise<InputImage[]> => {
     const spec = OOD_SETS[key];
