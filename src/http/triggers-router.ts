@@ -7,7 +7,7 @@
  */
 import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import { AppError } from '../errors.js';
-import type { JobQueue } from '../jobs/index.js';
+import type { AnalysisJob, JobQueue } from '../jobs/index.js';
 import { createSecretCheck, notificationJobs, pacsStudyJob, type PacsTriggerSource, type SubscriptionSource } from '../triggers/index.js';
 import type {} from './locals.js';
 import type { Metrics } from './metrics.js';
@@ -57,39 +57,29 @@ function accepted(queued: number, known: number): unknown {
  */
 export function triggersRouter(deps: TriggersRouterDeps): Router {
   const router = Router();
-  const count = (trigger: string, outcome: string): void => { deps.metrics.triggers.inc({ trigger, outcome }); };
-  const submitAll = async (jobs: Parameters<JobQueue['submit']>[0][]): Promise<{ queued: number; known: number }> => {
-    let queued = 0;
-    for (const job of jobs) if ((await deps.jobs.submit(job)).queued) queued += 1;
-    return { queued, known: jobs.length - queued };
+  /**
+   * One trigger route: the secret, then the body, then the jobs it names submitted; counted by
+   * outcome and answered with `status` (a PACS expects 202, a rest-hook any 2xx).
+   */
+  const route = (trigger: string, routePath: string, secret: string, status: number, jobsOf: (body: unknown) => Promise<AnalysisJob[]>): void => {
+    router.post(routePath, guarded(secret), json, async (req, res) => {
+      try {
+        const jobs = await jobsOf(req.body);
+        let queued = 0;
+        for (const job of jobs) if ((await deps.jobs.submit(job)).queued) queued += 1;
+        const known = jobs.length - queued;
+        deps.metrics.triggers.inc({ trigger, outcome: queued > 0 ? 'queued' : 'known' });
+        res.locals.log.info({ trigger, queued, known }, 'trigger accepted');
+        res.status(status).type('application/fhir+json').send(accepted(queued, known));
+      } catch (err) {
+        deps.metrics.triggers.inc({ trigger, outcome: 'refused' });
+        throw err;
+      }
+    });
   };
   const { pacs, subscription } = deps;
-  if (pacs !== undefined) {
-    router.post('/pacs/stable-study', guarded(pacs.secret), json, async (req, res) => {
-      try {
-        const { queued, known } = await submitAll([pacsStudyJob(pacs, req.body)]);
-        count('pacs', queued > 0 ? 'queued' : 'known');
-        res.locals.log.info({ trigger: 'pacs', queued, known }, 'trigger accepted');
-        res.status(202).type('application/fhir+json').send(accepted(queued, known));
-      } catch (err) {
-        count('pacs', 'refused');
-        throw err;
-      }
-    });
-  }
-  if (subscription !== undefined) {
-    router.post('/fhir-subscription', guarded(subscription.secret), json, async (req, res) => {
-      try {
-        const { queued, known } = await submitAll(await notificationJobs(subscription, req.body));
-        count('subscription', queued > 0 ? 'queued' : 'known');
-        res.locals.log.info({ trigger: 'subscription', queued, known }, 'trigger accepted');
-        res.status(200).type('application/fhir+json').send(accepted(queued, known));
-      } catch (err) {
-        count('subscription', 'refused');
-        throw err;
-      }
-    });
-  }
+  if (pacs !== undefined) route('pacs', '/pacs/stable-study', pacs.secret, 202, (body) => Promise.resolve([pacsStudyJob(pacs, body)]));
+  if (subscription !== undefined) route('subscription', '/fhir-subscription', subscription.secret, 200, (body) => notificationJobs(subscription, body));
   router.use(bodyErrors);
   return router;
 }
