@@ -15,23 +15,20 @@ import { QUEUE_NAME } from '../../src/jobs/redis-store.js';
 import { LOCAL_DOMAIN } from '../../src/http/trust-domain.js';
 import type { StudyAnalysis } from '../../src/analysis/types.js';
 import { parseDicom } from '../../src/dicom/parse.js';
+import { childSampleFiles, withChildBirthDate } from '../support/child-sample.js';
 import { startGatedProxy, type GatedProxy } from '../support/gated-proxy.js';
 import { buildWorkerEntry, removeWorkerBuild, startRedis, startWorkerProcess, type RedisServer, type WorkerProcess } from '../support/redis.js';
-import { FIXTURES, PINNED_MODELS, sampleFiles, startStack, type Stack } from '../support/stack.js';
+import { FIXTURES, PINNED_MODELS, startStack, type Stack } from '../support/stack.js';
 
 const PREFIX = `test-${randomUUID().slice(0, 8)}`;
 const SECRET = randomBytes(24).toString('hex');
-/** (0010,0030) PatientBirthDate, DA, empty, explicit VR little endian. */
-const EMPTY_BIRTH_DATE = Buffer.from([0x10, 0x00, 0x30, 0x00, 0x44, 0x41, 0x00, 0x00]);
 
 /**
  * A sample as a new study of a 3-year-old (born 1996-06-01, imaged on the samples' 2000-01-01):
  * the PACS trigger knows the age only from the image, and the chest models refuse unknown ages.
  */
 function studyOf(file: string, n: number): { bytes: Buffer; studyUid: string } {
-  let bytes = readFileSync(path.join(FIXTURES, file));
-  const at = bytes.indexOf(EMPTY_BIRTH_DATE);
-  bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([0x10, 0x00, 0x30, 0x00, 0x44, 0x41, 0x08, 0x00]), Buffer.from('19960601', 'latin1'), bytes.subarray(at + EMPTY_BIRTH_DATE.length)]);
+  const bytes = withChildBirthDate(readFileSync(path.join(FIXTURES, file)));
   // A new StudyInstanceUID of the same length, so no element length changes.
   const old = parseDicom(bytes).info.studyInstanceUid;
   const fresh = `${old.slice(0, -4)}${String(9000 + n)}`;
@@ -40,7 +37,7 @@ function studyOf(file: string, n: number): { bytes: Buffer; studyUid: string } {
   return { bytes, studyUid: fresh };
 }
 
-const files = sampleFiles().filter((f) => readFileSync(path.join(FIXTURES, f)).includes(EMPTY_BIRTH_DATE));
+const files = childSampleFiles();
 
 let redis: RedisServer;
 let stack: Stack;

@@ -17,36 +17,20 @@ import { validateCdsResponse } from '../../src/cds-hooks/response-schema.js';
 import type { CdsResponse } from '../../src/cds-hooks/types.js';
 import { parseDicom } from '../../src/dicom/parse.js';
 import { IMAGINGSTUDY_AVAILABLE_TOPIC } from '../../src/terminology.js';
+import { childSampleFiles, withChildBirthDate } from '../support/child-sample.js';
 import { freePort } from '../support/free-port.js';
 import { EHR_TOKEN, FIXTURES, PATIENT_ID, imagingStudyFor, sampleFiles, startStack, type Stack, resultHookBody } from '../support/stack.js';
 
 const PACS_SECRET = randomBytes(24).toString('hex');
 const SUBSCRIPTION_SECRET = randomBytes(24).toString('hex');
 
-/** (0010,0030) PatientBirthDate, DA, empty, in explicit VR little endian. */
-const EMPTY_BIRTH_DATE = Buffer.from([0x10, 0x00, 0x30, 0x00, 0x44, 0x41, 0x00, 0x00]);
-
 /** A little-endian sample the model evaluation calls clearly positive, and another one. */
 function chosenFiles(): [string, string] {
   const expected = (JSON.parse(readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as { files: { file: string; interpretation: string; needsReview: boolean }[] }).files;
-  const littleEndian = (f: string): boolean => readFileSync(path.join(FIXTURES, f)).includes(EMPTY_BIRTH_DATE);
-  const positive = sampleFiles().find((f) => littleEndian(f) && expected.some((e) => e.file === f && e.interpretation === 'positive' && !e.needsReview));
+  const positive = childSampleFiles().find((f) => expected.some((e) => e.file === f && e.interpretation === 'positive' && !e.needsReview));
   const other = sampleFiles().find((f) => f !== positive);
   if (positive === undefined || other === undefined) throw new Error('the fixtures need a clearly positive sample and another one');
   return [positive, other];
-}
-
-/**
- * The sample with a PatientBirthDate (the samples carry an empty one): a PACS trigger knows the
- * patient's age only from the image, and the chest models refuse an unknown age. Born 1996-06-01,
- * imaged 2000-01-01 (the samples' StudyDate): 3 years old, inside the models' validated ages.
- */
-function withBirthDate(bytes: Uint8Array): Buffer {
-  const empty = EMPTY_BIRTH_DATE;
-  const buf = Buffer.from(bytes);
-  const at = buf.indexOf(empty);
-  if (at < 0 || buf.indexOf(empty, at + 1) >= 0) throw new Error('the sample must have exactly one empty PatientBirthDate (explicit VR little endian)');
-  return Buffer.concat([buf.subarray(0, at), Buffer.from([0x10, 0x00, 0x30, 0x00, 0x44, 0x41, 0x08, 0x00]), Buffer.from('19960601', 'latin1'), buf.subarray(at + empty.length)]);
 }
 
 let stack: Stack;
@@ -118,7 +102,7 @@ const diagnostics = (res: request.Response): string => (res.body as OperationOut
 describe('the PACS trigger (Orthanc OnStableStudy)', () => {
   it('analyses a study stored in Orthanc before any hook; the hook then answers from the store without running a model', async () => {
     const before = await metrics();
-    const bytes = withBirthDate(readFileSync(path.join(FIXTURES, positiveFile)));
+    const bytes = withChildBirthDate(readFileSync(path.join(FIXTURES, positiveFile)));
     await stack.orthanc.upload(bytes);
     // Orthanc's Lua script posts the study once it is stable; the analysis runs in the background.
     const analysed = await until((t) => total(t, 'analysis_triggers_total', 'trigger="pacs",outcome="queued"') >= 1 && jobsDone(t) > jobsDone(before));
