@@ -41,21 +41,6 @@ export interface SliceGeometry<T> {
 const DEFAULTS: Required<GeometryTolerances> = { orientation: 1e-3, spacingRelative: 0.05, spacingAbsolute: 0.1, gapFactor: 1.5, inPlanePixels: 0.5 };
 
 /**
- * Groups images by SeriesInstanceUID, keeping input order within each group.
- *
- * @returns series UID → its items, in order of first appearance
- */
-export function groupBySeries<T extends { readonly info: DicomImageInfo }>(items: readonly T[]): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const group = groups.get(item.info.seriesInstanceUid);
-    if (group === undefined) groups.set(item.info.seriesInstanceUid, [item]);
-    else group.push(item);
-  }
-  return groups;
-}
-
-/**
  * Orders slices along their normal and checks that they form one regular volume: every slice
  * has a position and orientation, all share one orientation, size and pixel spacing, no two
  * share a position, spacing is uniform, no slice is missing, and slice origins do not drift in

@@ -13,5 +13,5 @@ export { errorOf, jobKey } from './key.js';
 export { NO_JOB_METRICS } from './types.js';
 export type { AnalysisJob, JobFailure, JobMetrics, JobOutcome, JobQueue, JobTicket, ModelRef } from './types.js';
 export { openRedisResultCache } from './redis-result-cache.js';
-export { openRedisAnswerStore, openRedisStrings } from './redis-answer-store.js';
-export type { RedisAnswerStore, RedisStrings } from './redis-answer-store.js';
+export { openRedisAnswerStore, openRedisStrings } from './redis-strings.js';
+export type { RedisAnswerStore, RedisStrings } from './redis-strings.js';
