@@ -9,7 +9,6 @@
  * The DICOM is made at test time from ../shared/data rather than committed: DRIVE's terms allow
  * research use, not redistribution in this repository.
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { decode as decodePng } from 'fast-png';
@@ -20,9 +19,8 @@ import { sampleImagingStudy } from '../../src/cli/sample-fhir.js';
 import { validateCdsResponse } from '../../src/cds-hooks/response-schema.js';
 import type { CdsCard, CdsResponse } from '../../src/cds-hooks/types.js';
 import { parseDicom } from '../../src/dicom/parse.js';
-import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../src/terminology.js';
 import { validateR4 } from '../support/fhir-validator.js';
-import { ADULT_PATIENT_ID, EHR_TOKEN, NOW, startStack, type Stack } from '../support/stack.js';
+import { ADULT_PATIENT_ID, NOW, startStack, type Stack, resultHookBody } from '../support/stack.js';
 import { buildPart10, imageElements } from '../unit/dicom/support/part10-builder.js';
 
 const drive = path.join(resolveDataDir(path.resolve('.')), 'drive', 'testing');
@@ -67,15 +65,7 @@ async function setUp(): Promise<Stack> {
 }
 
 async function callHook(on: Stack): Promise<CdsResponse> {
-  const res = await request(on.app)
-    .post('/cds-services/imaging-ai-result')
-    .send({
-      hook: IMAGINGSTUDY_AVAILABLE_HOOK,
-      hookInstance: randomUUID(),
-      fhirServer: on.fhir.baseUrl,
-      fhirAuthorization: { access_token: EHR_TOKEN, token_type: 'Bearer', expires_in: 300, scope: 'patient/*.read', subject: 'imaging-cds' },
-      context: { patientId: ADULT_PATIENT_ID, imagingStudyId: STUDY_ID },
-    });
+  const res = await request(on.app).post('/cds-services/imaging-ai-result').send(resultHookBody(on.fhir.baseUrl, STUDY_ID, undefined, ADULT_PATIENT_ID));
   expect([res.status, res.status === 200 ? '' : JSON.stringify(res.body)]).toEqual([200, '']);
   expect(validateCdsResponse(res.body)).toEqual([]);
   return res.body as CdsResponse;

@@ -10,7 +10,6 @@
  * The DICOM files are made at test time from ../shared/data, never committed (DRIVE's terms allow
  * research use, not redistribution).
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
@@ -20,9 +19,8 @@ import { readNpz } from '../../tools/eval/npz.js';
 import { validateCdsResponse } from '../../src/cds-hooks/response-schema.js';
 import type { CdsCard, CdsResponse } from '../../src/cds-hooks/types.js';
 import { parseDicom } from '../../src/dicom/parse.js';
-import { IMAGINGSTUDY_AVAILABLE_HOOK } from '../../src/terminology.js';
 import { validateR4 } from '../support/fhir-validator.js';
-import { EHR_TOKEN, PATIENT_ID, imagingStudyFor, startStack, type Stack } from '../support/stack.js';
+import { PATIENT_ID, imagingStudyFor, startStack, type Stack, resultHookBody } from '../support/stack.js';
 import { buildPart10, imageElements } from '../unit/dicom/support/part10-builder.js';
 
 const data = resolveDataDir(path.resolve('.'));
@@ -74,15 +72,7 @@ const describeWithData = missing.length === 0 ? describe : describe.skip;
 let stack: Stack | undefined;
 
 async function callHook(on: Stack, studyId: string): Promise<readonly CdsCard[]> {
-  const res = await request(on.app)
-    .post('/cds-services/imaging-ai-result')
-    .send({
-      hook: IMAGINGSTUDY_AVAILABLE_HOOK,
-      hookInstance: randomUUID(),
-      fhirServer: on.fhir.baseUrl,
-      fhirAuthorization: { access_token: EHR_TOKEN, token_type: 'Bearer', expires_in: 300, scope: 'patient/*.read', subject: 'imaging-cds' },
-      context: { patientId: PATIENT_ID, imagingStudyId: studyId },
-    });
+  const res = await request(on.app).post('/cds-services/imaging-ai-result').send(resultHookBody(on.fhir.baseUrl, studyId, undefined, PATIENT_ID));
   expect([res.status, res.status === 200 ? '' : JSON.stringify(res.body)]).toEqual([200, '']);
   expect(validateCdsResponse(res.body)).toEqual([]);
   return (res.body as CdsResponse).cards;
