@@ -46,6 +46,15 @@ async function recordWhenComplete(deps: ServiceDeps, key: string, study: Imaging
 
 /** Creates the result-hook service. */
 export function imagingStudyAvailableService(deps: ServiceDeps): CdsService {
+  // One background wait per job and owner, however many hooks ask while the maps are made
+  // (with Redis each wait polls the store).
+  const following = new Set<string>();
+  const followUp = (key: string, study: ImagingStudy, owner: ResultOwner, serviceRequestId: string | undefined, log: Logger): void => {
+    const id = JSON.stringify([key, owner.domain, owner.patientId, owner.imagingStudyId, serviceRequestId ?? null]);
+    if (following.has(id)) return;
+    following.add(id);
+    void recordWhenComplete(deps, key, study, owner, serviceRequestId, log).finally(() => following.delete(id));
+  };
   return {
     definition: {
       id: 'imaging-ai-result',
@@ -83,7 +92,7 @@ export function imagingStudyAvailableService(deps: ServiceDeps): CdsService {
       const owner = { domain, patientId: ctx.patientId, imagingStudyId: ctx.imagingStudyId };
       const mapsPending = analysis.results.some((r) => r.overlayPending === true);
       if (rendered.length > 0) deps.resultSink?.(owner, rendered, log, !mapsPending);
-      if (mapsPending) void recordWhenComplete(deps, key, study, owner, ctx.serviceRequestId, log);
+      if (mapsPending) followUp(key, study, owner, ctx.serviceRequestId, log);
       else handlerContext.final?.();
       if (rendered.length === 0 && deps.notAnalysedCards !== false) {
         const others = analysis.skipped.filter((s) => s.outsideUse === undefined).map((s) => s.reason);
