@@ -97,6 +97,8 @@ const envSchema = z.object({
   WRITEBACK_FHIR_SERVER: z.url().optional(),
   WRITEBACK_BEARER_TOKEN: z.string().optional(),
   WRITEBACK_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  /** Segmentation results stored back to the study's PACS as DICOM SEG + SR (STOW-RS; true/false). */
+  PACS_WRITE_BACK: bool,
   RESULT_INDEX_SIZE: z.coerce.number().int().positive().default(1000),
   /** How long the result hook waits for its analysis before answering what is ready (defaults below). */
   HOOK_BUDGET_MS: z.coerce.number().int().min(0).max(600_000).optional(),
@@ -190,6 +192,8 @@ export interface Config {
   readonly smartViewerUrl: string | undefined;
   /** Background write-back of preliminary results; undefined when not configured. */
   readonly writeBack: { readonly fhirServer: string; readonly bearerToken: string | undefined; readonly timeoutMs: number } | undefined;
+  /** Whether segmentation results go back to the study's DICOMweb root as DICOM SEG and SR (IHE AIR). */
+  readonly pacsWriteBack: boolean;
   /** How many studies GET /results remembers. */
   readonly resultIndexSize: number;
   /** How long the result hook waits for its analysis (patient-view and order hooks never wait). */
@@ -376,6 +380,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       e.WRITEBACK_FHIR_SERVER === undefined
         ? undefined
         : Object.freeze({ fhirServer: e.WRITEBACK_FHIR_SERVER.replace(/\/+$/, ''), bearerToken: e.WRITEBACK_BEARER_TOKEN === '' ? undefined : e.WRITEBACK_BEARER_TOKEN, timeoutMs: e.WRITEBACK_TIMEOUT_MS }),
+    pacsWriteBack: e.PACS_WRITE_BACK,
     resultIndexSize: e.RESULT_INDEX_SIZE,
     hookBudgetMs: e.HOOK_BUDGET_MS ?? DEFAULT_HOOK_BUDGET_MS,
     inProgressCards: e.IN_PROGRESS_CARDS,
