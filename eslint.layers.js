@@ -28,13 +28,17 @@ export const LAYERS = {
   cds: ['errors', 'logging', 'terminology', 'cds-hooks', 'fhir', 'analysis', 'jobs', 'reports'],
   // Analysis started before a hook asks: by the PACS, or by a FHIR Subscription notification.
   triggers: ['errors', 'logging', 'dicom', 'analysis', 'jobs', 'cds'],
-  http: ['errors', 'logging', 'cds-hooks', 'cds', 'audit', 'jobs', 'triggers'],
+  // The SMART result viewer's and the operations page's server side (no HTTP in it).
+  viewer: ['errors', 'logging', 'terminology', 'auth', 'audit', 'cds-hooks', 'cds', 'config-viewer'],
+  http: ['errors', 'logging', 'cds-hooks', 'cds', 'audit', 'jobs', 'triggers', 'viewer'],
   // Composition root: configuration, the express app, the wiring of concrete parts, entry points.
-  config: ['errors', 'terminology', 'auth', 'fhir'],
-  app: ['logging', 'http'],
+  'config-base': [],
+  'config-viewer': ['auth', 'config-base'],
+  config: ['errors', 'terminology', 'auth', 'fhir', 'config-base', 'config-viewer'],
+  app: ['logging', 'http', 'viewer'],
   wiring: ['errors', 'logging', 'config', 'app', 'auth', 'audit', 'fhir', 'dicom', 'inference', 'reports', 'analysis', 'jobs', 'cds', 'triggers', 'http'],
   'process-entry': ['logging', 'config'],
-  main: ['logging', 'config', 'app', 'wiring', 'process-entry'],
+  main: ['logging', 'config', 'app', 'wiring', 'process-entry', 'viewer'],
   worker: ['logging', 'config', 'app', 'wiring', 'process-entry'],
   cli: ['errors', 'logging', 'terminology', 'cds-hooks', 'dicom', 'config', 'app', 'wiring'],
 };
@@ -46,13 +50,14 @@ const OWNED = {
   dcmjs: 'dicom',
   'onnxruntime-node': 'inference',
   handlebars: 'reports',
-  jose: 'auth',
+  // The viewer verifies SMART access tokens (another issuer, audience and claim set than CDS client JWTs).
+  jose: ['auth', 'viewer'],
   express: ['http', 'app'],
   bullmq: 'jobs',
   ioredis: 'jobs',
 };
 
-const FOLDERS = new Set(['image', 'cds-hooks', 'auth', 'audit', 'fhir', 'dicom', 'inference', 'reports', 'analysis', 'jobs', 'cds', 'triggers', 'http', 'cli']);
+const FOLDERS = new Set(['image', 'cds-hooks', 'auth', 'audit', 'fhir', 'dicom', 'inference', 'reports', 'analysis', 'jobs', 'cds', 'triggers', 'http', 'cli', 'viewer']);
 const PARTS = Object.keys(LAYERS);
 // Part names are [a-z-]+: nothing in them needs escaping in a regular expression.
 const escape = (s) => s;

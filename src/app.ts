@@ -6,7 +6,8 @@
 import cors from 'cors';
 import express, { type Express } from 'express';
 import type { Logger } from './logging.js';
-import { cdsRouter, requestContext, type CdsRouterDeps, errorHandler, operationOutcome, resultsRouter, sendOutcome, triggersRouter, type ResultsLookup, type TriggersRouterDeps } from './http/index.js';
+import { cdsRouter, requestContext, type CdsRouterDeps, errorHandler, operationOutcome, opsPageRouter, recordFailures, resultsRouter, sendOutcome, triggersRouter, viewerRouter, type ResultsLookup, type TriggersRouterDeps } from './http/index.js';
+import type { FailureLog, OpsSources, ViewerServices } from './viewer/index.js';
 
 export interface Readiness {
   readonly ready: boolean;
@@ -21,6 +22,8 @@ export interface AppDeps extends CdsRouterDeps {
   readonly results: ResultsLookup;
   /** The PACS and FHIR Subscription triggers (each off when undefined) and the queue they feed. */
   readonly triggers: TriggersRouterDeps;
+  /** The SMART result viewer at /viewer, and the log of failed requests the operations page lists; absent: neither. */
+  readonly viewer?: { readonly services: ViewerServices; readonly failures: FailureLog } | undefined;
 }
 
 /**
@@ -51,20 +54,23 @@ export function createApp(deps: AppDeps): Express {
   app.use('/cds-services', cdsRouter(deps));
   app.use('/results', resultsRouter(deps));
   app.use('/triggers', triggersRouter(deps.triggers));
+  if (deps.viewer !== undefined) app.use('/viewer', viewerRouter({ viewer: deps.viewer.services, results: deps.results, feedback: deps.feedback }));
   app.use((_req, res) => {
     sendOutcome(res, 404, operationOutcome('not-found', 'No such route'));
   });
+  if (deps.viewer !== undefined) app.use(recordFailures(deps.viewer.failures));
   app.use(errorHandler(deps.log));
   return app;
 }
 
 /**
- * The operational endpoints: `/readyz` (which models are loaded, and why not) and `/metrics`
- * (Prometheus). They reveal the deployment's state, so they are not on the public port.
+ * The operational endpoints: `/readyz` (which models are loaded, and why not), `/metrics`
+ * (Prometheus) and, when given, the operations page at `/ops`. They reveal the deployment's
+ * state, so they are not on the public port.
  *
- * @param deps - readiness, metrics and the log
+ * @param deps - readiness, metrics, the log, and the operations page's sources
  */
-export function createOpsApp(deps: Pick<AppDeps, 'readiness' | 'metrics' | 'log'>): Express {
+export function createOpsApp(deps: Pick<AppDeps, 'readiness' | 'metrics' | 'log'> & { readonly ops?: (OpsSources & { readonly assetsDir: string }) | undefined }): Express {
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => {
@@ -77,6 +83,7 @@ export function createOpsApp(deps: Pick<AppDeps, 'readiness' | 'metrics' | 'log'
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
+  if (deps.ops !== undefined) app.use('/ops', opsPageRouter(deps.ops));
   app.use((_req, res) => {
     sendOutcome(res, 404, operationOutcome('not-found', 'No such route'));
   });

@@ -2,13 +2,14 @@
  * Configuration: read once from the environment into a frozen, typed object. Start-up stops
  * with an actionable message when a value is wrong. Nothing else in src/ reads process.env.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { isFhirKitDebugEnabled } from './fhir/index.js';
 import { createOriginAllowList } from './auth/index.js';
 import { IMAGINGSTUDY_AVAILABLE_TOPIC } from './terminology.js';
+import { ConfigError, jsonListSetting } from './config-base.js';
+import { VIEWER_ENV, viewerConfig, type ViewerConfig } from './config-viewer.js';
 
 /** The repository root (src/ and dist/src/ both sit one or two levels below it). */
 export const PROJECT_ROOT = (() => {
@@ -131,6 +132,7 @@ const envSchema = z.object({
   SUBSCRIPTION_FHIR_SERVER: z.url().optional(),
   SUBSCRIPTION_FHIR_TOKEN: z.string().optional(),
   SUBSCRIPTION_TOPIC: z.url().default(IMAGINGSTUDY_AVAILABLE_TOPIC),
+  ...VIEWER_ENV,
 });
 
 export type TrustedIssuer = z.infer<typeof trustedIssuer>;
@@ -190,6 +192,8 @@ export interface Config {
   readonly imagingOrders: { readonly loincImagingCodes: ReadonlySet<string>; readonly codes: ReadonlySet<string> };
   readonly viewerUrl: string | undefined;
   readonly smartViewerUrl: string | undefined;
+  /** The result viewer (SMART app) and the operations page: config-viewer.ts. */
+  readonly viewer: ViewerConfig;
   /** Background write-back of preliminary results; undefined when not configured. */
   readonly writeBack: { readonly fhirServer: string; readonly bearerToken: string | undefined; readonly timeoutMs: number } | undefined;
   /** Whether segmentation results go back to the study's DICOMweb root as DICOM SEG and SR (IHE AIR). */
@@ -247,13 +251,7 @@ function triggerConfig(e: Env, issuers: readonly TrustedIssuer[], dicomWebAllow:
   });
 }
 
-/** Thrown for configuration the service must not start with. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError } from './config-base.js';
 
 /**
  * The result hook's default budget, embedded or with workers: below CDS Hooks' ~500 ms
@@ -266,20 +264,11 @@ export const DEFAULT_HOOK_BUDGET_MS = 400;
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 function parseIssuers(raw: string | undefined): TrustedIssuer[] {
-  if (raw === undefined || raw.trim() === '') return [];
-  const text = raw.trim().startsWith('[') ? raw : readFileSync(raw, 'utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new ConfigError('CDS_TRUSTED_ISSUERS is neither a JSON array nor a readable JSON file');
-  }
-  const parsed = z.array(trustedIssuer).safeParse(json);
-  if (!parsed.success) throw new ConfigError(`CDS_TRUSTED_ISSUERS: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  for (const i of parsed.data) {
+  const issuers: TrustedIssuer[] = jsonListSetting(raw, 'CDS_TRUSTED_ISSUERS', trustedIssuer);
+  for (const i of issuers) {
     if ((i.jwksUrl === undefined) === (i.jwksFile === undefined)) throw new ConfigError(`CDS_TRUSTED_ISSUERS: issuer ${i.iss} needs exactly one of jwksUrl or jwksFile`);
   }
-  return parsed.data;
+  return issuers;
 }
 
 function pacsAuth(env: z.infer<typeof envSchema>): PacsAuth {
@@ -376,6 +365,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     imagingOrders: Object.freeze({ loincImagingCodes: new Set(e.IMAGING_ORDER_LOINC), codes: new Set(e.IMAGING_ORDER_CODES) }),
     viewerUrl: e.VIEWER_URL,
     smartViewerUrl: e.SMART_VIEWER_URL,
+    viewer: viewerConfig(e, { trustedIssuers, projectRoot: PROJECT_ROOT }),
     writeBack:
       e.WRITEBACK_FHIR_SERVER === undefined
         ? undefined

@@ -4,7 +4,8 @@
 import { createLogger } from './logging.js';
 import { createApp, createOpsApp } from './app.js';
 import { configOrExit, listen } from './process-entry.js';
-import { buildDependencies } from './wiring.js';
+import { buildDependencies, performanceLine } from './wiring.js';
+import { buildViewer } from './viewer/index.js';
 
 async function main(): Promise<void> {
   const config = configOrExit('imaging-cds');
@@ -16,12 +17,22 @@ async function main(): Promise<void> {
     );
   }
   const deps = await buildDependencies(config, log);
-  const server = await listen(createApp(deps), config.port, config.host, log);
+  const viewer = buildViewer({
+    config: config.viewer,
+    clockSkewSeconds: config.jwtClockSkewSeconds,
+    capacity: config.resultIndexSize,
+    services: deps.services,
+    feedback: deps.feedback,
+    readiness: deps.readiness,
+    metrics: () => deps.metrics.registry.getMetricsAsJSON(),
+    modelCards: (deps.engine?.models() ?? []).map((m) => ({ id: m.id, version: m.version, intendedUse: m.intendedUse, performance: performanceLine(m) })),
+  });
+  const server = await listen(createApp({ ...deps, services: viewer.services, viewer: { services: viewer.viewer, failures: viewer.failures } }), config.port, config.host, log);
   log.info({ host: config.host, port: config.port, publicBaseUrl: config.publicBaseUrl, models: deps.readiness().models }, 'listening');
   server.requestTimeout = 60_000;
   server.headersTimeout = 15_000;
-  const ops = await listen(createOpsApp(deps), config.ops.port, config.ops.host, log);
-  log.info({ host: config.ops.host, port: config.ops.port }, 'operational endpoints (/readyz, /metrics) listening');
+  const ops = await listen(createOpsApp({ ...deps, ops: viewer.ops }), config.ops.port, config.ops.host, log);
+  log.info({ host: config.ops.host, port: config.ops.port }, 'operational endpoints (/readyz, /metrics, /ops) listening');
 
   let stopping = false;
   const stop = (signal: string): void => {

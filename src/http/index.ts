@@ -12,3 +12,6 @@ export { triggersRouter } from './triggers-router.js';
 export { answerKey, createMemoryAnswerStore } from './answers.js';
 export type { AnswerStore } from './answers.js';
 export type { TriggersRouterDeps } from './triggers-router.js';
+export { viewerRouter } from './viewer-router.js';
+export type { ViewerRouterDeps } from './viewer-router.js';
+export { opsPageRouter, recordFailures } from './ops-page-router.js';
