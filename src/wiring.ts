@@ -6,18 +6,19 @@
 import { createHash } from 'node:crypto';
 import type { Bundle } from 'fhir/r4.js';
 import type { Config } from './config.js';
+import { isAppError } from './errors.js';
 import type { Logger } from './logging.js';
 import type { AppDeps } from './app.js';
 import { createMemoryAnswerStore, createMetrics, trustDomainOf, type AnswerStore, type ResultsLookup, type TriggersRouterDeps } from './http/index.js';
 import { openFeedbackStore } from './audit/index.js';
 import { createClientJwtVerifier, createMemoryReplayCache, createOriginAllowList, readJwksFile, replayEntriesPerIssuer, type TrustedIssuer } from './auth/index.js';
 import { createCatalogue, createFhirQueryClient, createPrefetchResolver, type FhirClientFactory, type ResultOwner, type ResultSink } from './cds/index.js';
-import { analyseStudyThenMaps, createMemoryResultCache, type ModelProfile, type ResultCache, type ModelRunner, type StudyAnalysis } from './analysis/index.js';
+import { analyseStudyThenMaps, createMemoryResultCache, type PacsResultStore, type ModelProfile, type ResultCache, type ModelRunner, type StudyAnalysis } from './analysis/index.js';
 import { createInProcessJobQueue, createRedisJobQueue, openRedisAnswerStore, openRedisResultCache, openRedisStrings, startRedisWorker, type AnalysisJob, type AnalysisWorker, type JobMetrics, type JobQueue, type ModelRef } from './jobs/index.js';
-import { createDicomWebImageSource } from './dicom/index.js';
+import { createDicomWebClient, createDicomWebImageSource, storeSegmentationResults } from './dicom/index.js';
 import { studyOfJob } from './triggers/index.js';
 import { createInferenceEngine, type AvailableModel, type InferenceEngine } from './inference/index.js';
-import { createResultIndex, loadTemplates, resultBundle, type RenderedResult } from './reports/index.js';
+import { createResultIndex, loadTemplates, reportIdentifierOf, resultBundle, type RenderedResult } from './reports/index.js';
 import { createFhirWriter, createWriteBackQueue, type WriteBackQueue } from './fhir/index.js';
 
 export interface RunningDeps extends AppDeps {
@@ -43,6 +44,9 @@ export function performanceLine(m: AvailableModel): string {
   if (metrics.auc !== undefined) parts.push(`AUC ${metrics.auc.toFixed(3)}${metrics.auc95 === undefined ? '' : ` (95% CI ${metrics.auc95[0].toFixed(3)}–${metrics.auc95[1].toFixed(3)})`}`);
   if (metrics.sensitivity !== undefined) parts.push(`sensitivity ${(metrics.sensitivity * 100).toFixed(1)}%`);
   if (metrics.specificity !== undefined) parts.push(`specificity ${(metrics.specificity * 100).toFixed(1)}%`);
+  if (metrics.dice !== undefined) parts.push(`Dice ${metrics.dice.toFixed(3)}`);
+  const ef = metrics.lvEjectionFraction;
+  if (ef !== undefined) parts.push(`LV EF mean absolute error ${ef.mae.toFixed(1)} points (bias ${ef.bias.toFixed(1)}; 95% limits of agreement ${ef.loa95[0].toFixed(1)} to ${ef.loa95[1].toFixed(1)})`);
   return parts.length === 0 ? `No published test metrics (${metrics.dataset}).` : `Measured on ${metrics.dataset}: ${parts.join(', ')}.`;
 }
 
@@ -53,6 +57,7 @@ function modelRunner(engine: InferenceEngine): ModelRunner {
     model: { id: m.id, version: m.version, name: m.name, manufacturer: m.manufacturer, task: m.task, intendedUse: m.intendedUse, templates: m.templates, performance: performanceLine(m) },
     accepts: m.accepts,
     windowing: m.input.windowing,
+    ...(m.input.series === undefined ? {} : { series: m.input.series }),
   }));
   return {
     profiles: () => profiles,
@@ -109,6 +114,34 @@ function jobMetricsOf(metrics: Metrics): JobMetrics {
   };
 }
 
+/**
+ * Segmentation results to the study's PACS as DICOM SEG + SR (PACS_WRITE_BACK). A failure is
+ * logged (code only: no identifiers) and the result stands without them.
+ */
+function pacsResultStore(config: Config, log: Logger): PacsResultStore {
+  const client = createDicomWebClient({
+    allowList: createOriginAllowList([...config.dicomWeb.allowList]),
+    auth: config.dicomWeb.auth,
+    timeoutMs: config.dicomWeb.timeoutMs,
+    jsonTimeoutMs: config.dicomWeb.jsonTimeoutMs,
+    maxResponseBytes: config.dicomWeb.maxBytes,
+    maxJsonBytes: config.dicomWeb.maxJsonBytes,
+  });
+  return {
+    store: async (input) => {
+      const { id, version } = input.model;
+      try {
+        const stored = await storeSegmentationResults(client, { ...input, reportIdentifier: reportIdentifierOf(input.studyInstanceUid, input.model) });
+        log.info({ model: id, version, images: input.images.length }, 'segmentation stored to the PACS (SEG and SR)');
+        return stored;
+      } catch (err) {
+        log.warn({ model: id, version, code: isAppError(err) ? err.code : 'INTERNAL', reason: err instanceof Error ? err.message : String(err) }, 'segmentation not stored to the PACS');
+        return undefined;
+      }
+    },
+  };
+}
+
 /** The analysis use case with its models loaded: what the embedded queue and a worker run. */
 interface Analysis {
   readonly engine: InferenceEngine;
@@ -137,10 +170,11 @@ async function buildAnalysis(config: Config, log: Logger, metrics: Metrics, cach
   });
   const models = modelRunner(engine);
   const refs = models.profiles().map((p) => ({ id: p.model.id, version: p.model.version }));
+  const pacs = config.pacsWriteBack ? pacsResultStore(config, log.child({ layer: 'pacs-write-back' })) : undefined;
     // A PACS trigger's job names only its study: its series are listed here, in the worker.
   // Findings first (stored by the job, answerable), saliency maps after, in the same job.
   const analyse = async (job: AnalysisJob, onFindings: (a: StudyAnalysis) => Promise<void>): Promise<StudyAnalysis> =>
-    analyseStudyThenMaps({ images, models, cache, claimTtlMs: config.jobs.lockMs }, await studyOfJob(job, (root, uid) => images.listSeries(root, uid)), onFindings);
+    analyseStudyThenMaps({ images, models, cache, claimTtlMs: config.jobs.lockMs, pacs }, await studyOfJob(job, (root, uid) => images.listSeries(root, uid)), onFindings);
   return { engine, analyse, models: () => refs };
 }
 

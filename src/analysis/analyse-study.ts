@@ -5,7 +5,9 @@
  * version. It runs inside the hook request and knows nothing of HTTP.
  */
 import { AppError, isAppError } from '../errors.js';
+import { analyseCineStudy } from './cine-study.js';
 import { buildOverlay } from './overlay.js';
+import { withPacsObjects, withPacsObjectsOfImage, type PacsResultStore } from './pacs-results.js';
 import type { ResultCache } from './result-cache.js';
 import { acceptanceReason, preselectSeries, rejectImage } from './series-selection.js';
 import type { Image } from '../image/index.js';
@@ -22,6 +24,8 @@ export interface AnalysisDeps {
   readonly claimPollMs?: number;
   /** How long a claim lasts unless given back. Default {@link CLAIM_TTL_MS}. */
   readonly claimTtlMs?: number;
+  /** Stores segmentation results to the study's PACS as DICOM SEG and SR; absent: not stored. */
+  readonly pacs?: PacsResultStore | undefined;
 }
 
 /** A map left for later: the image it explains, for which model, and what it shows. */
@@ -66,6 +70,10 @@ function skip(skipped: SkipReason[], profile: ModelProfile, seriesUid: string | 
 
 async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profile: ModelProfile, age: AgeBeforeFetch, skipped: SkipReason[], deferred: DeferredMap[] | undefined, release: () => Promise<void>): Promise<ModelStudyResult | undefined> {
   const modelId = profile.model.id;
+  if (profile.series === 'cine-short-axis') {
+    const cine = await analyseCineStudy(deps, study, profile, age, (seriesUid, reason, code) => { skip(skipped, profile, seriesUid, reason, code); });
+    return cine === undefined ? undefined : withPacsObjects(deps, study, cine);
+  }
   for (const { series } of preselectSeries(profile, study.series).filter((v) => v.accepted)) {
     if (series.dicomWebRoot === undefined) {
       skip(skipped, profile, series.uid, 'no DICOMweb endpoint for this series and no default configured');
@@ -106,7 +114,7 @@ async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profi
     }
     const mapSubject = result.findings.find((f) => f.interpretation === 'positive' || f.needsReview)?.display ?? result.measurements[0]?.display ?? profile.model.name;
     if (result.mapDeferred === true) deferred?.push({ modelId, image: display, subject: mapSubject, release });
-    return {
+    const studyResult: ModelStudyResult = {
       studyInstanceUid: study.studyInstanceUid,
       model: profile.model,
       series: {
@@ -126,6 +134,7 @@ async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profi
       analysedAt: (deps.now?.() ?? new Date()).toISOString(),
       ageFrom: ageChecked.from,
     };
+    return withPacsObjectsOfImage(deps, studyResult, { root: series.dicomWebRoot, sopInstanceUid: info.sopInstanceUid }, result.classMaps);
   }
   return undefined;
 }

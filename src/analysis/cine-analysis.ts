@@ -5,15 +5,36 @@
  * segmented, and each structure's areas summed into volumes per phase; ED and ES, volumes, EF and
  * mass follow (cardiac-volumes.ts). Only classic single-frame MR images are read: an enhanced
  * multi-frame series is refused with that reason.
+ *
+ * Besides the measures it keeps what the report and the PACS need: the thresholded masks of the
+ * ED and ES images (for a DICOM SEG) and the mid-ventricular slice at ED and ES (for the overlay).
  */
 import { AppError } from '../errors.js';
 import { analyseCineSeries } from '../dicom/index.js';
 import type { DicomImageInfo, ModalityFrame } from '../dicom/index.js';
+import type { Image } from '../image/index.js';
+import type { ImageMap } from '../inference/index.js';
 import { cardiacMeasures, phaseVolumes, type CardiacMeasures } from './cardiac-volumes.js';
 import type { ImageSource, ModelProfile, ModelRunner } from './types.js';
 
-/** The measurement keys a cardiac model's classes must carry. */
+/** The measurement keys a cardiac model's classes must carry, in the order masks are kept. */
 export const CARDIAC_CLASS_KEYS = { rv: 'rv_cavity', myo: 'lv_myocardium', lv: 'lv_cavity' } as const;
+const KEY_ORDER = [CARDIAC_CLASS_KEYS.rv, CARDIAC_CLASS_KEYS.myo, CARDIAC_CLASS_KEYS.lv] as const;
+
+/** One image's thresholded masks (RV cavity, LV myocardium, LV cavity), at the map's size. */
+export interface ImageMasks {
+  readonly sopInstanceUid: string;
+  readonly width: number;
+  readonly height: number;
+  /** One 0/1 plane per structure, in {@link CARDIAC_CLASS_KEYS} order. */
+  readonly planes: readonly [Uint8Array, Uint8Array, Uint8Array];
+}
+
+/** The mid-ventricular slice at one phase: the image the model saw and its masks. */
+export interface SliceView {
+  readonly display: Image;
+  readonly masks: ImageMasks;
+}
 
 /** What a cine series measured, and how it was arranged. */
 export interface CineAnalysis {
@@ -25,6 +46,17 @@ export interface CineAnalysis {
   /** SOP Instance UIDs of the ED and ES images, slice by slice (for references and overlays). */
   readonly edInstances: readonly string[];
   readonly esInstances: readonly string[];
+  /** Masks of the ED and ES images, slice by slice (same order as the instances). */
+  readonly edMasks: readonly ImageMasks[];
+  readonly esMasks: readonly ImageMasks[];
+  /** Index of the mid-ventricular slice, and that slice at ED and ES. */
+  readonly midSlice: number;
+  readonly midEd: SliceView;
+  readonly midEs: SliceView;
+  /** The first image's header (modality, series description, body part) for the report. */
+  readonly firstInfo: DicomImageInfo;
+  /** Time spent in the model, summed over the images. */
+  readonly inferenceMs: number;
 }
 
 interface LoadedImage {
@@ -44,16 +76,47 @@ async function loadSeries(images: ImageSource, root: string, studyUid: string, s
   return loaded;
 }
 
-/** One image's areas (mm²) of the three structures. */
-async function areasOf(models: ModelRunner, profile: ModelProfile, images: ImageSource, image: LoadedImage, pixelSpacingMm: readonly [number, number]): Promise<{ rv: number; myo: number; lv: number }> {
+function threshold(map: ImageMap): Uint8Array {
+  const t = map.threshold ?? 0.5;
+  return Uint8Array.from(map.values, (v) => (v >= t ? 1 : 0));
+}
+
+interface Segmented {
+  readonly areas: { rv: number; myo: number; lv: number };
+  readonly masks: ImageMasks;
+  readonly display: Image;
+  readonly inferenceMs: number;
+}
+
+/** One image's areas (mm²) of the three structures, and its masks. */
+async function segmentImage(models: ModelRunner, profile: ModelProfile, images: ImageSource, image: LoadedImage, pixelSpacingMm: readonly [number, number]): Promise<Segmented> {
   const display = images.toDisplay(image.frame, profile.windowing);
   const result = await models.run(profile.model.id, { ...display, pixelSpacingMm });
-  const area = (key: string): number => {
-    const m = result.measurements.find((x) => x.key === key);
-    if (m?.areaMm2 === undefined) throw new AppError('INFERENCE_FAILED', `Model ${profile.model.id} gave no area for ${key}.`);
-    return m.areaMm2;
+  const indexOf = (key: string): number => {
+    const i = result.measurements.findIndex((x) => x.key === key);
+    if (i < 0 || result.measurements[i]?.areaMm2 === undefined) throw new AppError('INFERENCE_FAILED', `Model ${profile.model.id} gave no area for ${key}.`);
+    return i;
   };
-  return { rv: area(CARDIAC_CLASS_KEYS.rv), myo: area(CARDIAC_CLASS_KEYS.myo), lv: area(CARDIAC_CLASS_KEYS.lv) };
+  const [rv, myo, lv] = KEY_ORDER.map(indexOf) as [number, number, number];
+  const area = (i: number): number => result.measurements[i]?.areaMm2 ?? 0;
+  const plane = (i: number): Uint8Array => {
+    const map = result.classMaps?.[i];
+    if (map === undefined) throw new AppError('INFERENCE_FAILED', `Model ${profile.model.id} gave no mask for class ${i}.`);
+    return threshold(map);
+  };
+  const first = result.classMaps?.[0];
+  const masks: ImageMasks = { sopInstanceUid: image.info.sopInstanceUid, width: first?.width ?? 0, height: first?.height ?? 0, planes: [plane(rv), plane(myo), plane(lv)] };
+  return { areas: { rv: area(rv), myo: area(myo), lv: area(lv) }, masks, display, inferenceMs: result.inferenceMs };
+}
+
+/**
+ * The mid-ventricular slice: the middle of the slices on which the ED LV cavity was found (the
+ * stack often runs beyond the ventricle at base and apex).
+ */
+function midVentricular(edMasks: readonly ImageMasks[]): number {
+  const withLv = edMasks.map((m, i) => (m.planes[2].some((v) => v === 1) ? i : -1)).filter((i) => i >= 0);
+  if (withLv.length === 0) return edMasks.length >> 1;
+  return withLv[withLv.length >> 1] as number;
 }
 
 /**
@@ -77,20 +140,41 @@ export async function analyseCine(
     throw new AppError('IMAGE_UNSUITABLE', `The series cannot be measured reliably: ${geometry.problems.join('; ') || 'no slice or pixel spacing'}.`);
   }
   const volumes = [];
-  for (const phase of geometry.phases) {
-    const areas = [];
-    for (const image of phase) areas.push(await areasOf(deps.models, profile, deps.images, image, pixelSpacing));
-    volumes.push(phaseVolumes(areas, sliceSpacing));
+  // Only the phases that may still be ED or ES keep their images and masks (a long cine series
+  // would otherwise hold every decoded image at once).
+  const kept = new Map<number, Segmented[]>();
+  let inferenceMs = 0;
+  for (const [p, phase] of geometry.phases.entries()) {
+    const slices: Segmented[] = [];
+    for (const image of phase) slices.push(await segmentImage(deps.models, profile, deps.images, image, pixelSpacing));
+    inferenceMs += slices.reduce((t, s) => t + s.inferenceMs, 0);
+    volumes.push(phaseVolumes(slices.map((s) => s.areas), sliceSpacing));
+    kept.set(p, slices);
+    const { edPhase, esPhase } = cardiacMeasures(volumes);
+    for (const k of kept.keys()) if (k !== edPhase && k !== esPhase) kept.delete(k);
   }
   const measures = cardiacMeasures(volumes);
-  const uidsOf = (p: number): string[] => (geometry.phases[p] ?? []).map((i) => i.info.sopInstanceUid);
+  const ed = kept.get(measures.edPhase) ?? [];
+  const es = kept.get(measures.esPhase) ?? [];
+  const midSlice = midVentricular(ed.map((s) => s.masks));
+  const view = (phase: readonly Segmented[]): SliceView => {
+    const s = phase[midSlice] as Segmented;
+    return { display: s.display, masks: s.masks };
+  };
   return {
     measures,
     phaseCount: geometry.phases.length,
     sliceCount: geometry.slicePositions.length,
     sliceSpacingMm: sliceSpacing,
     pixelSpacingMm: pixelSpacing,
-    edInstances: uidsOf(measures.edPhase),
-    esInstances: uidsOf(measures.esPhase),
+    edInstances: ed.map((s) => s.masks.sopInstanceUid),
+    esInstances: es.map((s) => s.masks.sopInstanceUid),
+    edMasks: ed.map((s) => s.masks),
+    esMasks: es.map((s) => s.masks),
+    midSlice,
+    midEd: view(ed),
+    midEs: view(es),
+    firstInfo: (loaded[0] as LoadedImage).info,
+    inferenceMs,
   };
 }

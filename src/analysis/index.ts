@@ -10,3 +10,4 @@ export { cardiacMeasures, efBand, MYOCARDIAL_DENSITY_G_PER_ML, phaseVolumes } fr
 export type { CardiacMeasures, PhaseVolumes } from './cardiac-volumes.js';
 export { analyseCine, CARDIAC_CLASS_KEYS } from './cine-analysis.js';
 export type { CineAnalysis } from './cine-analysis.js';
+export type { PacsResultStore, SegmentationForPacs } from './pacs-results.js';

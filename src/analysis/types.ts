@@ -5,7 +5,7 @@
  */
 import type { DicomImageInfo, ModalityFrame } from '../dicom/index.js';
 import type { ModelAccepts, ModelResult } from '../inference/index.js';
-import type { ModelForReport, ReportOverlay, SeriesForReport } from '../reports/index.js';
+import type { CardiacForReport, ModelForReport, PacsObjectsForReport, ReportOverlay, SeriesForReport } from '../reports/index.js';
 import type { Image, WindowingSpec } from '../image/index.js';
 
 /** A series as the ImagingStudy describes it. */
@@ -44,6 +44,8 @@ export interface ModelProfile {
   readonly model: ModelForReport;
   readonly accepts: ModelAccepts;
   readonly windowing: WindowingSpec;
+  /** `cine-short-axis`: the model measures a whole cine series (cine-study.ts), not one image. */
+  readonly series?: 'cine-short-axis' | undefined;
 }
 
 /** Images in: the dicom layer behind a narrow interface. */
@@ -73,6 +75,10 @@ export interface ModelStudyResult {
   readonly series: SeriesForReport;
   readonly findings: ModelResult['findings'];
   readonly measurements: ModelResult['measurements'];
+  /** A cine model's measures of the whole series. */
+  readonly cardiac?: CardiacForReport | undefined;
+  /** The DICOM SEG and SR stored to the study's PACS for this result, when they were. */
+  readonly pacsObjects?: PacsObjectsForReport | undefined;
   /** The saliency or mask overlay, when the model produced a map. */
   readonly overlay?: ReportOverlay | undefined;
   /**

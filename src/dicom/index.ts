@@ -36,5 +36,7 @@ export type { MeasurementReportInput, SegmentMeasurement } from './sr.js';
 export { derivedUid, readSourceHeader } from './derived.js';
 export type { Code, DerivedInstance, ModelIdentity, SourceHeader } from './derived.js';
 export { maskAtSourceResolution } from './mask.js';
+export { RESULT_MEASUREMENTS, storeSegmentationResults } from './results-to-pacs.js';
+export type { ResultMeasurementKind, SegmentationResultsInput, StoredResultObjects } from './results-to-pacs.js';
 export { SEGMENT_DESCRIPTIONS, segmentDescription } from './segment-codes.js';
 export type { StowInstance, StowResult } from './stow.js';

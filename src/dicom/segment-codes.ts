@@ -26,6 +26,30 @@ export const SEGMENT_DESCRIPTIONS: Readonly<Record<string, Readonly<Record<strin
       displayCIELab: [34734, 53456, 50115],
     },
   },
+  // Colours as in the report's overlay (Okabe–Ito blue, yellow, vermilion), CIELab scaled.
+  'cardiac-mri-sax-seg': {
+    rv_cavity: {
+      label: 'Right ventricular cavity',
+      category: ANATOMICAL_STRUCTURE,
+      type: sct('53085002', 'Right ventricle'),
+      anatomicRegion: sct('80891009', 'Heart'),
+      displayCIELab: [30129, 32193, 22263],
+    },
+    lv_myocardium: {
+      label: 'Left ventricular myocardium',
+      category: ANATOMICAL_STRUCTURE,
+      type: sct('49848007', 'Left Ventricle Myocardium'),
+      anatomicRegion: sct('80891009', 'Heart'),
+      displayCIELab: [58401, 29471, 52288],
+    },
+    lv_cavity: {
+      label: 'Left ventricular cavity',
+      category: ANATOMICAL_STRUCTURE,
+      type: sct('87878005', 'Left Ventricle'),
+      anatomicRegion: sct('80891009', 'Heart'),
+      displayCIELab: [35512, 44018, 49160],
+    },
+  },
 };
 
 /** The description of a model's class, or undefined when the model or class has none. */

@@ -122,7 +122,7 @@ function toAvailable({ manifest: m, description }: LoadedModel): AvailableModel 
       ...(accepts.pixelSpacingMm === undefined ? {} : { pixelSpacingMm: { ...accepts.pixelSpacingMm } }),
       ...(accepts.patientAge === undefined ? {} : { patientAge: { ...accepts.patientAge } }),
     },
-    input: { width: input.width, height: input.height, channels: input.channels, windowing: { ...input.windowing }, resize: input.resize },
+    input: { width: input.width, height: input.height, channels: input.channels, windowing: { ...input.windowing }, resize: input.resize, ...(input.series === undefined ? {} : { series: input.series }) },
     findings:
       m.task === 'classification'
         ? m.output.labels.filter((l) => l.report).map((l) => ({ key: l.key, display: l.display }))
@@ -137,6 +137,7 @@ function toAvailable({ manifest: m, description }: LoadedModel): AvailableModel 
       ...(metrics.specificity === undefined ? {} : { specificity: metrics.specificity }),
       ...(metrics.dice === undefined ? {} : { dice: metrics.dice }),
       ...(metrics.dice95 === undefined ? {} : { dice95: [metrics.dice95[0], metrics.dice95[1]] as const }),
+      ...(metrics.lvEjectionFraction === undefined ? {} : { lvEjectionFraction: { mae: metrics.lvEjectionFraction.mae, bias: metrics.lvEjectionFraction.bias, loa95: [...metrics.lvEjectionFraction.loa95] as const } }),
     },
   };
 }

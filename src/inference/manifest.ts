@@ -6,9 +6,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { Coding, ModelAccepts, ModelMetrics } from './types.js';
-import type { WindowingSpec } from '../image/index.js';
 import { AcceptsSchema } from './manifest-accepts.js';
-import type { FovResizeSpec } from './fov-geometry.js';
+import { SeriesInputSchema, seriesInputIssues, type ManifestInput } from './manifest-input.js';
 import { FovResizeSchema, fovResizeIssues, MeasurementErrorSchema, type MeasurementError } from './manifest-segmentation.js';
 
 /** A label whose probability becomes a {@link Finding}. */
@@ -46,20 +45,7 @@ export interface SilentLabel {
 
 export type ManifestLabel = ReportedLabel | SilentLabel;
 
-export interface ManifestInput {
-  /** Name of the ONNX graph input. */
-  readonly name: string;
-  readonly width: number;
-  readonly height: number;
-  readonly channels: 1 | 3;
-  readonly windowing: WindowingSpec;
-  /** `area`: stretched to width×height (box averaging when shrinking, bilinear when enlarging); `fov-diameter`: fov-geometry.ts. */
-  readonly resize: 'area' | 'fov-diameter';
-  /** Present exactly when resize is `fov-diameter`: how the field of view is found and sized. */
-  readonly fieldOfView?: FovResizeSpec | undefined;
-  /** Per channel: the model sees `(v - mean[c]) / std[c]`. */
-  readonly normalization: { readonly mean: readonly number[]; readonly std: readonly number[] };
-}
+export type { ManifestInput };
 
 export interface ManifestOutput {
   /** Name of the ONNX graph output holding the logits. */
@@ -228,6 +214,7 @@ const common = {
     windowing: WindowingSchema,
     resize: z.enum(['area', 'fov-diameter'], 'must be "area" or "fov-diameter"'),
     fieldOfView: FovResizeSchema.optional(),
+    series: SeriesInputSchema.optional(),
     normalization: z.strictObject({
       mean: z.array(z.number()).min(1, 'must list one value per channel'),
       std: z.array(z.number().positive('must be > 0')).min(1, 'must list one value per channel'),
@@ -244,6 +231,7 @@ const common = {
     specificity: probability.optional(),
     dice: probability.optional(),
     dice95: z.tuple([probability, probability]).optional(),
+    lvEjectionFraction: z.looseObject({ mae: z.number().min(0), bias: z.number(), loa95: z.tuple([z.number(), z.number()]) }).optional(),
   }),
   // Which labelled test set checks which metrics section. The service never reads it; the
   // evaluation tool (tools/eval) validates the test-set description it names.
@@ -339,6 +327,7 @@ function classificationIssues(output: ManifestOutput): Issue[] {
 function crossFieldIssues(m: ManifestBody): Issue[] {
   const issues = m.task === 'classification' ? classificationIssues(m.output) : indexIssues(m.output.classes, 'classes', 'classes');
   issues.push(...fovResizeIssues(m.input, m.task));
+  issues.push(...seriesInputIssues(m.input.series, m.task, m.task === 'segmentation' ? m.output.classes.map((c) => c.key) : []));
   const { mean, std } = m.input.normalization;
   for (const [name, values] of [['mean', mean], ['std', std]] as const) {
     if (values.length !== m.input.channels) {

@@ -51,8 +51,8 @@ export async function runImage(model: LoadedModel, image: Image, saliency: Salie
   if (output === undefined) throw new Error(`model ${manifest.id} returned no output`);
 
   if (manifest.task === 'segmentation') {
-    const { measurements, map } = segmentationResult(manifest, tensor, output.logits, image);
-    return { model: model.description, findings: [], measurements, map, inferenceMs: output.inferenceMs };
+    const { measurements, map, classMaps } = segmentationResult(manifest, tensor, output.logits, image);
+    return { model: model.description, findings: [], measurements, map, classMaps, inferenceMs: output.inferenceMs };
   }
 
   // The unfamiliar-image verdict goes on the result and on each finding (which every layer passes on).

@@ -65,7 +65,8 @@ export function classProbabilities(manifest: SegmentationManifest, logits: Float
 export type SegmentationSource = Pick<Image, 'width' | 'height' | 'pixelSpacingMm'> & Partial<Pick<Image, 'channels' | 'data'>>;
 
 /**
- * Measurements per class and the first class's probability map (unmasked) for the overlay.
+ * Measurements per class, and every class's probability map (unmasked; `map` is the first class's,
+ * for the overlay).
  *
  * @param manifest - the segmentation model's manifest
  * @param tensor - the preprocessed input (for the field of view)
@@ -80,7 +81,7 @@ export function segmentationResult(
   tensor: Float32Array,
   logits: Float32Array,
   image: SegmentationSource,
-): { measurements: Measurement[]; map: ImageMap } {
+): { measurements: Measurement[]; map: ImageMap; classMaps: ImageMap[] } {
   const { input } = manifest;
   const { width, height } = input;
   const byFov = input.resize === 'fov-diameter';
@@ -126,37 +127,20 @@ export function segmentationResult(
       ...(cls.measurementError === undefined ? {} : { error: cls.measurementError }),
     };
   });
-  const first = manifest.output.classes[0];
-  const firstPlane = probabilities[0];
-  if (first === undefined || firstPlane === undefined) throw new AppError('INFERENCE_FAILED', `Model ${manifest.id} has no class.`);
-  const percent = Math.round(first.threshold * 100);
-  if (placement !== undefined) {
-    const how =
-      placement.basis === 'pixel-spacing'
-        ? `the image brought to the training pixel spacing (${input.fieldOfView?.pixelSpacingMm ?? ''} mm)`
-        : `the image scaled so its field of view is ${input.fieldOfView?.diameter ?? ''} pixels across, as in the training images`;
-    return {
-      measurements,
-      map: {
-        kind: 'mask',
-        method: `Pixels the model labels ${first.display.toLowerCase()} (probability ≥ ${percent}%), found on ${how} and mapped back onto the image; measurements count only those inside the field of view, at that scale.`,
-        width: image.width,
-        height: image.height,
-        values: toSourceGeometry(firstPlane, placement, input, image.width, image.height),
-        threshold: first.threshold,
-      },
-    };
-  }
-  return {
-    measurements,
-    map: {
-      kind: 'mask',
-      method: `Pixels the model labels ${first.display.toLowerCase()} (probability ≥ ${percent}%), at the model's ${width}×${height} input resolution; measurements count only those inside the field of view.`,
-      width,
-      height,
-      // The model's own probabilities, everywhere: evaluation and overlays see what it said.
-      values: firstPlane,
-      threshold: first.threshold,
-    },
-  };
+  if (manifest.output.classes.length === 0) throw new AppError('INFERENCE_FAILED', `Model ${manifest.id} has no class.`);
+  const how =
+    placement === undefined
+      ? `, at the model's ${width}×${height} input resolution; measurements count only those inside the field of view.`
+      : placement.basis === 'pixel-spacing'
+        ? `, found on the image brought to the training pixel spacing (${input.fieldOfView?.pixelSpacingMm ?? ''} mm) and mapped back onto the image; measurements count only those inside the field of view, at that scale.`
+        : `, found on the image scaled so its field of view is ${input.fieldOfView?.diameter ?? ''} pixels across, as in the training images, and mapped back onto the image; measurements count only those inside the field of view, at that scale.`;
+  const classMaps = manifest.output.classes.map((cls, c): ImageMap => {
+    const plane = probabilities[c] as Float32Array;
+    const method = `Pixels the model labels ${cls.display.toLowerCase()} (probability ≥ ${Math.round(cls.threshold * 100)}%)${how}`;
+    return placement === undefined
+      ? // The model's own probabilities, everywhere: evaluation and overlays see what it said.
+        { kind: 'mask', method, width, height, values: plane, threshold: cls.threshold }
+      : { kind: 'mask', method, width: image.width, height: image.height, values: toSourceGeometry(plane, placement, input, image.width, image.height), threshold: cls.threshold };
+  });
+  return { measurements, map: classMaps[0] as ImageMap, classMaps };
 }

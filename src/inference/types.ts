@@ -111,6 +111,8 @@ export interface ModelResult {
   readonly measurements: readonly Measurement[];
   /** The saliency map (classifier, when explained) or the first class's probability map. */
   readonly map?: ImageMap | undefined;
+  /** A segmentation model's probability map of every class, in class order (`map` is the first). */
+  readonly classMaps?: readonly ImageMap[] | undefined;
   /** True when a saliency map is wanted but was left for later (run with `deferMap`). */
   readonly mapDeferred?: boolean | undefined;
   /** A classifier's unfamiliar-image verdict, when its folder has an ood.json and its graph a `features` output. */
@@ -161,6 +163,8 @@ export interface ModelInputSummary {
   readonly channels: 1 | 3;
   readonly windowing: WindowingSpec;
   readonly resize: 'area' | 'fov-diameter';
+  /** `cine-short-axis` when the model measures a whole cine series. */
+  readonly series?: 'cine-short-axis' | undefined;
 }
 
 /** Test-split metrics copied from the model's metrics.json (the model card states the same). */
@@ -174,6 +178,8 @@ export interface ModelMetrics {
   /** Segmentation overlap with the reference annotation (Dice / F1), when the model segments. */
   readonly dice?: number | undefined;
   readonly dice95?: readonly [number, number] | undefined;
+  /** A cine model's LV ejection fraction error against the reference, percentage points. */
+  readonly lvEjectionFraction?: { readonly mae: number; readonly bias: number; readonly loa95: readonly [number, number] } | undefined;
 }
 
 /** A loaded, runnable model as the analysis layer sees it. Plain data. */

@@ -37,6 +37,7 @@ export function buildDevice(templates: TemplateSet, input: RenderInput, ctx: Res
     systems: ctx.systems,
     model: input.model,
     algorithmCoding: PROJECT_CODES.aiAlgorithm,
-    properties: properties(input),
+    // A cine model states no per-image operating point: no property then (FHIR forbids []).
+    properties: properties(input).length === 0 ? null : properties(input),
   });
 }

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Attachment, DiagnosticReport } from 'fhir/r4.js';
-import { PROFILES } from '../terminology.js';
+import { DICOM_UID_SYSTEM, PROFILES } from '../terminology.js';
 import type { TemplateSet } from './engine.js';
 import { flaggedUnfamiliar, stateOf } from './finding-text.js';
 import { renderJson } from './render-json.js';
@@ -49,6 +49,8 @@ export function buildDiagnosticReport(templates: TemplateSet, input: RenderInput
     conclusion,
     conclusionCodes: positives.length === 0 ? null : positives.map((f) => ({ coding: f.codes, text: f.display })),
     presentedForms: presentedForms(html, input.overlay),
+    // The SR in the PACS carries the same measurements: its UID lets a receiver find it.
+    pacsIdentifiers: input.pacsObjects === undefined ? null : [{ system: DICOM_UID_SYSTEM, value: `urn:oid:${input.pacsObjects.srSopInstanceUid}` }],
     narrative,
   });
 }

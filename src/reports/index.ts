@@ -5,8 +5,9 @@ export { outsideUseText, renderInProgressCard, renderNotAnalysedCard, renderPrio
 export type { OutsideUseReason } from './context-cards.js';
 export { loadTemplates } from './engine.js';
 export type { TemplateSet } from './engine.js';
-export { overlayPng } from './overlay.js';
+export { labelOverlayPng, overlayPng } from './overlay.js';
 export { renderResult } from './render.js';
 export { resultBundle } from './result-bundle.js';
 export { createResultIndex } from './result-index.js';
-export type { ModelForReport, RenderedResult, ReportOverlay, SeriesForReport } from './types.js';
+export { reportIdentifierOf } from './result-context.js';
+export type { CardiacForReport, ModelForReport, PacsObjectsForReport, RenderedResult, ReportOverlay, SeriesForReport } from './types.js';

@@ -72,3 +72,30 @@ export function overlayPng(base: OverlayBase, map: OverlayMap): Uint8Array {
   }
   return encode({ width: base.width, height: base.height, data: rgb, channels: 3, depth: 8 });
 }
+
+/** A label map over the same pixels as the base: 0 is clear, k paints `colours[k - 1]`. */
+export interface LabelMap {
+  readonly labels: Uint8Array;
+  readonly colours: readonly (readonly [number, number, number])[];
+}
+
+/**
+ * Blends coloured labels (several structures of one segmentation) over the base image and
+ * encodes an 8-bit RGB PNG.
+ *
+ * @throws RangeError when the label map and image sizes differ (a bug upstream)
+ */
+export function labelOverlayPng(base: OverlayBase, map: LabelMap): Uint8Array {
+  const n = base.width * base.height;
+  if (map.labels.length !== n) throw new RangeError(`label map has ${map.labels.length} values for a ${base.width}×${base.height} image`);
+  if (base.data.length !== n * base.channels) throw new RangeError(`image data has ${base.data.length} values, expected ${n * base.channels}`);
+  const rgb = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const under = grey(base, i);
+    const label = map.labels[i] as number;
+    const colour = label === 0 ? undefined : map.colours[label - 1];
+    const alpha = colour === undefined ? 0 : MAX_ALPHA;
+    for (let c = 0; c < 3; c++) rgb[3 * i + c] = Math.round((1 - alpha) * (under[c] as number) + alpha * (colour?.[c] ?? 0));
+  }
+  return encode({ width: base.width, height: base.height, data: rgb, channels: 3, depth: 8 });
+}

@@ -4,6 +4,7 @@
  * Device and a Provenance. Everything textual comes from templates/; this module builds the
  * view data the templates share and hands each resource to its builder.
  */
+import { cardiacConclusion, cardiacObservations, cardiacRows, efBandText } from './cardiac.js';
 import { buildDevice } from './device.js';
 import { buildDiagnosticReport } from './diagnostic-report.js';
 import type { TemplateSet } from './engine.js';
@@ -38,6 +39,8 @@ function sharedView(input: RenderInput, conclusion: string): object {
     overlayPending: input.overlayStatus?.pending === true,
     overlayUnavailable: input.overlayStatus !== undefined && !input.overlayStatus.pending ? input.overlayStatus.unavailable : null,
     unfamiliar: unfamiliarView(input),
+    cardiac: input.cardiac === undefined ? null : { ...input.cardiac, rows: cardiacRows(input.cardiac), bandText: efBandText(input.cardiac), pixelSpacingText: input.cardiac.pixelSpacingMm.map((v) => v.toFixed(2)).join(' × ') },
+    pacsObjects: input.pacsObjects ?? null,
     conclusion,
   };
 }
@@ -58,12 +61,16 @@ function unfamiliarView(input: RenderInput): { text: string } | null {
 export function renderResult(templates: TemplateSet, input: RenderInput): RenderedResult {
   const ctx = resultContext(input);
   const segmentation = input.model.task === 'segmentation';
-  const observations = segmentation
-    ? measurementObservations(templates, input.measurements, ctx.observation)
-    : findingObservations(templates, input.findings, ctx.observation);
+  const { cardiac } = input;
+  const observations =
+    cardiac !== undefined
+      ? cardiacObservations(templates, cardiac, ctx.observation)
+      : segmentation
+        ? measurementObservations(templates, input.measurements, ctx.observation)
+        : findingObservations(templates, input.findings, ctx.observation);
   // Listed after rendering: the Observations must not see their own reference list.
   ctx.refs.observations.push(...observations.map((o) => ({ reference: `Observation/${o.id ?? ''}` })));
-  const conclusion = segmentation ? measurementConclusion(input.measurements) : findingsConclusion(input.findings);
+  const conclusion = cardiac !== undefined ? cardiacConclusion(cardiac) : segmentation ? measurementConclusion(input.measurements) : findingsConclusion(input.findings);
   const view = sharedView(input, conclusion);
   const diagnosticReport = buildDiagnosticReport(templates, input, ctx, view, conclusion);
   const device = buildDevice(templates, input, ctx);

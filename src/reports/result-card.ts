@@ -2,6 +2,7 @@
  * The card of one result: its summary and indicator, the suggestion that saves the preliminary
  * resources, the optional follow-up order, links to a viewer and the override reasons.
  */
+import { cardiacIndicator, cardiacSummary } from './cardiac.js';
 import type { Device, DiagnosticReport, Observation, Provenance } from 'fhir/r4.js';
 import type { CdsAction, CdsCard, CdsLink } from '../cds-hooks/index.js';
 import { PROJECT_CODES } from '../terminology.js';
@@ -71,9 +72,9 @@ export function buildResultCard(templates: TemplateSet, input: RenderInput, ctx:
     card: {
       uuid: uuidV5(`card|${ctx.resultKey}`),
       suggestionUuid: uuidV5(`suggestion|${ctx.resultKey}`),
-      summary: segmentation ? measurementSummary(input.measurements) : composeSummary(input.findings),
-      // A measurement without a reference range raises no alarm.
-      indicator: segmentation ? 'info' : indicatorOf(input.findings),
+      summary: input.cardiac !== undefined ? cardiacSummary(input.cardiac) : segmentation ? measurementSummary(input.measurements) : composeSummary(input.findings),
+      // A measurement without a reference range raises no alarm; an LV EF in the reduced band does.
+      indicator: input.cardiac !== undefined ? cardiacIndicator(input.cardiac) : segmentation ? 'info' : indicatorOf(input.findings),
     },
     source: { label: `Imaging AI: ${model.name} ${model.version}`.slice(0, 200), topic: PROJECT_CODES.aiAlgorithm },
     actions: saveActions(input, resources),

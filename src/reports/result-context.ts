@@ -29,6 +29,11 @@ export interface ResultContext {
   readonly observation: ObservationContext;
 }
 
+/** The DiagnosticReport's business identifier as `system|value`, e.g. for a DICOM SR to name it. */
+export function reportIdentifierOf(studyInstanceUid: string, model: { readonly id: string; readonly version: string }): string {
+  return `${RESULT_IDENTIFIER_SYSTEM}|${studyInstanceUid}|${model.id}|${model.version}`;
+}
+
 /** Derives the shared ids and references of one result. */
 export function resultContext(input: RenderInput): ResultContext {
   const { subject, model, series } = input;

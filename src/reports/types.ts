@@ -46,6 +46,39 @@ export interface ReportOverlay {
   readonly height: number;
 }
 
+/**
+ * What a cine short-axis series measured (volumes mL, mass g, EF %), for the cardiac card, report
+ * and Observations. Plain numbers: the analysis layer measured them, the report states them.
+ */
+export interface CardiacForReport {
+  readonly lvEdvMl: number;
+  readonly lvEsvMl: number;
+  readonly lvSvMl: number;
+  /** Undefined when nothing was segmented at ED (no EF can be stated). */
+  readonly lvEfPercent: number | undefined;
+  readonly lvMassG: number;
+  readonly rvEdvMl: number;
+  readonly rvEsvMl: number;
+  readonly rvEfPercent: number | undefined;
+  /** The 2021 ESC heart-failure guideline's LVEF category the value falls in. */
+  readonly lvEfBand: 'reduced' | 'mildly reduced' | 'preserved' | undefined;
+  /** ED and ES as phase numbers (1-based) of `phaseCount`. */
+  readonly edPhase: number;
+  readonly esPhase: number;
+  readonly phaseCount: number;
+  readonly sliceCount: number;
+  readonly sliceSpacingMm: number;
+  readonly pixelSpacingMm: readonly [number, number];
+}
+
+/** Where a result was stored in the PACS as DICOM objects (IHE AI Results), when it was. */
+export interface PacsObjectsForReport {
+  readonly segSeriesInstanceUid: string;
+  readonly segSopInstanceUid: string;
+  readonly srSeriesInstanceUid: string;
+  readonly srSopInstanceUid: string;
+}
+
 export interface RenderInput {
   readonly subject: ResultSubject;
   readonly series: SeriesForReport;
@@ -54,6 +87,10 @@ export interface RenderInput {
   readonly findings: readonly Finding[];
   /** Segmentation measurements (empty for a classifier). */
   readonly measurements: readonly Measurement[];
+  /** A cine series' cardiac measures (a cine model's result; no per-image measurements then). */
+  readonly cardiac?: CardiacForReport | undefined;
+  /** The DICOM SEG and SR of this result in the study's PACS, when stored there. */
+  readonly pacsObjects?: PacsObjectsForReport | undefined;
   readonly overlay?: ReportOverlay | undefined;
   /** A wanted saliency map that is still being made, or why it could not be: said, never left out silently. */
   readonly overlayStatus?: { readonly pending: true } | { readonly pending: false; readonly unavailable: string } | undefined;

@@ -45,7 +45,11 @@ const models: ModelRunner = {
   run: (_id, image) => {
     const es = (image.data[0] as number) === 1;
     const m = (key: string, areaMm2: number) => ({ key, display: key, codes: [], threshold: 0.5, fractionOfFieldOfView: 0, fieldOfViewFraction: 1, areaMm2 });
-    return Promise.resolve({ model: profile.model, inferenceMs: 1, findings: [], measurements: [m('rv_cavity', es ? 150 : 300), m('lv_myocardium', 100), m('lv_cavity', es ? 200 : 400)] });
+    // 2×2 probability maps: RV top-left, myocardium top-right, LV cavity bottom-left (absent on slice 0).
+    const slice = image.data[1] as number;
+    const map = (hot: number) => ({ kind: 'mask' as const, method: 'm', width: 2, height: 2, threshold: 0.5, values: Float32Array.from([0, 1, 2, 3], (i) => (i === hot ? 0.9 : 0.1)) });
+    const classMaps = [map(0), map(1), map(slice === 0 ? -1 : 2)];
+    return Promise.resolve({ model: profile.model, inferenceMs: 1, findings: [], measurements: [m('rv_cavity', es ? 150 : 300), m('lv_myocardium', 100), m('lv_cavity', es ? 200 : 400)], classMaps });
   },
 };
 
@@ -62,6 +66,20 @@ describe('analyseCine', () => {
     expect(r.measures.rvEfPercent).toBeCloseTo(50, 9);
     expect(r.measures.lvMassG).toBeCloseTo(4 * 1.05, 9);
     expect(r.edInstances).toEqual(['1.2.3.0.0', '1.2.3.0.1', '1.2.3.0.2', '1.2.3.0.3', '1.2.3.0.4']);
+    expect(r.esInstances).toEqual(['1.2.3.1.0', '1.2.3.1.1', '1.2.3.1.2', '1.2.3.1.3', '1.2.3.1.4']);
+    expect(r.inferenceMs).toBe(10);
+  });
+
+  it('keeps the ED and ES masks, thresholded, and picks the middle of the slices showing the LV cavity', async () => {
+    const r = await analyseCine({ images: source(5), models }, profile, at);
+    expect(r.edMasks.map((m) => m.sopInstanceUid)).toEqual(r.edInstances);
+    expect(r.esMasks[2]?.planes.map((p) => [...p])).toEqual([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]);
+    // Slices 1–4 show the LV cavity at ED: the middle of them is slice 3 (index 3 of [1, 2, 3, 4] >> 1 = 2 → slice 3).
+    expect(r.midSlice).toBe(3);
+    expect(r.midEd.masks.sopInstanceUid).toBe('1.2.3.0.3');
+    expect(r.midEs.masks.sopInstanceUid).toBe('1.2.3.1.3');
+    expect([...r.midEs.display.data]).toEqual([1, 3, 0, 0]);
+    expect(r.firstInfo.modality).toBe('MR');
   });
 
   it('refuses a series with a missing slice, saying why, and runs no model on it', async () => {
