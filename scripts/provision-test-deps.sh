@@ -2,7 +2,8 @@
 # Installs the real servers and fixture sources the tests start and read: Orthanc with DICOMweb
 # + GDCM (PACS), redis-server (the shared job queue), Debian's pydicom and numpy (real DICOM test files and a reference decoder),
 # dcmtk and GDCM tools (independent decoders), dicom3tools (dciodvfy checks the SEG and SR the service
-# writes). Idempotent: does nothing when all are present.
+# writes), Debian's chromium (the browser suites drive it with puppeteer-core, which downloads no browser).
+# Idempotent: does nothing when all are present.
 # Installs with apt-get as root, or through passwordless sudo; otherwise it stops before the
 # tests with the one command to run.
 set -euo pipefail
@@ -21,6 +22,8 @@ command -v gdcmconv >/dev/null 2>&1 || need+=(libgdcm-tools)
 command -v dciodvfy >/dev/null 2>&1 || need+=(dicom3tools)
 # The job-queue suites start their own redis-server (no service, no persistence).
 [ -x /usr/bin/redis-server ] || command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# The viewer and operations-page suites (test/browser) run in this browser (executablePath /usr/bin/chromium).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 

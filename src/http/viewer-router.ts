@@ -49,7 +49,7 @@ function securityHeaders(res: express.Response, csp: string): void {
 
 /** The static bundle of a page, with the same headers. */
 export function assetsHandler(assetsDir: string, page: string, csp: string): RequestHandler {
-  return express.static(path.join(assetsDir, page), {
+  return express.static(path.join(assetsDir, page, 'assets'), {
     index: false,
     fallthrough: true,
     setHeaders: (res) => { securityHeaders(res, csp); res.setHeader('Cache-Control', 'no-cache'); },
