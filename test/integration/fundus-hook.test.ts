@@ -18,7 +18,9 @@ import { readMaskGif, readRgbTiff, resolveDataDir } from '../../tools/eval/index
 import { sampleImagingStudy } from '../../src/cli/sample-fhir.js';
 import { validateCdsResponse } from '../../src/cds-hooks/response-schema.js';
 import type { CdsCard, CdsResponse } from '../../src/cds-hooks/types.js';
-import { parseDicom } from '../../src/dicom/parse.js';
+import { createOriginAllowList } from '../../src/auth/index.js';
+import { createDicomWebClient, jsonString, parseDicom, readSourceHeader } from '../../src/dicom/index.js';
+import { dciodvfy, dsrdump } from '../support/dciodvfy.js';
 import { validateR4 } from '../support/fhir-validator.js';
 import { ADULT_PATIENT_ID, NOW, startStack, type Stack, resultHookBody } from '../support/stack.js';
 import { buildPart10, imageElements } from '../unit/dicom/support/part10-builder.js';
@@ -54,7 +56,8 @@ let stack: Stack | undefined;
 let bytes: Uint8Array;
 
 async function setUp(): Promise<Stack> {
-  const started = await startStack({ files: [] });
+  // Segmentation results go back to the PACS too (SEG + SR, checked below).
+  const started = await startStack({ files: [], env: { PACS_WRITE_BACK: 'true' } });
   stack = started;
   bytes = fundusDicom();
   await started.orthanc.upload(bytes);
@@ -123,5 +126,30 @@ describeWithData('fundus photograph through the result hook', () => {
     const image = decodePng(Buffer.from(png?.data ?? '', 'base64'));
     // 565×584 shrunk so the longer side is 512.
     expect([image.width, image.height, image.channels]).toEqual([495, 512, 3]);
+  });
+
+  it('stores the vessel mask as a DICOM SEG and its measurement as an SR in the study, both valid, the report naming the SR', async () => {
+    const on = stack as Stack;
+    const client = createDicomWebClient({ allowList: createOriginAllowList([on.orthanc.baseUrl]), auth: { kind: 'basic', username: on.orthanc.username, password: on.orthanc.password }, timeoutMs: 10_000 });
+    const studyUid = '1.2.826.0.1.3680043.8.498.7701.1';
+    const series = await client.searchSeries(on.orthanc.dicomWebRoot, studyUid);
+    const uidOf = (modality: string): string => jsonString(series.find((x) => jsonString(x, '00080060') === modality) ?? {}, '0020000E') ?? '';
+    const fetchOne = async (seriesUid: string): Promise<{ sop: string; bytes: Uint8Array }> => {
+      const [instance] = await client.searchInstances(on.orthanc.dicomWebRoot, studyUid, seriesUid);
+      const sop = jsonString(instance ?? {}, '00080018') ?? '';
+      return { sop, bytes: await client.retrieveInstance(on.orthanc.dicomWebRoot, studyUid, seriesUid, sop) };
+    };
+    const seg = await fetchOne(uidOf('SEG'));
+    const sr = await fetchOne(uidOf('SR'));
+    expect((await dciodvfy(seg.bytes)).errors).toEqual([]);
+    expect((await dciodvfy(sr.bytes)).errors).toEqual([]);
+    // One frame at the photograph's own size, referencing it.
+    const header = readSourceHeader(seg.bytes);
+    expect([Number(header.attributes['NumberOfFrames']), header.rows, header.columns]).toEqual([1, 584, 565]);
+    expect(JSON.stringify(header.attributes['ReferencedSeriesSequence'])).toContain('1.2.826.0.1.3680043.8.498.7701.3');
+    expect(await dsrdump(sr.bytes)).toContain('(fov-share,99IMGCDS,"Share of the field of view")');
+    const card = cards.find((c) => c.source.label.includes('Retinal vessel segmentation'));
+    const report = resourcesOf(card as CdsCard).find((r): r is DiagnosticReport => r.resourceType === 'DiagnosticReport');
+    expect(report?.identifier).toContainEqual({ system: 'urn:dicom:uid', value: `urn:oid:${sr.sop}` });
   });
 });
