@@ -40,4 +40,29 @@ describe('configuration', () => {
   it('puts the default DICOMweb root on the DICOMweb allow-list', () => {
     expect(loadConfig({ DICOMWEB_DEFAULT_ROOT: 'http://pacs.local:8042/dicom-web' }).dicomWeb.allowList).toEqual(['http://pacs.local:8042/dicom-web']);
   });
+
+  describe('viewer (SMART launch issuers)', () => {
+    const trusted = JSON.stringify([{ iss: 'https://ehr.example.org', jwksUrl: 'https://ehr.example.org/jwks' }]);
+    const entry = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ iss: 'https://ehr.example.org/fhir/', authorizationServer: 'https://ehr.example.org/auth', clientId: 'viewer', ...extra });
+    const launch = (extra: Record<string, unknown> = {}): string => JSON.stringify([entry(extra)]);
+
+    it('is off with no launch issuers and defaults its scope and assets folder', () => {
+      const { viewer } = loadConfig({});
+      expect(viewer).toMatchObject({ launchIssuers: [], scope: 'openid fhirUser launch patient/*.read', fetchMaxBytes: 262144 });
+      expect(viewer.assetsDir).toMatch(/dist[/\\]web$/);
+    });
+
+    it('maps a launch issuer to a trusted CDS issuer and allow-lists its authorization server', () => {
+      const { viewer } = loadConfig({ CDS_TRUSTED_ISSUERS: trusted, SMART_LAUNCH_ISSUERS: launch({ cdsIssuer: 'https://ehr.example.org' }) });
+      expect(viewer.launchIssuers[0]).toMatchObject({ iss: 'https://ehr.example.org/fhir', cdsIssuer: 'https://ehr.example.org', patientClaim: 'patient' });
+      expect(viewer.authAllowList).toEqual(['https://ehr.example.org/auth']);
+    });
+
+    it('refuses a launch issuer whose CDS issuer is not trusted, or that names one without authentication', () => {
+      expect(() => loadConfig({ CDS_TRUSTED_ISSUERS: trusted, SMART_LAUNCH_ISSUERS: launch() })).toThrow(/cdsIssuer/);
+      expect(() => loadConfig({ SMART_LAUNCH_ISSUERS: launch({ cdsIssuer: 'https://ehr.example.org' }) })).toThrow(/not authenticated/);
+      expect(() => loadConfig({ SMART_LAUNCH_ISSUERS: '[{"iss":"nope"}]' })).toThrow(/SMART_LAUNCH_ISSUERS/);
+      expect(() => loadConfig({ SMART_LAUNCH_ISSUERS: JSON.stringify([entry(), entry()]) })).toThrow(/listed twice/);
+    });
+  });
 });
