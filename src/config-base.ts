@@ -33,3 +33,9 @@ export function jsonListSetting<S extends z.ZodType>(raw: string | undefined, na
   if (!parsed.success) throw new ConfigError(`${name}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }
+
+/** A comma-separated list setting: trimmed, empty items dropped. */
+export const csv = z
+  .string()
+  .optional()
+  .transform((s) => (s ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0));

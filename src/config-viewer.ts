@@ -12,7 +12,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { createOriginAllowList } from './auth/index.js';
-import { ConfigError, jsonListSetting } from './config-base.js';
+import { ConfigError, csv, jsonListSetting } from './config-base.js';
 
 const launchIssuer = z.strictObject({
   /** The FHIR server the EHR sends as `iss`; access tokens must name it in `aud`. */
@@ -29,11 +29,6 @@ const launchIssuer = z.strictObject({
 });
 
 export type LaunchIssuer = z.output<typeof launchIssuer>;
-
-const csv = z
-  .string()
-  .optional()
-  .transform((s) => (s ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0));
 
 /** The viewer's environment variables, merged into config.ts's schema. */
 export const VIEWER_ENV = {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { isFhirKitDebugEnabled } from './fhir/index.js';
 import { createOriginAllowList } from './auth/index.js';
 import { IMAGINGSTUDY_AVAILABLE_TOPIC } from './terminology.js';
-import { ConfigError, jsonListSetting } from './config-base.js';
+import { ConfigError, csv, jsonListSetting } from './config-base.js';
 import { VIEWER_ENV, viewerConfig, type ViewerConfig } from './config-viewer.js';
 
 /** The repository root (src/ and dist/src/ both sit one or two levels below it). */
@@ -16,11 +16,6 @@ export const PROJECT_ROOT = (() => {
   const here = path.dirname(fileURLToPath(import.meta.url));
   return here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, '..', '..') : path.resolve(here, '..');
 })();
-
-const csv = z
-  .string()
-  .optional()
-  .transform((s) => (s ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0));
 
 const bool = z
   .enum(['true', 'false', '1', '0', ''])
