@@ -6,6 +6,9 @@
  * mass follow (cardiac-volumes.ts). Only classic single-frame MR images are read: an enhanced
  * multi-frame series is refused with that reason.
  *
+ * Each structure is kept as its largest 26-connected component over the phase's stack
+ * (largest-component.ts) before it is measured: stray blobs of the 2-D model are dropped.
+ *
  * Besides the measures it keeps what the report and the PACS need: the thresholded masks of the
  * ED and ES images (for a DICOM SEG) and the mid-ventricular slice at ED and ES (for the overlay).
  */
@@ -15,6 +18,7 @@ import type { DicomImageInfo, ModalityFrame } from '../dicom/index.js';
 import type { Image } from '../image/index.js';
 import type { ImageMap } from '../inference/index.js';
 import { cardiacMeasures, phaseVolumes, type CardiacMeasures } from './cardiac-volumes.js';
+import { largestComponent3d } from './largest-component.js';
 import type { ImageSource, ModelProfile, ModelRunner } from './types.js';
 
 /** The measurement keys a cardiac model's classes must carry, in the order masks are kept. */
@@ -82,31 +86,44 @@ function threshold(map: ImageMap): Uint8Array {
 }
 
 interface Segmented {
-  readonly areas: { rv: number; myo: number; lv: number };
   readonly masks: ImageMasks;
   readonly display: Image;
+  /** Area of one mask pixel on the patient, mm² (the mask covers the whole image). */
+  readonly pixelAreaMm2: number;
   readonly inferenceMs: number;
 }
 
-/** One image's areas (mm²) of the three structures, and its masks. */
+/** One image's masks of the three structures, thresholded. */
 async function segmentImage(models: ModelRunner, profile: ModelProfile, images: ImageSource, image: LoadedImage, pixelSpacingMm: readonly [number, number]): Promise<Segmented> {
   const display = images.toDisplay(image.frame, profile.windowing);
   const result = await models.run(profile.model.id, { ...display, pixelSpacingMm });
-  const indexOf = (key: string): number => {
-    const i = result.measurements.findIndex((x) => x.key === key);
-    if (i < 0 || result.measurements[i]?.areaMm2 === undefined) throw new AppError('INFERENCE_FAILED', `Model ${profile.model.id} gave no area for ${key}.`);
-    return i;
-  };
-  const [rv, myo, lv] = KEY_ORDER.map(indexOf) as [number, number, number];
-  const area = (i: number): number => result.measurements[i]?.areaMm2 ?? 0;
-  const plane = (i: number): Uint8Array => {
-    const map = result.classMaps?.[i];
-    if (map === undefined) throw new AppError('INFERENCE_FAILED', `Model ${profile.model.id} gave no mask for class ${i}.`);
+  const plane = (key: string): Uint8Array => {
+    const map = result.classMaps?.[result.measurements.findIndex((x) => x.key === key)];
+    if (map === undefined) throw new AppError('INFERENCE_FAILED', `Model ${profile.model.id} gave no mask for ${key}.`);
     return threshold(map);
   };
   const first = result.classMaps?.[0];
-  const masks: ImageMasks = { sopInstanceUid: image.info.sopInstanceUid, width: first?.width ?? 0, height: first?.height ?? 0, planes: [plane(rv), plane(myo), plane(lv)] };
-  return { areas: { rv: area(rv), myo: area(myo), lv: area(lv) }, masks, display, inferenceMs: result.inferenceMs };
+  if (first === undefined) throw new AppError('INFERENCE_FAILED', `Model ${profile.model.id} gave no mask.`);
+  const masks: ImageMasks = { sopInstanceUid: image.info.sopInstanceUid, width: first.width, height: first.height, planes: [plane(KEY_ORDER[0]), plane(KEY_ORDER[1]), plane(KEY_ORDER[2])] };
+  const pixelAreaMm2 = ((pixelSpacingMm[0] * display.height) / first.height) * ((pixelSpacingMm[1] * display.width) / first.width);
+  return { masks, display, pixelAreaMm2, inferenceMs: result.inferenceMs };
+}
+
+/**
+ * One phase's stack with each structure reduced to its largest 26-connected component, and the
+ * structures' areas per slice, mm².
+ */
+function keepLargestBodies(phase: readonly Segmented[]): { slices: Segmented[]; areas: { rv: number; myo: number; lv: number }[] } {
+  const first = phase[0];
+  if (first === undefined) return { slices: [], areas: [] };
+  const { width, height } = first.masks;
+  if (phase.some((s) => s.masks.width !== width || s.masks.height !== height)) throw new AppError('INFERENCE_FAILED', 'The masks of one phase differ in size.');
+  const largest = (k: 0 | 1 | 2): Uint8Array[] => largestComponent3d(phase.map((s) => s.masks.planes[k]), width, height);
+  const [rv, myo, lv] = [largest(0), largest(1), largest(2)];
+  const slices = phase.map((s, z): Segmented => ({ ...s, masks: { ...s.masks, planes: [rv[z] as Uint8Array, myo[z] as Uint8Array, lv[z] as Uint8Array] } }));
+  const count = (p: Uint8Array): number => p.reduce((t, v) => t + v, 0);
+  const areas = slices.map((s) => ({ rv: count(s.masks.planes[0]) * s.pixelAreaMm2, myo: count(s.masks.planes[1]) * s.pixelAreaMm2, lv: count(s.masks.planes[2]) * s.pixelAreaMm2 }));
+  return { slices, areas };
 }
 
 /**
@@ -145,10 +162,11 @@ export async function analyseCine(
   const kept = new Map<number, Segmented[]>();
   let inferenceMs = 0;
   for (const [p, phase] of geometry.phases.entries()) {
-    const slices: Segmented[] = [];
-    for (const image of phase) slices.push(await segmentImage(deps.models, profile, deps.images, image, pixelSpacing));
-    inferenceMs += slices.reduce((t, s) => t + s.inferenceMs, 0);
-    volumes.push(phaseVolumes(slices.map((s) => s.areas), sliceSpacing));
+    const segmented: Segmented[] = [];
+    for (const image of phase) segmented.push(await segmentImage(deps.models, profile, deps.images, image, pixelSpacing));
+    inferenceMs += segmented.reduce((t, s) => t + s.inferenceMs, 0);
+    const { slices, areas } = keepLargestBodies(segmented);
+    volumes.push(phaseVolumes(areas, sliceSpacing));
     kept.set(p, slices);
     const { edPhase, esPhase } = cardiacMeasures(volumes);
     for (const k of kept.keys()) if (k !== edPhase && k !== esPhase) kept.delete(k);

@@ -38,18 +38,20 @@ function source(slices: number, gapAt?: number): ImageSource {
   };
 }
 
-/** LV area 400 mm² at ED and 200 at ES on every slice; myocardium 100; RV 300 / 150. */
+/**
+ * 2×2 masks on a 2×2 image with 1.25 mm pixels (1.5625 mm² each): RV top-left, myocardium
+ * top-right, LV cavity the bottom row at ED and bottom-left at ES, absent on slice 0.
+ */
 const models: ModelRunner = {
   profiles: () => [profile],
   explain: () => Promise.resolve(undefined),
   run: (_id, image) => {
     const es = (image.data[0] as number) === 1;
-    const m = (key: string, areaMm2: number) => ({ key, display: key, codes: [], threshold: 0.5, fractionOfFieldOfView: 0, fieldOfViewFraction: 1, areaMm2 });
-    // 2×2 probability maps: RV top-left, myocardium top-right, LV cavity bottom-left (absent on slice 0).
     const slice = image.data[1] as number;
-    const map = (hot: number) => ({ kind: 'mask' as const, method: 'm', width: 2, height: 2, threshold: 0.5, values: Float32Array.from([0, 1, 2, 3], (i) => (i === hot ? 0.9 : 0.1)) });
-    const classMaps = [map(0), map(1), map(slice === 0 ? -1 : 2)];
-    return Promise.resolve({ model: profile.model, inferenceMs: 1, findings: [], measurements: [m('rv_cavity', es ? 150 : 300), m('lv_myocardium', 100), m('lv_cavity', es ? 200 : 400)], classMaps });
+    const m = (key: string) => ({ key, display: key, codes: [], threshold: 0.5, fractionOfFieldOfView: 0, fieldOfViewFraction: 1, areaMm2: 0 });
+    const map = (hot: readonly number[]) => ({ kind: 'mask' as const, method: 'm', width: 2, height: 2, threshold: 0.5, values: Float32Array.from([0, 1, 2, 3], (i) => (hot.includes(i) ? 0.9 : 0.1)) });
+    const classMaps = [map([0]), map([1]), map(slice === 0 ? [] : es ? [2] : [2, 3])];
+    return Promise.resolve({ model: profile.model, inferenceMs: 1, findings: [], measurements: [m('rv_cavity'), m('lv_myocardium'), m('lv_cavity')], classMaps });
   },
 };
 
@@ -59,12 +61,13 @@ describe('analyseCine', () => {
   it('sums areas over the slices into volumes per phase and measures function', async () => {
     const r = await analyseCine({ images: source(5), models }, profile, at);
     expect([r.phaseCount, r.sliceCount, r.sliceSpacingMm]).toEqual([2, 5, 8]);
-    // 5 slices × 400 mm² × 8 mm = 16 mL at ED; 8 mL at ES.
-    expect(r.measures.lvEdvMl).toBeCloseTo(16, 9);
-    expect(r.measures.lvEsvMl).toBeCloseTo(8, 9);
+    // 4 slices × 2 px × 1.5625 mm² × 8 mm = 0.1 mL at ED; 0.05 mL at ES.
+    expect(r.measures.lvEdvMl).toBeCloseTo(0.1, 9);
+    expect(r.measures.lvEsvMl).toBeCloseTo(0.05, 9);
     expect(r.measures.lvEfPercent).toBeCloseTo(50, 9);
-    expect(r.measures.rvEfPercent).toBeCloseTo(50, 9);
-    expect(r.measures.lvMassG).toBeCloseTo(4 * 1.05, 9);
+    expect(r.measures.rvEfPercent).toBeCloseTo(0, 9);
+    // 5 slices × 1.5625 mm² × 8 mm = 0.0625 mL of myocardium × 1.05 g/mL.
+    expect(r.measures.lvMassG).toBeCloseTo(0.0625 * 1.05, 9);
     expect(r.edInstances).toEqual(['1.2.3.0.0', '1.2.3.0.1', '1.2.3.0.2', '1.2.3.0.3', '1.2.3.0.4']);
     expect(r.esInstances).toEqual(['1.2.3.1.0', '1.2.3.1.1', '1.2.3.1.2', '1.2.3.1.3', '1.2.3.1.4']);
     expect(r.inferenceMs).toBe(10);
@@ -74,6 +77,7 @@ describe('analyseCine', () => {
     const r = await analyseCine({ images: source(5), models }, profile, at);
     expect(r.edMasks.map((m) => m.sopInstanceUid)).toEqual(r.edInstances);
     expect(r.esMasks[2]?.planes.map((p) => [...p])).toEqual([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]);
+    expect(r.edMasks[2]?.planes[2]).toEqual(Uint8Array.from([0, 0, 1, 1]));
     // Slices 1–4 show the LV cavity at ED: the middle of them is slice 3 (index 3 of [1, 2, 3, 4] >> 1 = 2 → slice 3).
     expect(r.midSlice).toBe(3);
     expect(r.midEd.masks.sopInstanceUid).toBe('1.2.3.0.3');
