@@ -33,7 +33,9 @@ afterAll(async () => {
 
 describeWithData('cardiac cine through the result hook, results back to the PACS', () => {
   beforeAll(async () => {
-    stack = await startStack({ files: [], env: { MODELS: 'cardiac-mri-sax-seg', PACS_WRITE_BACK: 'true' } });
+    // No hook budget: a cine series is seconds of work, so the hook answers "in progress" at once
+    // and the analysis runs in the background job; a later call finds the result.
+    stack = await startStack({ files: [], env: { MODELS: 'cardiac-mri-sax-seg', PACS_WRITE_BACK: 'true', HOOK_BUDGET_MS: '0' } });
     patients = await valPatients();
     const studies = [];
     for (const [n, p] of patients.entries()) {
@@ -45,13 +47,24 @@ describeWithData('cardiac cine through the result hook, results back to the PACS
     client = createDicomWebClient({ allowList: createOriginAllowList([stack.orthanc.baseUrl]), auth: { kind: 'basic', username: stack.orthanc.username, password: stack.orthanc.password }, timeoutMs: 10_000 });
   }, 300_000);
 
-  it('answers each study with the cardiac card; the LV EF agrees with the reference as the model card states', async () => {
+  it('answers "in progress" within its budget, then each study with the cardiac card; the LV EF agrees with the reference as the model card states', async () => {
     const s = stack as Stack;
-    const errors: number[] = [];
-    for (const [n, p] of patients.entries()) {
+    const ask = async (n: number): Promise<CdsResponse> => {
       const res = await request(s.app).post('/cds-services/imaging-ai-result').send(resultHookBody(s.fhir.baseUrl, `cmr-${n}`, undefined, ADULT_PATIENT_ID));
       expect(res.status).toBe(200);
-      const card = (res.body as CdsResponse).cards.find((c) => c.summary.startsWith('Preliminary AI cardiac MRI'));
+      return res.body as CdsResponse;
+    };
+    // Every study asked once: each answer is the in-progress card, and each asks for its analysis.
+    for (const [n] of patients.entries()) expect((await ask(n)).cards.map((c) => c.summary)).toEqual(['AI analysis in progress (not a finding): results will follow']);
+    const errors: number[] = [];
+    for (const [n, p] of patients.entries()) {
+      let answer = await ask(n);
+      // The background job finishes when it finishes: ask again until the result is there (bounded).
+      for (let tries = 0; tries < 600 && answer.cards.some((c) => c.summary.startsWith('AI analysis in progress')); tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        answer = await ask(n);
+      }
+      const card = answer.cards.find((c) => c.summary.startsWith('Preliminary AI cardiac MRI'));
       expect(card?.detail).toContain('not a diagnosis');
       expect(card?.detail).toContain('2021 ESC heart-failure guideline');
       const observations = (card?.suggestions?.[0]?.actions ?? []).flatMap((a) => (a.resource?.resourceType === 'Observation' ? [a.resource] : []));
