@@ -49,6 +49,8 @@ export function renderStudyResult(deps: ServiceDeps, study: ImagingStudy, result
     model: result.model,
     findings: result.findings,
     measurements: result.measurements,
+    cardiac: result.cardiac,
+    pacsObjects: result.pacsObjects,
     overlay: result.overlay,
     overlayStatus: result.overlayPending === true ? { pending: true } : result.overlayUnavailable === undefined ? undefined : { pending: false, unavailable: result.overlayUnavailable },
     issued: result.analysedAt,

@@ -82,8 +82,8 @@ const TAG_PLANE_POSITION_SEQUENCE = 0x00209113;
 const TAG_TEMPORAL_POSITION_INDEX = 0x00209128;
 const TAG_FRAME_CONTENT_SEQUENCE = 0x00209111;
 
-/** LO values are at most 64 characters. */
-const lo = (s: string): string => (s.length <= 64 ? s : `${s.slice(0, 63)}…`);
+/** LO values are at most 64 characters of the default repertoire (ASCII): a longer one ends in "...". */
+const lo = (s: string): string => (s.length <= 64 ? s : `${s.slice(0, 61)}...`);
 
 function checkInput(input: SegmentationInput, sources: readonly SourceHeader[]): void {
   const first = sources[0];

@@ -66,12 +66,12 @@ export async function dciodvfy(bytes: Uint8Array): Promise<DciodvfyReport> {
   });
 }
 
-/** `dsrdump` of an SR (code values shown): the content tree as text. Throws when dcmtk cannot read it. */
+/** `dsrdump` of an SR (code values shown, long texts in full): the content tree as text. Throws when dcmtk cannot read it. */
 export async function dsrdump(bytes: Uint8Array): Promise<string> {
   const binary = findBinary('dsrdump');
   if (binary === undefined) throw new Error('dsrdump is not installed (Debian package dcmtk).');
   return withFile(bytes, async (path) => {
-    const { stdout, stderr } = await run(binary, ['+Pc', '+Pu', '+Psu', path], { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await run(binary, ['+Pc', '+Pu', '+Psu', '+Pl', path], { maxBuffer: 16 * 1024 * 1024 });
     if (/^E: /m.test(stderr)) throw new Error(`dsrdump: ${stderr}`);
     return stdout;
   });
