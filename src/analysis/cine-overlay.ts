@@ -4,7 +4,7 @@
  * RV cavity blue, LV myocardium yellow, LV cavity vermilion.
  */
 import { resizeArea } from '../image/index.js';
-import { labelOverlayPng } from '../reports/index.js';
+import { basePng, labelOverlayPng } from '../reports/index.js';
 import type { ReportOverlay } from '../reports/index.js';
 import type { CineAnalysis, ImageMasks, SliceView } from './cine-analysis.js';
 
@@ -64,13 +64,15 @@ export function buildCineOverlay(cine: CineAnalysis, modelName: string): ReportO
     grey.set(es.grey.subarray(y * w, (y + 1) * w), y * width + w + GAP);
     labels.set(es.labels.subarray(y * w, (y + 1) * w), y * width + w + GAP);
   }
-  const png = labelOverlayPng({ width, height: h, channels: 1, data: grey }, { labels, colours: CINE_COLOURS });
+  const base = { width, height: h, channels: 1 as const, data: grey };
+  const png = labelOverlayPng(base, { labels, colours: CINE_COLOURS });
   const m = cine.measures;
   return {
     kind: 'mask',
     title: `AI segmentation overlay: slice ${cine.midSlice + 1} of ${cine.sliceCount} at end-diastole (left, phase ${m.edPhase + 1}) and end-systole (right, phase ${m.esPhase + 1})`,
     method: `${modelName}: right-ventricular cavity in blue, left-ventricular myocardium in yellow, left-ventricular cavity in vermilion, where the model's probability reaches its threshold; the slice is the middle of those showing the LV cavity at end-diastole.`,
     png: Buffer.from(png).toString('base64'),
+    basePng: Buffer.from(basePng(base)).toString('base64'),
     width,
     height: h,
   };

@@ -5,7 +5,7 @@
  */
 import { resizeArea } from '../image/index.js';
 import type { ImageMap } from '../inference/index.js';
-import { overlayPng } from '../reports/index.js';
+import { basePng, overlayPng } from '../reports/index.js';
 import type { ReportOverlay } from '../reports/index.js';
 import type { Image } from '../image/index.js';
 
@@ -25,5 +25,5 @@ export function buildOverlay(image: Image, map: ImageMap, subject: string): Repo
   const values = resizeArea({ width: map.width, height: map.height, channels: 1, data: map.values }, width, height).data;
   const png = overlayPng(base, { kind: map.kind, values, threshold: map.threshold });
   const title = map.kind === 'saliency' ? `AI saliency map (occlusion): ${subject}` : `AI segmentation overlay: ${subject}`;
-  return { kind: map.kind, title, method: map.method, png: Buffer.from(png).toString('base64'), width, height };
+  return { kind: map.kind, title, method: map.method, png: Buffer.from(png).toString('base64'), basePng: Buffer.from(basePng(base)).toString('base64'), width, height };
 }

@@ -12,7 +12,7 @@ import type { ResultContext } from './result-context.js';
 import type { Finding, RenderInput, ReportOverlay } from './types.js';
 
 /**
- * The report's attachments: the rendered HTML, and the overlay PNG when the model made a map.
+ * The report's attachments: the rendered HTML, and the overlay PNG (with the image alone) when the model made a map.
  * Each states its size and SHA-1 so a receiver can check what it stores.
  */
 function presentedForms(html: Buffer, overlay: ReportOverlay | undefined): Attachment[] {
@@ -23,6 +23,11 @@ function presentedForms(html: Buffer, overlay: ReportOverlay | undefined): Attac
   if (overlay !== undefined) {
     const png = Buffer.from(overlay.png, 'base64');
     forms.push({ contentType: 'image/png', data: overlay.png, size: png.length, hash: sha1(png), title: `${overlay.title} (preliminary AI output, not a diagnosis)` });
+    if (overlay.basePng !== undefined) {
+      // The same picture without the map: a viewer can fade the map in and out over it.
+      const base = Buffer.from(overlay.basePng, 'base64');
+      forms.push({ contentType: 'image/png', data: overlay.basePng, size: base.length, hash: sha1(base), title: 'Analysed image (as the model saw it, without the AI map)' });
+    }
   }
   return forms;
 }

@@ -5,7 +5,7 @@ export { outsideUseText, renderInProgressCard, renderNotAnalysedCard, renderPrio
 export type { OutsideUseReason } from './context-cards.js';
 export { loadTemplates } from './engine.js';
 export type { TemplateSet } from './engine.js';
-export { labelOverlayPng, overlayPng } from './overlay.js';
+export { basePng, labelOverlayPng, overlayPng } from './overlay.js';
 export { renderResult } from './render.js';
 export { resultBundle } from './result-bundle.js';
 export { createResultIndex } from './result-index.js';

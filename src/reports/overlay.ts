@@ -99,3 +99,17 @@ export function labelOverlayPng(base: OverlayBase, map: LabelMap): Uint8Array {
   }
   return encode({ width: base.width, height: base.height, data: rgb, channels: 3, depth: 8 });
 }
+
+/** The base image alone as an 8-bit RGB PNG: what the model saw, for a viewer to show without the map. */
+export function basePng(base: OverlayBase): Uint8Array {
+  const n = base.width * base.height;
+  if (base.data.length !== n * base.channels) throw new RangeError(`image data has ${base.data.length} values, expected ${n * base.channels}`);
+  const rgb = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const [r, g, b] = grey(base, i);
+    rgb[3 * i] = Math.round(r);
+    rgb[3 * i + 1] = Math.round(g);
+    rgb[3 * i + 2] = Math.round(b);
+  }
+  return encode({ width: base.width, height: base.height, data: rgb, channels: 3, depth: 8 });
+}

@@ -42,6 +42,8 @@ export interface ReportOverlay {
   readonly method: string;
   /** The PNG file, base64. */
   readonly png: string;
+  /** The same picture without the map (what the model saw), base64 PNG; absent in results made before it existed. */
+  readonly basePng?: string | undefined;
   readonly width: number;
   readonly height: number;
 }

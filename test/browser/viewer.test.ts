@@ -159,8 +159,9 @@ describe('result viewer, launched from the card through the authorization server
     expect(text).toMatch(/Measured on/);
   });
 
-  it('draws the stored image with its saliency map on the canvas', async () => {
-    const drawn = await page.$eval('[data-testid="image"]', (c) => {
+  /** Lit and heat-coloured pixels on the viewer's canvas. */
+  async function drawn(): Promise<{ width: number; lit: number; coloured: number }> {
+    return page.$eval('[data-testid="image"]', (c) => {
       // The test program has no DOM types (they would retype fetch for the rest of the project).
       const canvas = c as unknown as { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null };
       const data = canvas.getContext('2d')?.getImageData(0, 0, canvas.width, canvas.height).data ?? new Uint8ClampedArray();
@@ -173,15 +174,32 @@ describe('result viewer, launched from the card through the authorization server
       }
       return { width: canvas.width, lit, coloured };
     });
-    expect(drawn.width).toBeGreaterThan(0);
-    expect(drawn.lit).toBeGreaterThan(0);
+  }
+
+  it('draws the stored image with its saliency map on the canvas', async () => {
+    const shown = await drawn();
+    expect(shown.width).toBeGreaterThan(0);
+    expect(shown.lit).toBeGreaterThan(0);
     // The heat map's reds: the saliency overlay is on the picture.
-    expect(drawn.coloured).toBeGreaterThan(0);
+    expect(shown.coloured).toBeGreaterThan(0);
   });
 
-  it('says that the blended map cannot be switched off when the report stores no separate image', async () => {
-    expect(await page.$eval('[data-testid="overlay-toggle"]', (i) => (i as unknown as { disabled: boolean }).disabled)).toBe(true);
-    expect(await textOf(page, '[data-testid="overlay-fixed"]')).toMatch(/cannot be switched off/);
+  it('switches the map off and on, and fades it with the opacity control', async () => {
+    const on = (await drawn()).coloured;
+    await page.click('[data-testid="overlay-toggle"]');
+    const off = await drawn();
+    // The analysed image alone: still drawn, no heat colours.
+    expect(off.lit).toBeGreaterThan(0);
+    expect(off.coloured).toBeLessThan(on);
+    await page.click('[data-testid="overlay-toggle"]');
+    expect((await drawn()).coloured).toBe(on);
+    await page.$eval('[data-testid="overlay-opacity"]', (el) => {
+      const input = el as unknown as { value: string; dispatchEvent(e: unknown): boolean };
+      input.value = '30';
+      input.dispatchEvent(new (globalThis as unknown as { Event: new (type: string, init: object) => unknown }).Event('input', { bubbles: true }));
+    });
+    expect((await drawn()).coloured).toBeLessThan(on);
+    await screenshot(page, 'viewer-overlay-faded');
   });
 
   it('has no serious accessibility violations (axe-core)', async () => {
