@@ -17,7 +17,7 @@ export interface ModelCardInfo {
 }
 
 export const PRELIMINARY_BANNER = 'Preliminary AI output, not a diagnosis: it requires confirmation by a qualified clinician.';
-/** The title prefix of a stored analysed image without the map (see docs/viewer.md). */
+/** The title prefix of a stored analysed image without the map (the reports attach it: src/reports/diagnostic-report.ts). */
 export const DISPLAY_IMAGE_TITLE = 'Analysed image';
 
 const hasCode = (cc: CodeableConcept | undefined, code: string): boolean => cc?.coding?.some((c) => c.code === code) ?? false;
