@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     config: config.viewer,
     clockSkewSeconds: config.jwtClockSkewSeconds,
     capacity: config.resultIndexSize,
+    dataDir: config.dataDir,
     services: deps.services,
     feedback: deps.feedback,
     readiness: deps.readiness,

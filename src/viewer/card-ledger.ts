@@ -2,9 +2,11 @@
  * The result cards the service sent, by card uuid: which model and version made each, which
  * DiagnosticReport it offers, its suggestion and override reasons. CDS Hooks feedback names only
  * the card; this is how the operations page counts results and feedback per model, and how the
- * viewer finds the card of the report it shows. Bounded and in memory: after a restart, feedback
- * on cards sent before it counts under "card not seen since start".
+ * viewer finds the card of the report it shows. Bounded; with a journal file (DATA_DIR/cards.jsonl)
+ * it survives a restart: each new card is appended (one line, no fsync: a card lost in a crash is
+ * recorded again when it is next sent) and the newest `capacity` lines are read back at start.
  */
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { LRUCache } from 'lru-cache';
 import type { CdsCard, CdsCoding, CdsResponse } from '../cds-hooks/index.js';
 
@@ -45,12 +47,42 @@ function resultCard(serviceId: string, card: CdsCard, at: Date): LedgerCard | un
   return { cardUuid: card.uuid, serviceId, modelId: model.id, modelVersion: model.version, reportId, suggestionUuid, overrideReasons: (card.overrideReasons ?? []).flatMap((r) => (r.system === undefined || r.code === undefined ? [] : [{ system: r.system, code: r.code, ...(r.display === undefined ? {} : { display: r.display }) }])), firstSent: at.toISOString() };
 }
 
+/** The journal's entries, oldest first; a torn or foreign line is skipped. */
+function readJournal(file: string): LedgerCard[] {
+  if (!existsSync(file)) return [];
+  const entries: LedgerCard[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const e = JSON.parse(line) as Partial<LedgerCard>;
+      if (typeof e.cardUuid === 'string' && typeof e.modelId === 'string' && typeof e.reportId === 'string') entries.push(e as LedgerCard);
+    } catch {
+      // A line torn by a crash mid-write: the card is recorded again when it is next sent.
+    }
+  }
+  return entries;
+}
+
 /**
  * @param capacity - most cards remembered (oldest forgotten first)
+ * @param journal - a file that keeps the cards across restarts (compacted to `capacity` at start)
  */
-export function createCardLedger(capacity: number): CardLedger {
+export function createCardLedger(capacity: number, journal?: string): CardLedger {
   const cards = new LRUCache<string, LedgerCard>({ max: capacity });
   const reports = new LRUCache<string, string>({ max: capacity });
+  if (journal !== undefined) {
+    const entries = readJournal(journal);
+    const kept = entries.slice(-capacity);
+    for (const e of kept) {
+      cards.set(e.cardUuid, e);
+      reports.set(e.reportId, e.cardUuid);
+    }
+    if (kept.length < entries.length) {
+      // Compacted through a new file and a rename: a crash leaves the old journal or the new one.
+      writeFileSync(`${journal}.tmp`, kept.map((e) => `${JSON.stringify(e)}\n`).join(''));
+      renameSync(`${journal}.tmp`, journal);
+    }
+  }
   return {
     observe(serviceId, response, at) {
       for (const card of response.cards) {
@@ -60,6 +92,7 @@ export function createCardLedger(capacity: number): CardLedger {
         const known = cards.get(entry.cardUuid);
         cards.set(entry.cardUuid, known ?? entry);
         reports.set(entry.reportId, entry.cardUuid);
+        if (known === undefined && journal !== undefined) appendFileSync(journal, `${JSON.stringify(entry)}\n`);
       }
     },
     byCard: (uuid) => cards.get(uuid),

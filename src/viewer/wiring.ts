@@ -2,6 +2,7 @@
  * Builds the viewer's and the operations page's parts from the configuration and the running
  * service's dependencies (called by main.ts, and by the browser tests the same way).
  */
+import path from 'node:path';
 import { createOriginAllowList } from '../auth/index.js';
 import type { FeedbackStore } from '../audit/index.js';
 import type { CdsService } from '../cds/index.js';
@@ -47,6 +48,8 @@ export interface ViewerInputs {
   /** The models loaded in this process (none on a front whose workers run them). */
   readonly modelCards: readonly ModelCardInfo[];
   readonly now?: () => Date;
+  /** Where the card ledger keeps its journal (DATA_DIR); absent: in memory only. */
+  readonly dataDir?: string | undefined;
 }
 
 /** Wraps each service so that the result cards of its answers are recorded. */
@@ -67,7 +70,7 @@ function recorded(services: readonly CdsService[], ledger: CardLedger, now: () =
 export function buildViewer(inputs: ViewerInputs): ViewerParts {
   const { config } = inputs;
   const now = inputs.now ?? (() => new Date());
-  const ledger = createCardLedger(inputs.capacity);
+  const ledger = createCardLedger(inputs.capacity, inputs.dataDir === undefined ? undefined : path.join(inputs.dataDir, 'cards.jsonl'));
   const failures = createFailureLog(50);
   const servers = createAuthServers(config.launchIssuers, { allowList: createOriginAllowList([...config.authAllowList]), timeoutMs: config.fetchTimeoutMs, maxBytes: config.fetchMaxBytes });
   const verifier = createAccessTokenVerifier(servers, inputs.clockSkewSeconds);

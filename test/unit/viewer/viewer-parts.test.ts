@@ -1,3 +1,6 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AppError } from '../../../src/errors.js';
 import { canReadReports, createCardLedger, feedbackItem, parseViewerFeedback, quantile, scopesOf, type LedgerCard } from '../../../src/viewer/index.js';
 
@@ -77,5 +80,39 @@ describe('card ledger', () => {
     ledger.observe('svc', { cards: [card] }, new Date('2026-01-02T00:00:00Z'));
     expect(ledger.all()).toHaveLength(1);
     expect(ledger.byReport('rep')).toMatchObject({ cardUuid: 'u1', modelId: 'm', modelVersion: '2', suggestionUuid: 'sg', firstSent: '2026-01-01T00:00:00.000Z' });
+  });
+});
+
+describe('card ledger journal', () => {
+  const resultCard = (uuid: string, report: string) => ({
+    uuid,
+    summary: 's',
+    indicator: 'info' as const,
+    source: { label: 'x' },
+    suggestions: [{ label: 'save', uuid: `sg-${uuid}`, actions: [
+      { type: 'create' as const, description: 'd', resource: { resourceType: 'Device' as const, modelNumber: 'm', version: [{ value: '2' }] } },
+      { type: 'create' as const, description: 'r', resource: { resourceType: 'DiagnosticReport' as const, id: report, status: 'preliminary' as const, code: {} } },
+    ] }],
+  });
+
+  it('keeps the cards across a restart, skips a torn line, and compacts to the capacity', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ledger-'));
+    const file = path.join(dir, 'cards.jsonl');
+    try {
+      const first = createCardLedger(2, file);
+      first.observe('svc', { cards: [resultCard('u1', 'r1'), resultCard('u2', 'r2')] }, new Date('2026-01-01T00:00:00Z'));
+      // Sent again: not journalled twice.
+      first.observe('svc', { cards: [resultCard('u1', 'r1')] }, new Date('2026-01-02T00:00:00Z'));
+      expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(2);
+      const second = createCardLedger(2, file);
+      expect(second.byReport('r2')).toMatchObject({ cardUuid: 'u2', modelId: 'm', firstSent: '2026-01-01T00:00:00.000Z' });
+      second.observe('svc', { cards: [resultCard('u3', 'r3')] }, new Date('2026-01-03T00:00:00Z'));
+      appendFileSync(file, '{"cardUuid": "torn');
+      const third = createCardLedger(2, file);
+      expect(third.all().map((c) => c.cardUuid).sort()).toEqual(['u2', 'u3']);
+      expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
