@@ -105,7 +105,9 @@ describe('DICOMweb answers are read under byte limits', () => {
       res.write('--b\r\nContent-Type: application/dicom\r\n\r\n');
       pumpEndless(res, Buffer.alloc(256 * 1024, 0x00), body);
     });
-    await expect(client(server).retrieveInstance(server.origin, STUDY, SERIES, SOP)).rejects.toMatchObject({
+    // A generous time limit: this is about the byte cap, and 64 MiB on a loaded machine may take
+    // longer than the default timeout (which would answer UPSTREAM_FAILED instead).
+    await expect(client(server, { timeoutMs: 120_000 }).retrieveInstance(server.origin, STUDY, SERIES, SOP)).rejects.toMatchObject({
       name: 'AppError',
       code: 'DICOM_TOO_LARGE',
       message: `The PACS response exceeds the limit of ${64 * MiB} bytes.`,
