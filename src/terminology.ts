@@ -46,6 +46,7 @@ export const PROFILES = {
   diagnosticReport: `${CANONICAL_BASE}/StructureDefinition/ai-preliminary-diagnostic-report`,
   observation: `${CANONICAL_BASE}/StructureDefinition/ai-finding-observation`,
   measurement: `${CANONICAL_BASE}/StructureDefinition/ai-measurement-observation`,
+  cardiacMeasurement: `${CANONICAL_BASE}/StructureDefinition/ai-cardiac-measurement-observation`,
 } as const;
 /** Card override reasons. */
 export const OVERRIDE_REASON_SYSTEM = `${CANONICAL_BASE}/CodeSystem/override-reason`;

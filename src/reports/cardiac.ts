@@ -5,7 +5,7 @@
  * with its context group), displays are PS3.16's code meanings.
  */
 import type { Observation } from 'fhir/r4.js';
-import { LOINC, PROJECT_CODES, SNOMED, UCUM } from '../terminology.js';
+import { LOINC, PROFILES, PROJECT_CODES, SNOMED, UCUM } from '../terminology.js';
 import type { TemplateSet } from './engine.js';
 import type { ObservationContext } from './measurements.js';
 import { renderJson } from './render-json.js';
@@ -90,6 +90,7 @@ export function cardiacObservations(templates: TemplateSet, c: CardiacForReport,
         id: ctx.idFor(k.key),
         identifier: ctx.identifierFor(k.key),
         systems: ctx.systems,
+        profiles: PROFILES,
         refs: ctx.refs,
         coding: k.coding,
         codeText: k.text,

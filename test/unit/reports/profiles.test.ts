@@ -91,4 +91,30 @@ describe('published profiles', () => {
     const noThreshold = { ...measurement, component: measurement.component?.slice(1) };
     expect(problems(noThreshold as Resource, measurementProfile).length).toBeGreaterThan(0);
   });
+
+  it('accept the emitted cardiac Observations, and refuse one without its body site or with components', () => {
+    const cardiacProfile = read('StructureDefinition-ai-cardiac-measurement-observation.json');
+    expect(validateR4(cardiacProfile)).toEqual([]);
+    expect(cardiacProfile.url).toBe(PROFILES.cardiacMeasurement);
+    const cardiac = renderResult(templates, {
+      subject: { patientReference: 'Patient/p1', imagingStudyReference: 'ImagingStudy/s3', serviceRequestReference: undefined, studyInstanceUid: '1.2.5', studyDescription: 'Cardiac MRI', studyDate: undefined },
+      series: { seriesInstanceUid: '1.2.5.1', description: 'SAX cine', modality: 'MR', bodyPart: 'HEART', viewPosition: undefined, imageCount: 20, selectionReason: 'cine' },
+      model: { id: 'cardiac-mri-sax-seg', version: '1.0.0', name: 'Cardiac', manufacturer: 'imaging-cds', task: 'segmentation', intendedUse: 'research', templates: { card: 'cardiac-card', report: 'cardiac-report' }, performance: 'EF MAE 2.7' },
+      findings: [],
+      measurements: [],
+      cardiac: { lvEdvMl: 150, lvEsvMl: 60, lvSvMl: 90, lvEfPercent: 60, lvMassG: 110, rvEdvMl: 160, rvEsvMl: 70, rvEfPercent: 56.25, lvEfBand: 'preserved', edPhase: 1, esPhase: 2, phaseCount: 2, sliceCount: 10, sliceSpacingMm: 10, pixelSpacingMm: [1.5, 1.5] },
+      issued: '2026-11-23T12:00:00.000Z',
+      viewerUrl: undefined,
+    });
+    expect(cardiac.observations).toHaveLength(8);
+    for (const o of cardiac.observations) {
+      expect(o.meta?.profile).toEqual([PROFILES.cardiacMeasurement]);
+      expect(problems(o, cardiacProfile)).toEqual([]);
+    }
+    const first = cardiac.observations[0] as Observation;
+    const { bodySite: _b, ...noSite } = first;
+    expect(problems(noSite as Resource, cardiacProfile).join('\n')).toMatch(/bodySite/);
+    expect(problems({ ...first, component: [{ code: { text: 'x' }, valueString: 'y' }] } as Resource, cardiacProfile).length).toBeGreaterThan(0);
+    expect(problems(cardiac.diagnosticReport, reportProfile)).toEqual([]);
+  });
 });
