@@ -114,19 +114,18 @@ function jobMetricsOf(metrics: Metrics): JobMetrics {
   };
 }
 
+/** The DICOMweb allow-list, credentials, timeouts and JSON cap every PACS call of this process uses. */
+function dicomWebLimits(config: Config): { allowList: ReturnType<typeof createOriginAllowList>; auth: Config['dicomWeb']['auth']; timeoutMs: number; jsonTimeoutMs: number; maxJsonBytes: number } {
+  const { allowList, auth, timeoutMs, jsonTimeoutMs, maxJsonBytes } = config.dicomWeb;
+  return { allowList: createOriginAllowList([...allowList]), auth, timeoutMs, jsonTimeoutMs, maxJsonBytes };
+}
+
 /**
  * Segmentation results to the study's PACS as DICOM SEG + SR (PACS_WRITE_BACK). A failure is
  * logged (code only: no identifiers) and the result stands without them.
  */
 function pacsResultStore(config: Config, log: Logger): PacsResultStore {
-  const client = createDicomWebClient({
-    allowList: createOriginAllowList([...config.dicomWeb.allowList]),
-    auth: config.dicomWeb.auth,
-    timeoutMs: config.dicomWeb.timeoutMs,
-    jsonTimeoutMs: config.dicomWeb.jsonTimeoutMs,
-    maxResponseBytes: config.dicomWeb.maxBytes,
-    maxJsonBytes: config.dicomWeb.maxJsonBytes,
-  });
+  const client = createDicomWebClient({ ...dicomWebLimits(config), maxResponseBytes: config.dicomWeb.maxBytes });
   return {
     store: async (input) => {
       const { id, version } = input.model;
@@ -160,14 +159,7 @@ async function buildAnalysis(config: Config, log: Logger, metrics: Metrics, cach
     log: (level, msg, fields) => { inferenceLog[level](fields ?? {}, msg); },
     onBatch: (e) => { if (e.ok) metrics.inference.observe({ model: e.modelId }, e.ms / 1000); },
   });
-  const images = createDicomWebImageSource({
-    allowList: createOriginAllowList([...config.dicomWeb.allowList]),
-    auth: config.dicomWeb.auth,
-    timeoutMs: config.dicomWeb.timeoutMs,
-    maxBytes: config.dicomWeb.maxBytes,
-    jsonTimeoutMs: config.dicomWeb.jsonTimeoutMs,
-    maxJsonBytes: config.dicomWeb.maxJsonBytes,
-  });
+  const images = createDicomWebImageSource({ ...dicomWebLimits(config), maxBytes: config.dicomWeb.maxBytes });
   const models = modelRunner(engine);
   const refs = models.profiles().map((p) => ({ id: p.model.id, version: p.model.version }));
   const pacs = config.pacsWriteBack ? pacsResultStore(config, log.child({ layer: 'pacs-write-back' })) : undefined;

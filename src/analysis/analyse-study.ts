@@ -9,7 +9,7 @@ import { analyseCineStudy } from './cine-study.js';
 import { buildOverlay } from './overlay.js';
 import { withPacsObjects, withPacsObjectsOfImage, type PacsResultStore } from './pacs-results.js';
 import type { ResultCache } from './result-cache.js';
-import { acceptanceReason, preselectSeries, rejectImage } from './series-selection.js';
+import { acceptanceReason, preselectSeries, rejectImage, seriesForReport } from './series-selection.js';
 import type { Image } from '../image/index.js';
 import type { ImageSource, ModelProfile, ModelRunner, ModelStudyResult, OutsideUseCode, SkipReason, StudyAnalysis, StudyToAnalyse } from './types.js';
 import { ageAfterFetch, ageBeforeFetch } from './validated-use.js';
@@ -117,15 +117,7 @@ async function analyseWithModel(deps: AnalysisDeps, study: StudyToAnalyse, profi
     const studyResult: ModelStudyResult = {
       studyInstanceUid: study.studyInstanceUid,
       model: profile.model,
-      series: {
-        seriesInstanceUid: series.uid,
-        description: series.description ?? info.seriesDescription,
-        modality: info.modality,
-        bodyPart: info.bodyPartExamined ?? series.bodyPart,
-        viewPosition: info.viewPosition,
-        imageCount: 1,
-        selectionReason: acceptanceReason(info),
-      },
+      series: seriesForReport(series, info, 1, acceptanceReason(info)),
       findings: result.findings,
       measurements: result.measurements,
       ...(result.map === undefined ? {} : { overlay: buildOverlay(display, result.map, mapSubject) }),

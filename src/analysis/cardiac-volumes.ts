@@ -4,6 +4,7 @@
  * (ED) and end-systole (ES) are the phases of largest and smallest LV-cavity volume over all the
  * phases the series offers. Myocardial mass is the LV myocardium's volume at ED × 1.05 g/mL.
  */
+import type { CardiacForReport } from '../reports/index.js';
 
 /** One phase's volumes, mL: the three structures summed over the slices. */
 export interface PhaseVolumes {
@@ -12,20 +13,14 @@ export interface PhaseVolumes {
   readonly lvMl: number;
 }
 
-/** What a cine segmentation measures, in mL, g and %. */
-export interface CardiacMeasures {
+/**
+ * What a cine segmentation measures, in mL, g and % (the volumes, EF and mass as the report
+ * states them), with the ED and ES phases as indices and the LV volume curve.
+ */
+export interface CardiacMeasures extends Pick<CardiacForReport, 'lvEdvMl' | 'lvEsvMl' | 'lvSvMl' | 'lvEfPercent' | 'lvMassG' | 'rvEdvMl' | 'rvEsvMl' | 'rvEfPercent'> {
   /** Index of the ED and ES phases in the series. */
   readonly edPhase: number;
   readonly esPhase: number;
-  readonly lvEdvMl: number;
-  readonly lvEsvMl: number;
-  readonly lvSvMl: number;
-  /** LV ejection fraction, % (undefined when EDV is 0: nothing segmented). */
-  readonly lvEfPercent: number | undefined;
-  readonly lvMassG: number;
-  readonly rvEdvMl: number;
-  readonly rvEsvMl: number;
-  readonly rvEfPercent: number | undefined;
   /** LV-cavity volume of every phase, mL (the curve ED and ES were read from). */
   readonly lvVolumeCurveMl: readonly number[];
 }

@@ -9,7 +9,7 @@ import { isAppError } from '../errors.js';
 import { efBand } from './cardiac-volumes.js';
 import { analyseCine, type CineAnalysis } from './cine-analysis.js';
 import { buildCineOverlay } from './cine-overlay.js';
-import { acceptanceReason, preselectSeries, rejectImage } from './series-selection.js';
+import { acceptanceReason, preselectSeries, rejectImage, seriesForReport } from './series-selection.js';
 import type { ImageSource, ModelProfile, ModelRunner, ModelStudyResult, OutsideUseCode, StudyToAnalyse } from './types.js';
 import { ageAfterFetch, type AgeBeforeFetch } from './validated-use.js';
 
@@ -68,15 +68,7 @@ export async function analyseCineStudy(
     const result: ModelStudyResult = {
       studyInstanceUid: study.studyInstanceUid,
       model: profile.model,
-      series: {
-        seriesInstanceUid: series.uid,
-        description: series.description ?? info.seriesDescription,
-        modality: info.modality,
-        bodyPart: info.bodyPartExamined ?? series.bodyPart,
-        viewPosition: info.viewPosition,
-        imageCount: cine.phaseCount * cine.sliceCount,
-        selectionReason: `${acceptanceReason(info)} A cine series of ${cine.sliceCount} slice positions × ${cine.phaseCount} cardiac phases, measured as a whole.`,
-      },
+      series: seriesForReport(series, info, cine.phaseCount * cine.sliceCount, `${acceptanceReason(info)} A cine series of ${cine.sliceCount} slice positions × ${cine.phaseCount} cardiac phases, measured as a whole.`),
       findings: [],
       measurements: [],
       cardiac: {

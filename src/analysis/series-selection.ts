@@ -5,6 +5,7 @@
  * interpretation, size, spacing, image type) confirms or rejects the choice.
  */
 import type { DicomImageInfo } from '../dicom/index.js';
+import type { SeriesForReport } from '../reports/index.js';
 import type { ModelProfile, OutsideUseCode, SeriesToAnalyse } from './types.js';
 import { imageRefusal } from './validated-use.js';
 
@@ -71,6 +72,19 @@ export function rejectImage(profile: ModelProfile, info: DicomImageInfo): ImageR
   if (imageType.includes('LOCALIZER')) return { reason: 'the image is a localizer' };
   if (imageType[0] === 'DERIVED') return { reason: 'the image is DERIVED, the model expects ORIGINAL images' };
   return undefined;
+}
+
+/** The series as the report names it: the ImagingStudy's description, else the header's. */
+export function seriesForReport(series: SeriesToAnalyse, info: DicomImageInfo, imageCount: number, selectionReason: string): SeriesForReport {
+  return {
+    seriesInstanceUid: series.uid,
+    description: series.description ?? info.seriesDescription,
+    modality: info.modality,
+    bodyPart: info.bodyPartExamined ?? series.bodyPart,
+    viewPosition: info.viewPosition,
+    imageCount,
+    selectionReason,
+  };
 }
 
 /** A one-line account of why the image was used, for the card. */
