@@ -11,7 +11,7 @@ import { analyseCine, type ModelProfile, type ModelRunner } from '../../src/anal
 import { createOriginAllowList } from '../../src/auth/index.js';
 import { createDicomWebImageSource } from '../../src/dicom/index.js';
 import { createInferenceEngine, type InferenceEngine } from '../../src/inference/index.js';
-import { acdcSkipReason, mrSlice, SLICE_MM, statedEfError, valPatients } from '../support/acdc-series.js';
+import { acdcSkipReason, mrSlice, SLICE_MM, efErrorAgainstManifest, valPatients } from '../support/acdc-series.js';
 import { startOrthanc, type OrthancServer } from '../support/orthanc.js';
 
 const MODEL = 'cardiac-mri-sax-seg';
@@ -53,10 +53,7 @@ describeWithData('cine short-axis MR: LV ejection fraction through the service p
       expect(result.measures.lvEdvMl).toBeGreaterThan(0);
       errors.push((result.measures.lvEfPercent ?? Number.NaN) - p.efReference);
     }
-    const mae = errors.reduce((s, e) => s + Math.abs(e), 0) / errors.length;
-    const bias = errors.reduce((s, e) => s + e, 0) / errors.length;
-    const stated = statedEfError();
-    process.stdout.write(`cardiac cine: ${errors.length} val patients, LV EF error MAE ${mae.toFixed(2)}, bias ${bias.toFixed(2)} (manifest, from npm run eval:cardiac: MAE ${stated.mae}, bias ${stated.bias})\n`);
+    const { mae, bias, stated } = efErrorAgainstManifest('cardiac cine', errors);
     // The manifest's (and so the card's) numbers, which npm run eval:cardiac measured on the same patients without DICOM.
     expect(Math.abs(mae - stated.mae)).toBeLessThan(0.01);
     expect(Math.abs(bias - stated.bias)).toBeLessThan(0.01);

@@ -13,7 +13,7 @@ import type { CdsResponse } from '../../src/cds-hooks/types.js';
 import { sampleImagingStudy } from '../../src/cli/sample-fhir.js';
 import { createDicomWebClient, jsonString, parseDicom, readSourceHeader } from '../../src/dicom/index.js';
 import type { DicomWebClient } from '../../src/dicom/index.js';
-import { acdcSkipReason, mrSlice, statedEfError, valPatients, type Patient } from '../support/acdc-series.js';
+import { acdcSkipReason, mrSlice, efErrorAgainstManifest, valPatients, type Patient } from '../support/acdc-series.js';
 import { dciodvfy, dsrdump, missingBinaries } from '../support/dciodvfy.js';
 import { ADULT_PATIENT_ID, NOW, resultHookBody, startStack, type Stack } from '../support/stack.js';
 
@@ -73,10 +73,7 @@ describeWithData('cardiac cine through the result hook, results back to the PACS
       expect(typeof ef).toBe('number');
       errors.push((ef as number) - p.efReference);
     }
-    const mae = errors.reduce((t, e) => t + Math.abs(e), 0) / errors.length;
-    const bias = errors.reduce((t, e) => t + e, 0) / errors.length;
-    const stated = statedEfError();
-    process.stdout.write(`cardiac hook: ${errors.length} val patients, LV EF error MAE ${mae.toFixed(2)}, bias ${bias.toFixed(2)} (manifest, from npm run eval:cardiac: MAE ${stated.mae}, bias ${stated.bias})\n`);
+    const { mae, bias, stated } = efErrorAgainstManifest('cardiac hook', errors);
     // The Observation rounds EF to 0.1 points: the manifest's numbers hold to within that.
     expect(Math.abs(mae - stated.mae)).toBeLessThan(0.1);
     expect(Math.abs(bias - stated.bias)).toBeLessThan(0.1);

@@ -29,6 +29,19 @@ export function valPatients(): Promise<Patient[]> {
   return readAcdcVal(ACDC_VAL);
 }
 
+/**
+ * The EF errors' MAE and bias beside what the manifest states, printed once with `label`.
+ *
+ * @param errors - measured − reference EF per patient, percentage points
+ */
+export function efErrorAgainstManifest(label: string, errors: readonly number[]): { mae: number; bias: number; stated: { mae: number; bias: number } } {
+  const mae = errors.reduce((t, e) => t + Math.abs(e), 0) / errors.length;
+  const bias = errors.reduce((t, e) => t + e, 0) / errors.length;
+  const stated = statedEfError();
+  process.stdout.write(`${label}: ${errors.length} val patients, LV EF error MAE ${mae.toFixed(2)}, bias ${bias.toFixed(2)} (manifest, from npm run eval:cardiac: MAE ${stated.mae}, bias ${stated.bias})\n`);
+  return { mae, bias, stated };
+}
+
 /** The LV EF error the cardiac manifest states (written by npm run eval:cardiac). */
 export function statedEfError(): { mae: number; bias: number } {
   const manifest = JSON.parse(readFileSync(path.resolve('models', 'cardiac-mri-sax-seg', 'manifest.json'), 'utf8')) as { metrics: { lvEjectionFraction: { mae: number; bias: number } } };
