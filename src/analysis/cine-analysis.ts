@@ -3,8 +3,8 @@
  * is fetched (QIDO-RS, then WADO-RS one instance at a time, each under the client's byte cap),
  * arranged as slices × cardiac phases (src/dicom/cine.ts, which refuses what cannot be measured),
  * segmented, and each structure's areas summed into volumes per phase; ED and ES, volumes, EF and
- * mass follow (cardiac-volumes.ts). Only classic single-frame MR images are read: an enhanced
- * multi-frame series is refused with that reason.
+ * mass follow (cardiac-volumes.ts). Classic single-frame MR images and enhanced multi-frame MR
+ * (frames placed by their per-frame functional groups) are both read.
  *
  * Each structure is kept as its largest 26-connected component over the phase's stack
  * (largest-component.ts) before it is measured: stray blobs of the 2-D model are dropped.
@@ -68,14 +68,19 @@ interface LoadedImage {
   readonly frame: ModalityFrame;
 }
 
-/** Every image of a series, decoded; a multi-frame instance is refused (enhanced MR is not read). */
+/**
+ * Every image of a series, decoded: each frame of a multi-frame instance is an image with its own
+ * header (the dicom layer reads an enhanced image's per-frame functional groups into it).
+ */
 async function loadSeries(images: ImageSource, root: string, studyUid: string, seriesUid: string): Promise<LoadedImage[]> {
   const uids = await images.listInstances(root, studyUid, seriesUid);
   const loaded: LoadedImage[] = [];
   for (const uid of uids) {
     const { info, frames } = await images.loadInstance(root, studyUid, seriesUid, uid);
-    if (frames.length !== 1 || frames[0] === undefined) throw new AppError('DICOM_UNSUPPORTED', 'The cine series has multi-frame (enhanced) MR instances; only classic single-frame MR images are read.');
-    loaded.push({ info, frame: frames[0] });
+    if (frames.length > 1 && frames.every((f) => f.info === info)) {
+      throw new AppError('IMAGE_UNSUITABLE', 'The series has multi-frame instances without per-frame position and timing (functional groups): their frames cannot be placed.');
+    }
+    for (const frame of frames) loaded.push({ info: frame.info, frame });
   }
   return loaded;
 }

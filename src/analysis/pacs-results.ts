@@ -59,6 +59,9 @@ export async function withPacsObjects(deps: { readonly pacs?: PacsResultStore | 
     ...cine.cine.edMasks.map((m) => ({ ...m, temporalPosition: c.edPhase })),
     ...cine.cine.esMasks.map((m) => ({ ...m, temporalPosition: c.esPhase })),
   ];
+  // Frames of one enhanced instance: the SEG builder references single-frame sources only, so
+  // such a series gets its FHIR results but no SEG/SR (README § Results back to the PACS).
+  if (new Set(images.map((i) => i.sopInstanceUid)).size < images.length) return result;
   const measurements: PacsMeasurement[] = [
     { kind: 'lv-edv', classKey: 'lv_cavity', value: c.lvEdvMl },
     { kind: 'lv-esv', classKey: 'lv_cavity', value: c.lvEsvMl },

@@ -91,20 +91,28 @@ function numbers(attributes: Readonly<Record<string, unknown>>, keyword: string)
 }
 
 /**
+ * Every attribute before Pixel Data, keyword-keyed (dcmjs's naturalized form), sequences included.
+ *
+ * @throws AppError DICOM_INVALID when the file cannot be read
+ */
+export function readHeaderAttributes(part10: Uint8Array): Record<string, unknown> {
+  try {
+    // A copy of exactly these bytes (a Buffer's slice() is a view into a shared pool).
+    const copy = new Uint8Array(part10).buffer;
+    const file = DicomMessage.readFile(copy, { untilTag: '7FE00010', includeUntilTagValue: false });
+    return DicomMetaDictionary.naturalizeDataset(file.dict);
+  } catch (err) {
+    throw new AppError('DICOM_INVALID', 'The source instance could not be read as DICOM Part 10.', { cause: err });
+  }
+}
+
+/**
  * Reads a source instance's header (everything before Pixel Data) with dcmjs.
  *
  * @throws AppError DICOM_INVALID when the file cannot be read or lacks a UID, Rows or Columns
  */
 export function readSourceHeader(part10: Uint8Array): SourceHeader {
-  let attributes: Record<string, unknown>;
-  try {
-    // A copy of exactly these bytes (a Buffer's slice() is a view into a shared pool).
-    const copy = new Uint8Array(part10).buffer;
-    const file = DicomMessage.readFile(copy, { untilTag: '7FE00010', includeUntilTagValue: false });
-    attributes = DicomMetaDictionary.naturalizeDataset(file.dict);
-  } catch (err) {
-    throw new AppError('DICOM_INVALID', 'The source instance could not be read as DICOM Part 10.', { cause: err });
-  }
+  const attributes = readHeaderAttributes(part10);
   const need = (keyword: string): string => {
     const value = text(attributes, keyword);
     if (value === undefined) throw new AppError('DICOM_INVALID', `The source instance has no ${keyword}.`);

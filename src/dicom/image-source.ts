@@ -5,6 +5,7 @@
 import { jsonNumber, jsonString, TAG } from './dicom-json.js';
 import { createDicomWebClient } from './dicomweb-client.js';
 import { toDisplayImage } from './display.js';
+import { perFrameInfo } from './enhanced-frames.js';
 import { assertRequestedInstance, loadInstanceFrames, resolveLimits } from './load.js';
 import type { LoadedInstance } from './load.js';
 import type { AllowList, PacsAuth } from './outbound.js';
@@ -89,9 +90,12 @@ export function createDicomWebImageSource(options: DicomImageSourceOptions): Dic
       return [...new Set(entries.map((e) => e.uid))];
     },
     async loadInstance(root, studyUid, seriesUid, sopUid) {
-      const instance = loadInstanceFrames(await client.retrieveInstance(root, studyUid, seriesUid, sopUid), limits);
+      const bytes = await client.retrieveInstance(root, studyUid, seriesUid, sopUid);
+      const instance = loadInstanceFrames(bytes, limits);
       assertRequestedInstance(instance.info, studyUid, seriesUid, sopUid);
-      return instance;
+      // An enhanced multi-frame image: each frame carries its own position, orientation and time.
+      const frameInfos = perFrameInfo(bytes, instance.info);
+      return frameInfos === undefined ? instance : { ...instance, frames: instance.frames.map((f, i) => ({ ...f, info: frameInfos[i] ?? f.info })) };
     },
     toDisplay: toDisplayImage,
   };

@@ -2,7 +2,8 @@
  * Cardiac cine MR through the service's own path, with a real Orthanc: the ACDC validation
  * patients wrapped as realistic MR series (16-bit, PixelSpacing, slice positions along the normal,
  * trigger times, ED and ES), stored in Orthanc, fetched over QIDO-RS and WADO-RS, arranged as
- * slices × phases, segmented by `cardiac-mri-sax-seg` and measured. The LV EF agrees with the
+ * slices × phases, segmented by `cardiac-mri-sax-seg` and measured; the same stacks stored as one
+ * Enhanced MR instance (frames placed by their functional groups) measure the same. The LV EF agrees with the
  * reference EF as the model card states. ACDC is research data never shipped, and the model is
  * built locally from it (`npm run model:cardiac`): without either this suite skips, saying which.
  */
@@ -11,7 +12,7 @@ import { analyseCine, type ModelProfile, type ModelRunner } from '../../src/anal
 import { createOriginAllowList } from '../../src/auth/index.js';
 import { createDicomWebImageSource } from '../../src/dicom/index.js';
 import { createInferenceEngine, type InferenceEngine } from '../../src/inference/index.js';
-import { acdcSkipReason, mrSlice, SLICE_MM, efErrorAgainstManifest, valPatients } from '../support/acdc-series.js';
+import { acdcSkipReason, enhancedCine, mrSlice, SLICE_MM, efErrorAgainstManifest, valPatients } from '../support/acdc-series.js';
 import { startOrthanc, type OrthancServer } from '../support/orthanc.js';
 
 const MODEL = 'cardiac-mri-sax-seg';
@@ -31,7 +32,11 @@ describeWithData('cine short-axis MR: LV ejection fraction through the service p
   it('measures every ACDC validation patient stored in Orthanc with the error the model card states', async () => {
     orthanc = await startOrthanc();
     const patients = await valPatients();
-    for (const [n, p] of patients.entries()) for (let phase = 0; phase < 2; phase++) for (let s = 0; s < p.shape[0]; s++) await orthanc.upload(mrSlice(p, n, phase, s));
+    for (const [n, p] of patients.entries()) {
+      for (let phase = 0; phase < 2; phase++) for (let s = 0; s < p.shape[0]; s++) await orthanc.upload(mrSlice(p, n, phase, s));
+      // The same stacks as one Enhanced MR instance, in another series of the study.
+      await orthanc.upload(enhancedCine(p, n));
+    }
     engine = await createInferenceEngine({ modelsDir: path.resolve('models'), enabledModels: [MODEL], saliency: 'never' });
     const m = engine.models().find((x) => x.id === MODEL);
     if (m === undefined) throw new Error(`${MODEL} did not load: ${JSON.stringify(engine.status())}`);
@@ -52,6 +57,11 @@ describeWithData('cine short-axis MR: LV ejection fraction through the service p
       expect([result.measures.edPhase, result.measures.esPhase]).toEqual([0, 1]);
       expect(result.measures.lvEdvMl).toBeGreaterThan(0);
       errors.push((result.measures.lvEfPercent ?? Number.NaN) - p.efReference);
+      // Enhanced MR: frames placed by their functional groups give the same arrangement and measures.
+      const enhanced = await analyseCine({ images, models }, profile, { root: orthanc.dicomWebRoot, studyUid: uid(1), seriesUid: uid(3) });
+      expect([enhanced.phaseCount, enhanced.sliceCount, enhanced.sliceSpacingMm]).toEqual([2, p.shape[0], SLICE_MM]);
+      expect(enhanced.measures.lvEfPercent).toBeCloseTo(result.measures.lvEfPercent ?? Number.NaN, 9);
+      expect(enhanced.measures.lvEdvMl).toBeCloseTo(result.measures.lvEdvMl, 9);
     }
     const { mae, bias, stated } = efErrorAgainstManifest('cardiac cine', errors);
     // The manifest's (and so the card's) numbers, which npm run eval:cardiac measured on the same patients without DICOM.

@@ -92,4 +92,17 @@ describe('analyseCine', () => {
     await expect(analyseCine({ images: source(6, 3), models: counting }, profile, at)).rejects.toMatchObject({ code: 'IMAGE_UNSUITABLE', message: expect.stringMatching(/gap of 16 mm between slices 3 and 4/) as string });
     expect(runs).toBe(0);
   });
+
+  it('refuses multi-frame instances whose frames carry no position or timing of their own', async () => {
+    const multi: ImageSource = {
+      ...source(2),
+      listInstances: () => Promise.resolve(['1.2.3.0.0']),
+      loadInstance: async (...args) => {
+        const one = await source(2).loadInstance(...args);
+        const frame = one.frames[0] as (typeof one.frames)[number];
+        return { info: one.info, frames: [frame, { ...frame, frameIndex: 1 }].map((f) => ({ ...f, info: one.info })) };
+      },
+    };
+    await expect(analyseCine({ images: multi, models }, profile, at)).rejects.toMatchObject({ code: 'IMAGE_UNSUITABLE', message: expect.stringMatching(/without per-frame position and timing/) as string });
+  });
 });
