@@ -28,6 +28,8 @@ const KEY_ORDER = [CARDIAC_CLASS_KEYS.rv, CARDIAC_CLASS_KEYS.myo, CARDIAC_CLASS_
 /** One image's thresholded masks (RV cavity, LV myocardium, LV cavity), at the map's size. */
 export interface ImageMasks {
   readonly sopInstanceUid: string;
+  /** 1-based frame of a multi-frame instance (enhanced MR); absent for a single-frame image. */
+  readonly frameNumber?: number | undefined;
   readonly width: number;
   readonly height: number;
   /** One 0/1 plane per structure, in {@link CARDIAC_CLASS_KEYS} order. */
@@ -66,6 +68,8 @@ export interface CineAnalysis {
 interface LoadedImage {
   readonly info: DicomImageInfo;
   readonly frame: ModalityFrame;
+  /** Set for a frame of a multi-frame instance. */
+  readonly frameNumber?: number | undefined;
 }
 
 /**
@@ -80,7 +84,7 @@ async function loadSeries(images: ImageSource, root: string, studyUid: string, s
     if (frames.length > 1 && frames.every((f) => f.info === info)) {
       throw new AppError('IMAGE_UNSUITABLE', 'The series has multi-frame instances without per-frame position and timing (functional groups): their frames cannot be placed.');
     }
-    for (const frame of frames) loaded.push({ info: frame.info, frame });
+    for (const frame of frames) loaded.push({ info: frame.info, frame, ...(frames.length > 1 ? { frameNumber: frame.frameIndex + 1 } : {}) });
   }
   return loaded;
 }
@@ -109,7 +113,7 @@ async function segmentImage(models: ModelRunner, profile: ModelProfile, images: 
   };
   const first = result.classMaps?.[0];
   if (first === undefined) throw new AppError('INFERENCE_FAILED', `Model ${profile.model.id} gave no mask.`);
-  const masks: ImageMasks = { sopInstanceUid: image.info.sopInstanceUid, width: first.width, height: first.height, planes: [plane(KEY_ORDER[0]), plane(KEY_ORDER[1]), plane(KEY_ORDER[2])] };
+  const masks: ImageMasks = { sopInstanceUid: image.info.sopInstanceUid, frameNumber: image.frameNumber, width: first.width, height: first.height, planes: [plane(KEY_ORDER[0]), plane(KEY_ORDER[1]), plane(KEY_ORDER[2])] };
   const pixelAreaMm2 = ((pixelSpacingMm[0] * display.height) / first.height) * ((pixelSpacingMm[1] * display.width) / first.width);
   return { masks, display, pixelAreaMm2, inferenceMs: result.inferenceMs };
 }

@@ -23,6 +23,8 @@ export interface PacsMeasurement {
 /** One source image and its 0/1 masks, one plane per class, at the masks' own size. */
 export interface MaskedImage {
   readonly sopInstanceUid: string;
+  /** 1-based frame of a multi-frame source (an enhanced MR frame). */
+  readonly frameNumber?: number | undefined;
   /** 1-based cardiac phase for a cine series (ED and ES images share a slice position). */
   readonly temporalPosition?: number | undefined;
   readonly width: number;
@@ -59,9 +61,6 @@ export async function withPacsObjects(deps: { readonly pacs?: PacsResultStore | 
     ...cine.cine.edMasks.map((m) => ({ ...m, temporalPosition: c.edPhase })),
     ...cine.cine.esMasks.map((m) => ({ ...m, temporalPosition: c.esPhase })),
   ];
-  // Frames of one enhanced instance: the SEG builder references single-frame sources only, so
-  // such a series gets its FHIR results but no SEG/SR (README § Results back to the PACS).
-  if (new Set(images.map((i) => i.sopInstanceUid)).size < images.length) return result;
   const measurements: PacsMeasurement[] = [
     { kind: 'lv-edv', classKey: 'lv_cavity', value: c.lvEdvMl },
     { kind: 'lv-esv', classKey: 'lv_cavity', value: c.lvEsvMl },

@@ -55,6 +55,8 @@ export interface SourceHeader {
   /** [row spacing, column spacing] in mm. */
   readonly pixelSpacing?: readonly number[] | undefined;
   readonly sliceThickness?: number | undefined;
+  /** Set when this header describes one frame (1-based) of a multi-frame source. */
+  readonly frameNumber?: number | undefined;
 }
 
 /** The UID root of UUID-derived UIDs (PS3.5 B.2): `2.25.` and a decimal integer below 2^128. */

@@ -4,18 +4,53 @@
  * Functional Groups — Plane Position (ImagePositionPatient), Plane Orientation, Pixel Measures
  * (PixelSpacing), Frame Content (TemporalPositionIndex) and Cardiac Synchronization
  * (NominalCardiacTriggerDelayTime). A cine series stored as one enhanced instance is then arranged
- * like one stored as classic single-frame images (cine.ts).
+ * like one stored as classic single-frame images (cine.ts), and a SEG can reference its frames.
  */
-import { readHeaderAttributes } from './derived.js';
+import { readHeaderAttributes, type SourceHeader } from './derived.js';
 import type { DicomImageInfo } from './types.js';
 
 type Item = Readonly<Record<string, unknown>>;
+
+/** One frame's place, as its functional groups state it (each absent when they do not). */
+export interface FrameGroups {
+  readonly imagePositionPatient: [number, number, number] | undefined;
+  readonly imageOrientationPatient: [number, number, number, number, number, number] | undefined;
+  readonly pixelSpacing: [number, number] | undefined;
+  readonly sliceThickness: number | undefined;
+  readonly temporalPositionIndex: number | undefined;
+  readonly triggerDelayMs: number | undefined;
+}
 
 const firstItem = (v: unknown): Item | undefined => (Array.isArray(v) && typeof v[0] === 'object' && v[0] !== null ? (v[0] as Item) : undefined);
 
 function numbers(v: unknown, n: number): number[] | undefined {
   const list = (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(Number);
   return list.length === n && list.every(Number.isFinite) ? list : undefined;
+}
+
+/**
+ * Every frame's functional groups, from a header read by dcmjs.
+ *
+ * @param attributes - the instance's attributes (keyword-keyed, sequences included)
+ * @param frameCount - NumberOfFrames
+ * @returns undefined when there is no Per-frame Functional Groups item for every frame
+ */
+export function frameGroups(attributes: Readonly<Record<string, unknown>>, frameCount: number): FrameGroups[] | undefined {
+  const perFrame = attributes['PerFrameFunctionalGroupsSequence'];
+  if (frameCount < 2 || !Array.isArray(perFrame) || perFrame.length !== frameCount) return undefined;
+  const shared = firstItem(attributes['SharedFunctionalGroupsSequence']);
+  return (perFrame as Item[]).map((frame) => {
+    // A functional group is in the frame's item, else in the shared item.
+    const group = (keyword: string): Item | undefined => firstItem(frame[keyword]) ?? firstItem(shared?.[keyword]);
+    return {
+      imagePositionPatient: numbers(group('PlanePositionSequence')?.['ImagePositionPatient'], 3) as FrameGroups['imagePositionPatient'],
+      imageOrientationPatient: numbers(group('PlaneOrientationSequence')?.['ImageOrientationPatient'], 6) as FrameGroups['imageOrientationPatient'],
+      pixelSpacing: numbers(group('PixelMeasuresSequence')?.['PixelSpacing'], 2) as FrameGroups['pixelSpacing'],
+      sliceThickness: numbers(group('PixelMeasuresSequence')?.['SliceThickness'], 1)?.[0],
+      temporalPositionIndex: numbers(group('FrameContentSequence')?.['TemporalPositionIndex'], 1)?.[0],
+      triggerDelayMs: numbers(group('CardiacSynchronizationSequence')?.['NominalCardiacTriggerDelayTime'], 1)?.[0],
+    };
+  });
 }
 
 /**
@@ -27,32 +62,41 @@ function numbers(v: unknown, n: number): number[] | undefined {
  */
 export function perFrameInfo(part10: Uint8Array, info: DicomImageInfo): DicomImageInfo[] | undefined {
   if (info.numberOfFrames < 2) return undefined;
-  let attributes: Record<string, unknown>;
+  let groups: FrameGroups[] | undefined;
   try {
-    attributes = readHeaderAttributes(part10);
+    groups = frameGroups(readHeaderAttributes(part10), info.numberOfFrames);
   } catch {
     return undefined;
   }
-  const perFrame = attributes['PerFrameFunctionalGroupsSequence'];
-  if (!Array.isArray(perFrame) || perFrame.length !== info.numberOfFrames) return undefined;
-  const shared = firstItem(attributes['SharedFunctionalGroupsSequence']);
-  return (perFrame as Item[]).map((frame, i) => {
-    // A functional group is in the frame's item, else in the shared item.
-    const group = (keyword: string): Item | undefined => firstItem(frame[keyword]) ?? firstItem(shared?.[keyword]);
-    const position = numbers(group('PlanePositionSequence')?.['ImagePositionPatient'], 3);
-    const orientation = numbers(group('PlaneOrientationSequence')?.['ImageOrientationPatient'], 6);
-    const spacing = numbers(group('PixelMeasuresSequence')?.['PixelSpacing'], 2);
-    const temporal = numbers(group('FrameContentSequence')?.['TemporalPositionIndex'], 1)?.[0];
-    const trigger = numbers(group('CardiacSynchronizationSequence')?.['NominalCardiacTriggerDelayTime'], 1)?.[0];
-    return {
-      ...info,
-      numberOfFrames: 1,
-      instanceNumber: i + 1,
-      imagePositionPatient: (position as DicomImageInfo['imagePositionPatient']) ?? info.imagePositionPatient,
-      imageOrientationPatient: (orientation as DicomImageInfo['imageOrientationPatient']) ?? info.imageOrientationPatient,
-      pixelSpacing: (spacing as DicomImageInfo['pixelSpacing']) ?? info.pixelSpacing,
-      temporalPositionIdentifier: temporal ?? info.temporalPositionIdentifier,
-      triggerTime: trigger ?? info.triggerTime,
-    };
-  });
+  return groups?.map((g, i) => ({
+    ...info,
+    numberOfFrames: 1,
+    instanceNumber: i + 1,
+    imagePositionPatient: g.imagePositionPatient ?? info.imagePositionPatient,
+    imageOrientationPatient: g.imageOrientationPatient ?? info.imageOrientationPatient,
+    pixelSpacing: g.pixelSpacing ?? info.pixelSpacing,
+    temporalPositionIdentifier: g.temporalPositionIndex ?? info.temporalPositionIdentifier,
+    triggerTime: g.triggerDelayMs ?? info.triggerTime,
+  }));
+}
+
+/**
+ * A multi-frame source's header narrowed to one frame (for a SEG that references frames).
+ *
+ * @param header - the instance's header (readSourceHeader)
+ * @param frameNumber - 1-based
+ * @returns undefined when the frame has no functional groups
+ */
+export function frameHeader(header: SourceHeader, frameNumber: number): SourceHeader | undefined {
+  const g = frameGroups(header.attributes, Number(header.attributes['NumberOfFrames'] ?? 1))?.[frameNumber - 1];
+  if (g === undefined) return undefined;
+  return {
+    ...header,
+    frameNumber,
+    // Positions are stated only within a Frame of Reference (as readSourceHeader does).
+    imagePositionPatient: header.frameOfReferenceUid === undefined ? undefined : (g.imagePositionPatient ?? header.imagePositionPatient),
+    imageOrientationPatient: header.frameOfReferenceUid === undefined ? undefined : (g.imageOrientationPatient ?? header.imageOrientationPatient),
+    pixelSpacing: g.pixelSpacing ?? header.pixelSpacing,
+    sliceThickness: g.sliceThickness ?? header.sliceThickness,
+  };
 }

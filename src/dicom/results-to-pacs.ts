@@ -2,12 +2,13 @@
  * Results back to the PACS (IHE AI Results): a segmentation's masks, per source image, become a
  * DICOM SEG, and its measurements a TID 1500 SR on that SEG; both go to the study's DICOMweb root
  * with STOW-RS. The source instances are retrieved again (their headers are copied and
- * referenced); masks are resampled to each source's Rows × Columns. UIDs are derived from study
+ * referenced; a multi-frame source's frames by number); masks are resampled to each source's Rows × Columns. UIDs are derived from study
  * and model, so storing the same result again replaces nothing and duplicates nothing.
  */
 import { AppError } from '../errors.js';
 import type { Code, ModelIdentity, SourceHeader } from './derived.js';
 import { readSourceHeader } from './derived.js';
+import { frameHeader } from './enhanced-frames.js';
 import type { DicomWebClient } from './dicomweb-client.js';
 import { maskAtSourceResolution } from './mask.js';
 import { buildSegmentation } from './seg.js';
@@ -26,7 +27,15 @@ export interface SegmentationResultsInput {
   /** Class keys in plane order; each needs a segment description (segment-codes.ts). */
   readonly classKeys: readonly string[];
   /** Source images with one 0/1 plane per class at `width × height`, and a cine phase when there is one. */
-  readonly images: readonly { readonly sopInstanceUid: string; readonly temporalPosition?: number | undefined; readonly width: number; readonly height: number; readonly planes: readonly Uint8Array[] }[];
+  readonly images: readonly {
+    readonly sopInstanceUid: string;
+    /** 1-based frame of a multi-frame source (an enhanced MR frame); absent for a single-frame image. */
+    readonly frameNumber?: number | undefined;
+    readonly temporalPosition?: number | undefined;
+    readonly width: number;
+    readonly height: number;
+    readonly planes: readonly Uint8Array[];
+  }[];
   readonly measurements: readonly { readonly kind: ResultMeasurementKind; readonly classKey: string; readonly value: number }[];
   readonly createdAt: Date;
   /** The FHIR DiagnosticReport's business identifier (`system|value`), named in the SR's comment. */
@@ -70,7 +79,22 @@ export const RESULT_MEASUREMENTS: Readonly<Record<ResultMeasurementKind, { reado
  */
 export async function storeSegmentationResults(client: DicomWebClient, input: SegmentationResultsInput): Promise<StoredResultObjects> {
   const headers: SourceHeader[] = [];
-  for (const image of input.images) headers.push(readSourceHeader(await client.retrieveInstance(input.root, input.studyInstanceUid, input.seriesInstanceUid, image.sopInstanceUid)));
+  // Each instance once, however many of its frames are sources.
+  const read = new Map<string, SourceHeader>();
+  for (const image of input.images) {
+    let header = read.get(image.sopInstanceUid);
+    if (header === undefined) {
+      header = readSourceHeader(await client.retrieveInstance(input.root, input.studyInstanceUid, input.seriesInstanceUid, image.sopInstanceUid));
+      read.set(image.sopInstanceUid, header);
+    }
+    if (image.frameNumber === undefined) {
+      headers.push(header);
+      continue;
+    }
+    const frame = frameHeader(header, image.frameNumber);
+    if (frame === undefined) throw new AppError('DICOM_UNSUPPORTED', `Frame ${image.frameNumber} of a source instance has no functional groups to reference it by.`);
+    headers.push(frame);
+  }
   const segments = input.classKeys.map((key, c) => {
     const description = segmentDescription(input.model.id, key);
     if (description === undefined) throw new RangeError(`No segment description for ${input.model.id} class ${key}.`);

@@ -1,7 +1,7 @@
 /**
  * DICOM Segmentation (PS3.3 A.51) of a model's binary masks: one segment per class, one frame per
- * (segment, source image), referencing the source instances, in the source's study, with
- * deterministic UIDs. Masks are at the source's resolution (Rows × Columns).
+ * (segment, source image or source frame), referencing the source instances, in the source's
+ * study, with deterministic UIDs. Masks are at the source's resolution (Rows × Columns).
  *
  * Geometry: when every source has a Frame of Reference, the SEG shares it and each frame states
  * its plane (Plane Position/Orientation, Pixel Measures); frames are indexed by segment and
@@ -63,6 +63,8 @@ export interface SegmentationFrame {
   readonly segmentNumber: number;
   readonly sourceSopInstanceUid: string;
   readonly sourceSopClassUid: string;
+  /** The frame of a multi-frame source (1-based), when the source is one. */
+  readonly sourceFrameNumber?: number | undefined;
 }
 
 export interface SegmentationObject extends DerivedInstance {
@@ -92,7 +94,7 @@ function checkInput(input: SegmentationInput, sources: readonly SourceHeader[]):
   for (const s of sources) {
     if (s.studyInstanceUid !== first.studyInstanceUid) throw new RangeError('The source images of a segmentation must belong to one study.');
     if (s.rows !== first.rows || s.columns !== first.columns) throw new RangeError('The source images of a segmentation must have one size.');
-    if (Number(s.attributes['NumberOfFrames'] ?? 1) > 1) throw new RangeError('Multi-frame source images are not supported; pass single-frame instances.');
+    if (Number(s.attributes['NumberOfFrames'] ?? 1) > 1 && s.frameNumber === undefined) throw new RangeError('A multi-frame source image must be narrowed to one frame (frameHeader) before it is referenced.');
   }
   for (const segment of input.segments) {
     if (segment.masks.length !== sources.length) throw new RangeError(`Segment "${segment.description.label}" needs one mask per source image.`);
@@ -136,10 +138,13 @@ function segmentItem(description: SegmentDescription, number: number, model: Mod
   };
 }
 
-/** The Common Instance Reference module: the source instances, by series. */
+/** The Common Instance Reference module: the source instances (each once, however many of its frames), by series. */
 function referencedSeries(sources: readonly SourceHeader[]): Record<string, unknown>[] {
   const bySeries = new Map<string, SourceHeader[]>();
-  for (const s of sources) bySeries.set(s.seriesInstanceUid, [...(bySeries.get(s.seriesInstanceUid) ?? []), s]);
+  for (const s of sources) {
+    const list = bySeries.get(s.seriesInstanceUid) ?? [];
+    if (!list.some((x) => x.sopInstanceUid === s.sopInstanceUid)) bySeries.set(s.seriesInstanceUid, [...list, s]);
+  }
   return [...bySeries].map(([seriesUid, list]) => ({
     SeriesInstanceUID: seriesUid,
     ReferencedInstanceSequence: list.map((s) => ({ ReferencedSOPClassUID: s.sopClassUid, ReferencedSOPInstanceUID: s.sopInstanceUid })),
@@ -186,7 +191,7 @@ export function buildSegmentation(input: SegmentationInput): SegmentationObject 
   input.segments.forEach((segment, s) => {
     sources.forEach((source, i) => {
       const segmentNumber = s + 1;
-      frames.push({ frameNumber: frames.length + 1, segmentNumber, sourceSopInstanceUid: source.sopInstanceUid, sourceSopClassUid: source.sopClassUid });
+      frames.push({ frameNumber: frames.length + 1, segmentNumber, sourceSopInstanceUid: source.sopInstanceUid, sourceSopClassUid: source.sopClassUid, sourceFrameNumber: source.frameNumber });
       pixels.push((segment.masks[i] as { data: Uint8Array }).data);
       const indexValues = [segmentNumber, ...(geometry === undefined ? [] : [geometry.positionIndex[i] as number]), ...(temporal === undefined ? [] : [temporal[i] as number])];
       perFrame.push({
@@ -194,7 +199,14 @@ export function buildSegmentation(input: SegmentationInput): SegmentationObject 
         ...(geometry === undefined ? {} : { PlanePositionSequence: [{ ImagePositionPatient: (source.imagePositionPatient ?? []).map(decimalString) }] }),
         DerivationImageSequence: [
           {
-            SourceImageSequence: [{ ReferencedSOPClassUID: source.sopClassUid, ReferencedSOPInstanceUID: source.sopInstanceUid, PurposeOfReferenceCodeSequence: [codeItem(SOURCE_IMAGE_PURPOSE)] }],
+            SourceImageSequence: [
+              {
+                ReferencedSOPClassUID: source.sopClassUid,
+                ReferencedSOPInstanceUID: source.sopInstanceUid,
+                ...(source.frameNumber === undefined ? {} : { ReferencedFrameNumber: source.frameNumber }),
+                PurposeOfReferenceCodeSequence: [codeItem(SOURCE_IMAGE_PURPOSE)],
+              },
+            ],
             DerivationCodeSequence: [codeItem(SEGMENTATION_DERIVATION)],
           },
         ],

@@ -92,7 +92,7 @@ function measurementGroup(input: MeasurementReportInput, segmentNumber: number):
     ? [
         // The frame implies its segment: PS3.3 forbids naming both.
         imageValue('CONTAINS', C.referencedSegmentationFrame, { sopClassUid: seg.sopClassUid, sopInstanceUid: seg.sopInstanceUid, frame: first.frameNumber }),
-        imageValue('CONTAINS', C.sourceImageForSegmentation, { sopClassUid: first.sourceSopClassUid, sopInstanceUid: first.sourceSopInstanceUid }),
+        imageValue('CONTAINS', C.sourceImageForSegmentation, { sopClassUid: first.sourceSopClassUid, sopInstanceUid: first.sourceSopInstanceUid, frame: first.sourceFrameNumber }),
       ]
     : [imageValue('CONTAINS', C.referencedSegment, ref), uidValue('CONTAINS', C.sourceSeriesForSegmentation, source.seriesInstanceUid)];
   const algorithm = [textValue('HAS CONCEPT MOD', C.algorithmName, input.model.id), textValue('HAS CONCEPT MOD', C.algorithmVersion, input.model.version)];
@@ -143,7 +143,9 @@ function contentTree(input: MeasurementReportInput): Item {
 function evidence(seg: MeasurementReportInput['segmentation']): Record<string, unknown>[] {
   const series = new Map<string, { ReferencedSOPClassUID: string; ReferencedSOPInstanceUID: string }[]>();
   const add = (seriesUid: string, sopClassUid: string, sopInstanceUid: string): void => {
-    series.set(seriesUid, [...(series.get(seriesUid) ?? []), { ReferencedSOPClassUID: sopClassUid, ReferencedSOPInstanceUID: sopInstanceUid }]);
+    const list = series.get(seriesUid) ?? [];
+    // Frames of one multi-frame source are one instance here.
+    if (!list.some((r) => r.ReferencedSOPInstanceUID === sopInstanceUid)) series.set(seriesUid, [...list, { ReferencedSOPClassUID: sopClassUid, ReferencedSOPInstanceUID: sopInstanceUid }]);
   };
   for (const s of seg.sources) add(s.seriesInstanceUid, s.sopClassUid, s.sopInstanceUid);
   add(seg.seriesInstanceUid, seg.sopClassUid, seg.sopInstanceUid);

@@ -13,11 +13,12 @@ import type { CdsResponse } from '../../src/cds-hooks/types.js';
 import { sampleImagingStudy } from '../../src/cli/sample-fhir.js';
 import { createDicomWebClient, jsonString, parseDicom, readSourceHeader } from '../../src/dicom/index.js';
 import type { DicomWebClient } from '../../src/dicom/index.js';
-import { acdcSkipReason, mrSlice, efErrorAgainstManifest, valPatients, type Patient } from '../support/acdc-series.js';
+import { acdcSkipReason, enhancedCine, mrSlice, efErrorAgainstManifest, valPatients, type Patient } from '../support/acdc-series.js';
 import { dciodvfy, dsrdump, missingBinaries } from '../support/dciodvfy.js';
 import { ADULT_PATIENT_ID, NOW, resultHookBody, startStack, type Stack } from '../support/stack.js';
 
 const ROOT = '1.2.826.0.1.3680043.8.498.7703';
+const ENHANCED_ROOT = '1.2.826.0.1.3680043.8.498.7705';
 const skipReason = acdcSkipReason() ?? (missingBinaries().length > 0 ? `${missingBinaries().join(', ')} not installed; run scripts/provision-test-deps.sh` : undefined);
 if (skipReason !== undefined) process.stdout.write(`skipped: cardiac hook test: ${skipReason}\n`);
 const describeWithData = skipReason === undefined ? describe : describe.skip;
@@ -43,6 +44,10 @@ describeWithData('cardiac cine through the result hook, results back to the PACS
       const info = parseDicom(mrSlice(p, n, 0, 0, ROOT)).info;
       studies.push(sampleImagingStudy(info, { id: `cmr-${n}`, patientId: ADULT_PATIENT_ID, endpointId: 'orthanc', started: NOW.toISOString().slice(0, 10), description: 'MR HEART CINE' }));
     }
+    // Patient 0 again, as one Enhanced MR instance in a study of its own.
+    const enhanced = enhancedCine(patients[0] as Patient, 0, ENHANCED_ROOT);
+    await stack.orthanc.upload(enhanced);
+    studies.push(sampleImagingStudy(parseDicom(enhanced).info, { id: 'cmr-enhanced', patientId: ADULT_PATIENT_ID, endpointId: 'orthanc', started: NOW.toISOString().slice(0, 10), description: 'MR HEART CINE' }));
     await stack.fhir.seed(studies);
     client = createDicomWebClient({ allowList: createOriginAllowList([stack.orthanc.baseUrl]), auth: { kind: 'basic', username: stack.orthanc.username, password: stack.orthanc.password }, timeoutMs: 10_000 });
   }, 300_000);
@@ -113,5 +118,28 @@ describeWithData('cardiac cine through the result hook, results back to the PACS
     const report = (card?.suggestions?.[0]?.actions ?? []).map((a) => a.resource as { resourceType: string; identifier?: { system?: string; value?: string }[] }).find((r) => r.resourceType === 'DiagnosticReport');
     expect(report?.identifier).toContainEqual({ system: 'urn:dicom:uid', value: `urn:oid:${srSop}` });
     expect(dump).toContain(`${studyUid(0)}|cardiac-mri-sax-seg|`);
+  }, 300_000);
+
+  it('measures the same patient stored as one Enhanced MR instance the same, and stores a valid SEG referencing its frames', async () => {
+    const s = stack as Stack;
+    const ask = async (id: string): Promise<CdsResponse> => (await request(s.app).post('/cds-services/imaging-ai-result').send(resultHookBody(s.fhir.baseUrl, id, undefined, ADULT_PATIENT_ID))).body as CdsResponse;
+    let answer = await ask('cmr-enhanced');
+    for (let tries = 0; tries < 600 && !answer.cards.some((c) => c.summary.startsWith('Preliminary AI cardiac MRI')); tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      answer = await ask('cmr-enhanced');
+    }
+    const efOf = (a: CdsResponse): number | undefined => a.cards.flatMap((c) => c.suggestions?.[0]?.actions ?? []).flatMap((x) => (x.resource?.resourceType === 'Observation' && x.resource.code.coding?.[0]?.code === '8811-2' ? [x.resource.valueQuantity?.value] : []))[0];
+    expect(efOf(answer)).toBeDefined();
+    expect(efOf(answer)).toBe(efOf(await ask('cmr-0')));
+    const root = s.orthanc.dicomWebRoot;
+    const study = `${ENHANCED_ROOT}.0.1`;
+    const seg = (await client.searchSeries(root, study)).find((x) => jsonString(x, '00080060') === 'SEG');
+    const segUid = jsonString(seg ?? {}, '0020000E') as string;
+    const [instance] = await client.searchInstances(root, study, segUid);
+    const bytes = await client.retrieveInstance(root, study, segUid, jsonString(instance ?? {}, '00080018') as string);
+    expect((await dciodvfy(bytes)).errors).toEqual([]);
+    const header = readSourceHeader(bytes);
+    expect(Number(header.attributes['NumberOfFrames'])).toBe(3 * 2 * (patients[0] as Patient).shape[0]);
+    expect(JSON.stringify(header.attributes['PerFrameFunctionalGroupsSequence'])).toContain('"ReferencedFrameNumber"');
   }, 300_000);
 });

@@ -46,11 +46,13 @@ describe('results back to the PACS, analysis side', () => {
     expect(input.createdAt.toISOString()).toBe('2026-11-23T12:00:00.000Z');
   });
 
-  it('stores nothing without a store, for frames of one enhanced instance, and keeps the result when the store fails', async () => {
+  it('stores nothing without a store, keeps the result when the store fails, and passes frame numbers of an enhanced instance', async () => {
     expect((await withPacsObjects({}, study, cineResult(['a'], ['b']))).pacsObjects).toBeUndefined();
     const s = store();
-    expect((await withPacsObjects({ pacs: s }, study, cineResult(['e', 'e'], ['e', 'e']))).pacsObjects).toBeUndefined();
-    expect(s.inputs).toHaveLength(0);
+    const enhanced = cineResult(['e', 'e'], ['e', 'e']);
+    const framed = { ...enhanced, cine: { ...enhanced.cine, edMasks: enhanced.cine.edMasks.map((m, i) => ({ ...m, frameNumber: 2 * i + 1 })), esMasks: enhanced.cine.esMasks.map((m, i) => ({ ...m, frameNumber: 2 * i + 2 })) } };
+    expect((await withPacsObjects({ pacs: s }, study, framed)).pacsObjects).toEqual(OBJECTS);
+    expect(s.inputs[0]?.images.map((i) => i.frameNumber)).toEqual([1, 3, 2, 4]);
     const failing: PacsResultStore = { store: () => Promise.resolve(undefined) };
     expect((await withPacsObjects({ pacs: failing }, study, cineResult(['a'], ['b']))).cardiac?.lvEfPercent).toBe(60);
   });

@@ -7,6 +7,8 @@
 import type { DicomWebClient } from '../../../src/dicom/dicomweb-client.js';
 import dcmjs from 'dcmjs';
 import { RESULT_MEASUREMENTS, storeSegmentationResults, type SegmentationResultsInput } from '../../../src/dicom/results-to-pacs.js';
+import { enhancedCine, type Patient } from '../../support/acdc-series.js';
+import { dciodvfy, missingBinaries } from '../../support/dciodvfy.js';
 import { fundusPhotograph, STUDY_UID } from './support/derived-sources.js';
 
 /** A Part 10 file's dataset, keyword-keyed. */
@@ -69,5 +71,43 @@ describe('storeSegmentationResults', () => {
     await expect(storeSegmentationResults(client([], true), input())).rejects.toMatchObject({ code: 'UPSTREAM_FAILED' });
     await expect(storeSegmentationResults(client([]), input({ classKeys: ['unknown'], measurements: [] }))).rejects.toThrow(/No segment description/);
     await expect(storeSegmentationResults(client([]), input({ images: [{ sopInstanceUid: '9.9', width: 4, height: 3, planes: [new Uint8Array(12)] }] }))).rejects.toThrow(/no 9\.9/);
+  });
+
+  it('references the frames of an enhanced MR source by number, the instance once, and dciodvfy accepts the SEG and SR', async () => {
+    const tiny: Patient = { id: 't', shape: [2, 4, 4], ed: new Uint16Array(32).fill(7), es: new Uint16Array(32).fill(9), edLabel: new Uint8Array(32), esLabel: new Uint8Array(32), efReference: 0 };
+    const enhanced = enhancedCine(tiny, 0, '1.2.826.0.1.3680043.8.498.7704');
+    const sop = '1.2.826.0.1.3680043.8.498.7704.0.3000';
+    const stored: Uint8Array[] = [];
+    let fetched = 0;
+    const pacs = {
+      retrieveInstance: () => { fetched += 1; return Promise.resolve(enhanced); },
+      storeInstances: (_root: string, parts: readonly Uint8Array[]) => { stored.push(...parts); return Promise.resolve({ stored: parts.map((_, i) => ({ sopClassUid: 'x', sopInstanceUid: String(i) })), failed: [] }); },
+    } as unknown as DicomWebClient;
+    const plane = (i: number): Uint8Array => Uint8Array.from({ length: 16 }, (_, k) => (k === i ? 1 : 0));
+    // Frames 1 and 3 are ED (slices 1, 2), 2 and 4 ES: frames slice by slice, ED then ES.
+    const images = [1, 3, 2, 4].map((frameNumber) => ({ sopInstanceUid: sop, frameNumber, temporalPosition: frameNumber % 2 === 1 ? 1 : 2, width: 4, height: 4, planes: [plane(0), plane(5), plane(10)] }));
+    await storeSegmentationResults(pacs, input({
+      studyInstanceUid: '1.2.826.0.1.3680043.8.498.7704.0.1',
+      seriesInstanceUid: '1.2.826.0.1.3680043.8.498.7704.0.3',
+      model: { id: 'cardiac-mri-sax-seg', version: '1.0.0', name: 'Cardiac', manufacturer: 'imaging-cds project' },
+      classKeys: ['rv_cavity', 'lv_myocardium', 'lv_cavity'],
+      images,
+      measurements: [{ kind: 'lv-ef', classKey: 'lv_cavity', value: 55 }],
+    }));
+    expect(fetched).toBe(1);
+    const [seg, sr] = stored.map((p) => naturalized(p));
+    expect(Number(seg?.['NumberOfFrames'])).toBe(12);
+    const perFrame = seg?.['PerFrameFunctionalGroupsSequence'] as { DerivationImageSequence: { SourceImageSequence: { ReferencedFrameNumber: number }[] }[]; PlanePositionSequence: { ImagePositionPatient: unknown[] }[] }[];
+    expect(perFrame.slice(0, 4).map((f) => Number(f.DerivationImageSequence[0]?.SourceImageSequence[0]?.ReferencedFrameNumber))).toEqual([1, 3, 2, 4]);
+    // Slice 2 of the enhanced image lies 10 mm along the normal.
+    expect(perFrame.slice(0, 4).map((f) => Number(f.PlanePositionSequence[0]?.ImagePositionPatient[2]))).toEqual([0, 10, 0, 10]);
+    expect(JSON.stringify(seg?.['ReferencedSeriesSequence']).split(sop)).toHaveLength(2);
+    if (missingBinaries().length === 0) {
+      expect((await dciodvfy(stored[0] as Uint8Array)).errors).toEqual([]);
+      expect((await dciodvfy(stored[1] as Uint8Array)).errors).toEqual([]);
+    } else {
+      process.stdout.write(`skipped: dciodvfy of the enhanced-source SEG: ${missingBinaries().join(', ')} not installed\n`);
+    }
+    expect(JSON.stringify(sr?.['CurrentRequestedProcedureEvidenceSequence']).split(sop)).toHaveLength(2);
   });
 });
