@@ -5,45 +5,18 @@
  * STOW-RS). The masks never enter the result cache; the stored objects' UIDs do, so the FHIR
  * DiagnosticReport can name them.
  */
+import type { SegmentationResultsInput } from '../dicom/index.js';
 import type { ImageMap } from '../inference/index.js';
 import type { ModelForReport, PacsObjectsForReport } from '../reports/index.js';
 import type { CineStudyResult } from './cine-study.js';
 import type { ModelStudyResult, StudyToAnalyse } from './types.js';
 
-/** What a measurement is, for the SR's concept names (the dicom layer holds the codes). */
-export type PacsMeasurementKind = 'fov-share' | 'area' | 'lv-edv' | 'lv-esv' | 'lv-sv' | 'lv-ef' | 'lv-mass' | 'rv-edv' | 'rv-esv' | 'rv-ef';
-
-export interface PacsMeasurement {
-  readonly kind: PacsMeasurementKind;
-  /** The class the measurement was made on (its segment in the SEG). */
-  readonly classKey: string;
-  readonly value: number;
-}
-
-/** One source image and its 0/1 masks, one plane per class, at the masks' own size. */
-export interface MaskedImage {
-  readonly sopInstanceUid: string;
-  /** 1-based frame of a multi-frame source (an enhanced MR frame). */
-  readonly frameNumber?: number | undefined;
-  /** 1-based cardiac phase for a cine series (ED and ES images share a slice position). */
-  readonly temporalPosition?: number | undefined;
-  readonly width: number;
-  readonly height: number;
-  readonly planes: readonly Uint8Array[];
-}
-
-export interface SegmentationForPacs {
-  readonly root: string;
-  readonly studyInstanceUid: string;
-  readonly seriesInstanceUid: string;
-  readonly model: ModelForReport;
-  /** Class keys in plane order. */
-  readonly classKeys: readonly string[];
-  readonly images: readonly MaskedImage[];
-  readonly measurements: readonly PacsMeasurement[];
-  /** When the analysis finished: the same result gives the same bytes. */
-  readonly createdAt: Date;
-}
+/**
+ * The segmentation as the dicom layer's builder takes it (masks per source image or frame, with
+ * cine phases; measurements by kind), and the model as the report names it.
+ */
+export type SegmentationForPacs = Omit<SegmentationResultsInput, 'model' | 'reportIdentifier'> & { readonly model: ModelForReport };
+type PacsMeasurement = SegmentationResultsInput['measurements'][number];
 
 /** Stores a segmentation; undefined when it could not (the reason is logged by the store). */
 export interface PacsResultStore {
