@@ -33,12 +33,18 @@ declare module 'dcmjs' {
     readFile(buffer: ArrayBuffer, options?: { ignoreErrors?: boolean; untilTag?: string | null; includeUntilTagValue?: boolean; noCopy?: boolean }): DicomDict;
   }
 
+  interface LogLevelLogger {
+    setLevel(level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'): void;
+  }
+
   const dcmjs: {
     readonly data: {
       readonly DicomMetaDictionary: DicomMetaDictionary;
       readonly DicomMessage: DicomMessage;
       readonly DicomDict: new (meta: DenaturalizedDataset) => DicomDict;
     };
+    /** loglevel: the root logger and its named children (e.g. `validation.dcmjs`). */
+    readonly log: LogLevelLogger & { getLoggers(): Record<string, LogLevelLogger> };
   };
   export default dcmjs;
 }

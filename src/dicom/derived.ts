@@ -11,6 +11,11 @@ import { AppError } from '../errors.js';
 
 const { DicomMessage, DicomMetaDictionary, DicomDict } = dcmjs.data;
 
+// dcmjs reports what it repairs (an unknown VR read as UN, …) on the console, bypassing the
+// service's log and echoing raw bytes of the file; what it cannot read throws, which is handled.
+dcmjs.log.setLevel('silent');
+for (const logger of Object.values(dcmjs.log.getLoggers())) logger.setLevel('silent');
+
 /** A coded concept (PS3.3 8.8): value, coding scheme designator (`DCM`, `SCT`, `UCUM`, …) and meaning. */
 export interface Code {
   readonly value: string;
