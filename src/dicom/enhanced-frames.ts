@@ -11,6 +11,20 @@ import type { DicomImageInfo } from './types.js';
 
 type Item = Readonly<Record<string, unknown>>;
 
+/**
+ * The cross-sectional SOP classes whose frames are described by functional groups (PS3.4 B.5):
+ * Enhanced MR, Enhanced MR Color, Legacy Converted Enhanced MR, Enhanced CT, Legacy Converted
+ * Enhanced CT. Other multi-frame images (an ultrasound loop, a classic multi-frame) are not read
+ * again for them: the second read copies the file.
+ */
+export const FUNCTIONAL_GROUP_SOP_CLASSES: ReadonlySet<string> = new Set([
+  '1.2.840.10008.5.1.4.1.1.4.1',
+  '1.2.840.10008.5.1.4.1.1.4.3',
+  '1.2.840.10008.5.1.4.1.1.4.4',
+  '1.2.840.10008.5.1.4.1.1.2.1',
+  '1.2.840.10008.5.1.4.1.1.2.2',
+]);
+
 /** One frame's place, as its functional groups state it (each absent when they do not). */
 export interface FrameGroups {
   readonly imagePositionPatient: [number, number, number] | undefined;
@@ -56,12 +70,12 @@ export function frameGroups(attributes: Readonly<Record<string, unknown>>, frame
 /**
  * @param part10 - the instance's bytes
  * @param info - its header as the parser read it (the frames' common values)
- * @returns one header per frame, or undefined when the instance has no per-frame functional
- *   groups for every frame (a classic multi-frame image) or they cannot be read; the frames then
- *   keep the instance's header
+ * @returns one header per frame, or undefined when the instance is not of an enhanced class, has
+ *   no per-frame functional groups for every frame, or they cannot be read; the frames then keep
+ *   the instance's header
  */
 export function perFrameInfo(part10: Uint8Array, info: DicomImageInfo): DicomImageInfo[] | undefined {
-  if (info.numberOfFrames < 2) return undefined;
+  if (info.numberOfFrames < 2 || !FUNCTIONAL_GROUP_SOP_CLASSES.has(info.sopClassUid ?? '')) return undefined;
   let groups: FrameGroups[] | undefined;
   try {
     groups = frameGroups(readHeaderAttributes(part10), info.numberOfFrames);

@@ -35,6 +35,9 @@ describe('perFrameInfo', () => {
     expect(perFrameInfo(classic, loadInstanceFrames(classic).info)).toBeUndefined();
     const single = buildImage({ rows: 2, columns: 2, bitsAllocated: 16, pixels: u16le([1, 2, 3, 4]) });
     expect(perFrameInfo(single, loadInstanceFrames(single).info)).toBeUndefined();
+    // Only the enhanced cross-sectional classes are read again: not, say, an ultrasound loop.
+    const enhanced = enhancedCine(tiny, 0);
+    expect(perFrameInfo(enhanced, { ...loadInstanceFrames(enhanced).info, sopClassUid: '1.2.840.10008.5.1.4.1.1.3.1' })).toBeUndefined();
   });
 
   it('gives up on a file dcmjs cannot read, rather than failing the load', () => {
