@@ -20,10 +20,11 @@ export interface StudyRefs {
 
 /**
  * True when a result has a finding above threshold or in the review band, or the image is unlike
- * those the model was validated on (a physician must review it whatever the finding says).
+ * those the model was validated on (a physician must review it whatever the finding says), or a
+ * cine series' LV ejection fraction falls in the reduced band (its card is a warning too).
  */
 export function isActionable(result: ModelStudyResult): boolean {
-  return result.findings.some((f) => f.interpretation === 'positive' || f.needsReview || f.unfamiliar?.flagged === true);
+  return result.findings.some((f) => f.interpretation === 'positive' || f.needsReview || f.unfamiliar?.flagged === true) || result.cardiac?.lvEfBand === 'reduced';
 }
 
 /**

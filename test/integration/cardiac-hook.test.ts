@@ -7,7 +7,9 @@
  * Observations agrees with the label-derived EF as the model card states. Without the ACDC data or
  * the locally built model this suite skips, saying which.
  */
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import type { ImagingStudy } from 'fhir/r4.js';
 import { createOriginAllowList } from '../../src/auth/index.js';
 import type { CdsResponse } from '../../src/cds-hooks/types.js';
 import { sampleImagingStudy } from '../../src/cli/sample-fhir.js';
@@ -15,7 +17,7 @@ import { createDicomWebClient, jsonString, parseDicom, readSourceHeader } from '
 import type { DicomWebClient } from '../../src/dicom/index.js';
 import { acdcSkipReason, enhancedCine, mrSlice, efErrorAgainstManifest, valPatients, type Patient } from '../support/acdc-series.js';
 import { dciodvfy, dsrdump, missingBinaries } from '../support/dciodvfy.js';
-import { ADULT_PATIENT_ID, NOW, resultHookBody, startStack, type Stack } from '../support/stack.js';
+import { ADULT_BIRTH_DATE, ADULT_PATIENT_ID, NOW, resultHookBody, startStack, type Stack } from '../support/stack.js';
 
 const ROOT = '1.2.826.0.1.3680043.8.498.7703';
 const ENHANCED_ROOT = '1.2.826.0.1.3680043.8.498.7705';
@@ -26,6 +28,9 @@ const describeWithData = skipReason === undefined ? describe : describe.skip;
 let stack: Stack | undefined;
 let client: DicomWebClient;
 let patients: Patient[] = [];
+/** The ImagingStudy resources, and each study's LV EF as its Observation stated it. */
+let studies: ImagingStudy[] = [];
+const measuredEf = new Map<string, number>();
 const studyUid = (n: number): string => `${ROOT}.${n}.1`;
 
 afterAll(async () => {
@@ -38,7 +43,7 @@ describeWithData('cardiac cine through the result hook, results back to the PACS
     // and the analysis runs in the background job; a later call finds the result.
     stack = await startStack({ files: [], env: { MODELS: 'cardiac-mri-sax-seg', PACS_WRITE_BACK: 'true', HOOK_BUDGET_MS: '0' } });
     patients = await valPatients();
-    const studies = [];
+    studies = [];
     for (const [n, p] of patients.entries()) {
       for (let phase = 0; phase < 2; phase++) for (let s = 0; s < p.shape[0]; s++) await stack.orthanc.upload(mrSlice(p, n, phase, s, ROOT));
       const info = parseDicom(mrSlice(p, n, 0, 0, ROOT)).info;
@@ -77,6 +82,7 @@ describeWithData('cardiac cine through the result hook, results back to the PACS
       expect(observations.find((o) => o.code.coding?.[0]?.code === '18026-5')?.valueQuantity?.unit).toBe('mL');
       expect(typeof ef).toBe('number');
       errors.push((ef as number) - p.efReference);
+      measuredEf.set(`cmr-${n}`, ef as number);
     }
     const { mae, bias, stated } = efErrorAgainstManifest('cardiac hook', errors);
     // The Observation rounds EF to 0.1 points: the manifest's numbers hold to within that.
@@ -142,4 +148,32 @@ describeWithData('cardiac cine through the result hook, results back to the PACS
     expect(Number(header.attributes['NumberOfFrames'])).toBe(3 * 2 * (patients[0] as Patient).shape[0]);
     expect(JSON.stringify(header.attributes['PerFrameFunctionalGroupsSequence'])).toContain('"ReferencedFrameNumber"');
   }, 300_000);
+
+  it('surfaces on chart view a study whose LV EF is in the reduced band, not one in the preserved band', async () => {
+    const s = stack as Stack;
+    const byEf = [...measuredEf].sort((a, b) => a[1] - b[1]);
+    const [lowest, highest] = [byEf[0], byEf[byEf.length - 1]] as [[string, number], [string, number]];
+    const chosen = studies.filter((st) => st.id === lowest[0] || st.id === highest[0]);
+    const recentStudies = { resourceType: 'Bundle', type: 'searchset', entry: [...chosen.map((resource) => ({ resource, search: { mode: 'match' } })), { resource: s.endpoint, search: { mode: 'include' } }] };
+    const patient = { resourceType: 'Patient', id: ADULT_PATIENT_ID, birthDate: ADULT_BIRTH_DATE };
+    const view = async (): Promise<CdsResponse> => {
+      const res = await request(s.app)
+        .post('/cds-services/imaging-ai-patient-view')
+        .send({ hook: 'patient-view', hookInstance: randomUUID(), context: { userId: 'Practitioner/doc1', patientId: ADULT_PATIENT_ID }, prefetch: { recentStudies, patient } });
+      expect(res.status).toBe(200);
+      return res.body as CdsResponse;
+    };
+    // Chart view never waits: with the same patient data as the result hook, its analyses are ready.
+    const cards = (await view()).cards;
+    process.stdout.write(`cardiac patient-view: measured LV EF ${lowest[1]} and ${highest[1]}; ${cards.length} card(s)\n`);
+    const expected = [lowest, highest].filter(([, ef]) => ef <= 40).length;
+    expect(cards).toHaveLength(expected);
+    for (const card of cards) {
+      expect(card.indicator).toBe('warning');
+      expect(card.summary).toMatch(/^Preliminary AI cardiac MRI: LV EF \d+ % \(reduced range\)/);
+    }
+    // The val set spans the bands: the test is only meaningful when it does.
+    expect(lowest[1]).toBeLessThanOrEqual(40);
+    expect(highest[1]).toBeGreaterThanOrEqual(50);
+  }, 120_000);
 });

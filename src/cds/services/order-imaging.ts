@@ -96,7 +96,8 @@ function orderService(deps: ServiceDeps, hook: 'order-select' | 'order-sign'): C
       for (const prior of priors.slice(0, deps.maxStudiesPerCall)) {
         const analysis = await readyAnalysis(deps, prior.study, entries, handlerContext);
         for (const result of analysis?.results ?? []) {
-          if (!isActionable(result)) continue;
+          // The prior-study card names findings: a cine series' cardiac measures have none to name.
+          if (!isActionable(result) || result.cardiac !== undefined) continue;
           const findings = result.findings.filter((f) => f.interpretation === 'positive' || f.needsReview);
           const view = { studyInstanceUid: result.studyInstanceUid, description: prior.study.description, date: prior.study.started };
           cards.push(renderPriorFindingCard(deps.templates, view, result.model, findings, deps.viewerUrl));
