@@ -4,7 +4,7 @@
  * at most every 30 seconds, so a key the server rotates in is picked up and made-up key ids
  * cannot make the service hammer the server.
  */
-import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, customFetch, errors as joseErrors, type FetchImplementation, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import type { LaunchIssuer } from './types.js';
@@ -68,31 +68,27 @@ export function createAuthServers(launches: readonly LaunchIssuer[], limits: Fet
     return pending;
   }
 
+  /**
+   * jose's remote key set (one fetch at a time; refetch for an unknown key id at most every
+   * 30 s; keys kept 10 minutes) over the capped fetch: allow-listed, no redirects, byte cap.
+   */
   function remoteKeys(launch: LaunchIssuer): JWTVerifyGetKey {
-    let set: { local: JWTVerifyGetKey; fetchedAt: number } | undefined;
-    let refetch: Promise<void> | undefined;
-    const load = async (): Promise<void> => {
-      const { jwksUri } = await metadata(launch);
-      const jwks = (await fetchJson(jwksUri, limits)) as JSONWebKeySet;
-      try {
-        set = { local: createLocalJWKSet(jwks), fetchedAt: Date.now() };
-      } catch (err) {
-        throw new AppError('SMART_AUTH_SERVER_UNAVAILABLE', 'the authorization server\'s JWK Set is malformed', { cause: err });
-      }
-    };
-    const reload = (): Promise<void> => {
-      refetch ??= load().finally(() => { refetch = undefined; });
-      return refetch;
-    };
+    const capped: FetchImplementation = async (url) => new Response(JSON.stringify(await fetchJson(url, limits)), { status: 200, headers: { 'content-type': 'application/json' } });
+    let set: Promise<JWTVerifyGetKey> | undefined;
     return async (header, token) => {
-      if (set === undefined || Date.now() - set.fetchedAt > KEYS_MAX_AGE_MS) await reload();
+      if (set === undefined) {
+        const created = metadata(launch).then(({ jwksUri }) =>
+          createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: limits.timeoutMs, cooldownDuration: REFETCH_COOLDOWN_MS, cacheMaxAge: KEYS_MAX_AGE_MS, [customFetch]: capped }),
+        );
+        // Discovery failed: not kept, the next token tries again.
+        created.catch(() => { if (set === created) set = undefined; });
+        set = created;
+      }
       try {
-        return await (set as NonNullable<typeof set>).local(header, token);
+        return await (await set)(header, token);
       } catch (err) {
-        const stale = set !== undefined && Date.now() - set.fetchedAt > REFETCH_COOLDOWN_MS;
-        if (!(err instanceof joseErrors.JWKSNoMatchingKey) || !stale) throw err;
-        await reload();
-        return (set as NonNullable<typeof set>).local(header, token);
+        if (err instanceof joseErrors.JWKSInvalid) throw new AppError('SMART_AUTH_SERVER_UNAVAILABLE', 'the authorization server\'s JWK Set is malformed', { cause: err });
+        throw err;
       }
     };
   }
