@@ -71,3 +71,9 @@ export const BODY_PART_SNOMED: Readonly<Record<string, { code: string; display: 
   BREAST: { code: '76752008', display: 'Breast structure' },
   EYE: { code: '81745001', display: 'Structure of eye proper' },
 };
+
+/**
+ * The title of the DiagnosticReport's PNG of the analysed image without the AI map (beside the
+ * overlay PNG): the viewer finds it by this title to fade the map in and out.
+ */
+export const ANALYSED_IMAGE_TITLE = 'Analysed image (as the model saw it, without the AI map)';

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Attachment, DiagnosticReport } from 'fhir/r4.js';
-import { DICOM_UID_SYSTEM, PROFILES } from '../terminology.js';
+import { ANALYSED_IMAGE_TITLE, DICOM_UID_SYSTEM, PROFILES } from '../terminology.js';
 import type { TemplateSet } from './engine.js';
 import { flaggedUnfamiliar, stateOf } from './finding-text.js';
 import { renderJson } from './render-json.js';
@@ -26,7 +26,7 @@ function presentedForms(html: Buffer, overlay: ReportOverlay | undefined): Attac
     if (overlay.basePng !== undefined) {
       // The same picture without the map: a viewer can fade the map in and out over it.
       const base = Buffer.from(overlay.basePng, 'base64');
-      forms.push({ contentType: 'image/png', data: overlay.basePng, size: base.length, hash: sha1(base), title: 'Analysed image (as the model saw it, without the AI map)' });
+      forms.push({ contentType: 'image/png', data: overlay.basePng, size: base.length, hash: sha1(base), title: ANALYSED_IMAGE_TITLE });
     }
   }
   return forms;

@@ -16,7 +16,7 @@ export type { FailureLog, FailureRecord } from './failures.js';
 export { feedbackItem, parseViewerFeedback, storeFeedback } from './feedback.js';
 export { opsSummary, quantile } from './ops-summary.js';
 export type { MetricJson, OpsSources } from './ops-summary.js';
-export { DISPLAY_IMAGE_TITLE, PRELIMINARY_BANNER, resultView } from './result-view.js';
+export { PRELIMINARY_BANNER, resultView } from './result-view.js';
 export type { ModelCardInfo } from './result-view.js';
 export { buildViewer } from './wiring.js';
 export type { ViewerInputs, ViewerParts, ViewerServices } from './wiring.js';

@@ -4,7 +4,7 @@
  * the Bundle came from this process or from the shared store.
  */
 import type { Attachment, Bundle, CodeableConcept, Device, DiagnosticReport, Observation } from 'fhir/r4.js';
-import { PROJECT_CODES } from '../terminology.js';
+import { ANALYSED_IMAGE_TITLE, PROJECT_CODES } from '../terminology.js';
 import type { ViewerFinding, ViewerImage, ViewerMeasurement, ViewerResult, ViewerResults } from './api-types.js';
 import type { CardLedger } from './card-ledger.js';
 
@@ -17,8 +17,6 @@ export interface ModelCardInfo {
 }
 
 export const PRELIMINARY_BANNER = 'Preliminary AI output, not a diagnosis: it requires confirmation by a qualified clinician.';
-/** The title prefix of a stored analysed image without the map (the reports attach it: src/reports/diagnostic-report.ts). */
-export const DISPLAY_IMAGE_TITLE = 'Analysed image';
 
 const hasCode = (cc: CodeableConcept | undefined, code: string): boolean => cc?.coding?.some((c) => c.code === code) ?? false;
 const textOf = (cc: CodeableConcept | undefined): string | undefined => cc?.text ?? cc?.coding?.find((c) => c.display !== undefined)?.display;
@@ -57,7 +55,7 @@ function png(a: Attachment): ViewerImage | undefined {
 
 function images(report: DiagnosticReport): Pick<ViewerResult, 'overlay' | 'displayImage'> {
   const forms = report.presentedForm ?? [];
-  const display = forms.find((f) => f.title?.startsWith(DISPLAY_IMAGE_TITLE) === true);
+  const display = forms.find((f) => f.title === ANALYSED_IMAGE_TITLE);
   const overlay = forms.find((f) => f !== display && f.contentType === 'image/png');
   const overlayImage = overlay === undefined ? undefined : png(overlay);
   return {
