@@ -3,10 +3,13 @@
  * DiagnosticReport it offers, its suggestion and override reasons. CDS Hooks feedback names only
  * the card; this is how the operations page counts results and feedback per model, and how the
  * viewer finds the card of the report it shows. Bounded; with a journal file (DATA_DIR/cards.jsonl)
- * it survives a restart: each new card is appended (one line, no fsync: a card lost in a crash is
- * recorded again when it is next sent) and the newest `capacity` lines are read back at start.
+ * it survives a restart: each new card is appended off the answer's path, in order (one line, no
+ * fsync; a line that cannot be written, full disk or crash, is lost, never the answer: the card is
+ * journalled again when it is first sent after a restart) and the newest `capacity` lines are read
+ * back at start.
  */
-import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
 import { LRUCache } from 'lru-cache';
 import type { CdsCard, CdsCoding, CdsResponse } from '../cds-hooks/index.js';
 
@@ -29,6 +32,8 @@ export interface CardLedger {
   byCard(cardUuid: string): LedgerCard | undefined;
   byReport(reportId: string): LedgerCard | undefined;
   all(): readonly LedgerCard[];
+  /** Resolves once every journal line asked for so far is written (or given up). */
+  idle(): Promise<void>;
 }
 
 /** A result card offers the Device (the model) and the DiagnosticReport it saves. */
@@ -83,6 +88,7 @@ export function createCardLedger(capacity: number, journal?: string): CardLedger
       renameSync(`${journal}.tmp`, journal);
     }
   }
+  let writing: Promise<void> = Promise.resolve();
   return {
     observe(serviceId, response, at) {
       for (const card of response.cards) {
@@ -92,7 +98,10 @@ export function createCardLedger(capacity: number, journal?: string): CardLedger
         const known = cards.get(entry.cardUuid);
         cards.set(entry.cardUuid, known ?? entry);
         reports.set(entry.reportId, entry.cardUuid);
-        if (known === undefined && journal !== undefined) appendFileSync(journal, `${JSON.stringify(entry)}\n`);
+        if (known === undefined && journal !== undefined) {
+          const line = `${JSON.stringify(entry)}\n`;
+          writing = writing.then(() => appendFile(journal, line)).catch(() => undefined);
+        }
       }
     },
     byCard: (uuid) => cards.get(uuid),
@@ -101,5 +110,6 @@ export function createCardLedger(capacity: number, journal?: string): CardLedger
       return uuid === undefined ? undefined : cards.get(uuid);
     },
     all: () => [...cards.values()],
+    idle: () => writing,
   };
 }

@@ -95,7 +95,14 @@ describe('card ledger journal', () => {
     ] }],
   });
 
-  it('keeps the cards across a restart, skips a torn line, and compacts to the capacity', () => {
+  it('answers even when the journal cannot be written (the line is lost, not the card)', async () => {
+    const ledger = createCardLedger(2, path.join(tmpdir(), 'no-such-folder-7f3a', 'cards.jsonl'));
+    expect(() => { ledger.observe('svc', { cards: [resultCard('u1', 'r1')] }, new Date('2026-01-01T00:00:00Z')); }).not.toThrow();
+    await expect(ledger.idle()).resolves.toBeUndefined();
+    expect(ledger.byReport('r1')?.cardUuid).toBe('u1');
+  });
+
+  it('keeps the cards across a restart, skips a torn line, and compacts to the capacity', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ledger-'));
     const file = path.join(dir, 'cards.jsonl');
     try {
@@ -103,10 +110,12 @@ describe('card ledger journal', () => {
       first.observe('svc', { cards: [resultCard('u1', 'r1'), resultCard('u2', 'r2')] }, new Date('2026-01-01T00:00:00Z'));
       // Sent again: not journalled twice.
       first.observe('svc', { cards: [resultCard('u1', 'r1')] }, new Date('2026-01-02T00:00:00Z'));
+      await first.idle();
       expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(2);
       const second = createCardLedger(2, file);
       expect(second.byReport('r2')).toMatchObject({ cardUuid: 'u2', modelId: 'm', firstSent: '2026-01-01T00:00:00.000Z' });
       second.observe('svc', { cards: [resultCard('u3', 'r3')] }, new Date('2026-01-03T00:00:00Z'));
+      await second.idle();
       appendFileSync(file, '{"cardUuid": "torn');
       const third = createCardLedger(2, file);
       expect(third.all().map((c) => c.cardUuid).sort()).toEqual(['u2', 'u3']);
